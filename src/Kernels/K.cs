@@ -1,0 +1,1 @@
+namespace Engine.Kernels; internal static class K {}
