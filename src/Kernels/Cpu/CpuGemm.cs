@@ -1,0 +1,188 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Engine.Kernels.Cpu;
+
+/// <summary>
+/// Blocked matrix product C = A·B for float32 and float64 (Goto/BLIS structure): B is packed into KC×NR
+/// column panels, A into MR×KC row panels, so the micro-kernel streams both from contiguous memory and keeps
+/// an MR×NR tile of C (6 rows × two 256-bit vectors) in registers across the whole KC loop, doing one FMA per
+/// loaded pair. Blocks of A rows are spread over cores. A and B may have any strides (transposed views are
+/// packed directly, never copied first); C is row-major with row stride ldc.
+/// </summary>
+public static unsafe class CpuGemm
+{
+    private const int MR = 6, KC = 256, NC = 4080; // NC: a multiple of both NRs (16, 8) below L2-sized B panels
+
+    private static int NR<T>() where T : unmanaged => 2 * Vector256<T>.Count;
+
+    /// <summary>Batched product; x [B,M,K], y [B,K,N], dst [B,M,N] contiguous.</summary>
+    public static void MatMul<T>(in StridedView dst, in StridedView x, in StridedView y) where T : unmanaged, INumber<T>
+    {
+        long batch = dst.Shape[0];
+        int m = (int)dst.Shape[1], n = (int)dst.Shape[2], k = (int)x.Shape[2];
+        T* pc = dst.Ptr<T>(), pa = x.Ptr<T>(), pb = y.Ptr<T>();
+        long sbA = x.Strides[0], rsA = x.Strides[1], csA = x.Strides[2];
+        long sbB = y.Strides[0], rsB = y.Strides[1], csB = y.Strides[2];
+        long sbC = dst.Strides[0], ldc = dst.Strides[1];
+        double work = (double)m * n * k;
+        bool fast = (typeof(T) == typeof(float) || typeof(T) == typeof(double)) && Fma.IsSupported && Avx.IsSupported;
+        if (!fast || work < 32 * 32 * 32)
+        {
+            nint a0 = (nint)pa, b0 = (nint)pb, c0 = (nint)pc;
+            void One(long b) => Naive<T>(m, n, k, (T*)a0 + b * sbA, rsA, csA, (T*)b0 + b * sbB, rsB, csB, (T*)c0 + b * sbC, ldc);
+            if (batch > 1 && work * batch >= 1 << 18) Parallel.For(0, batch, One);
+            else for (long b = 0; b < batch; b++) One(b);
+            return;
+        }
+        for (long b = 0; b < batch; b++)
+            Gemm<T>(m, n, k, pa + b * sbA, rsA, csA, pb + b * sbB, rsB, csB, pc + b * sbC, ldc);
+    }
+
+    /// <summary>Reference triple loop, also used for small products where packing does not pay.</summary>
+    public static void Naive<T>(int m, int n, int k, T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long ldc) where T : unmanaged, INumber<T>
+    {
+        for (int i = 0; i < m; i++)
+        {
+            T* crow = c + i * ldc;
+            for (int j = 0; j < n; j++) crow[j] = T.Zero;
+            for (int p = 0; p < k; p++)
+            {
+                T av = a[i * rsA + p * csA];
+                T* brow = b + p * rsB;
+                for (int j = 0; j < n; j++) crow[j] += av * brow[j * csB];
+            }
+        }
+    }
+
+    private static void Gemm<T>(int m, int n, int k, T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long ldc) where T : unmanaged, INumber<T>
+    {
+        int nr = NR<T>();
+        if (k == 0) { for (int i = 0; i < m; i++) new Span<T>(c + i * ldc, n).Clear(); return; }
+        int workers = Environment.ProcessorCount;
+        // Row block height: enough blocks for every core, at most 16 micro-panels (fits L2 with a KC-deep B panel).
+        int mc = Math.Clamp((m + workers - 1) / workers, MR, 16 * MR);
+        mc = (mc + MR - 1) / MR * MR;
+        int mBlocks = (m + mc - 1) / mc;
+        int ncMax = Math.Min(NC, (n + nr - 1) / nr * nr);
+        nint aP = (nint)a, cP = (nint)c;
+        T* bp = (T*)Scratch.Get(0, (long)KC * ncMax * sizeof(T));
+        {
+            nint bpn = (nint)bp;
+            for (int jc = 0; jc < n; jc += NC)
+            {
+                int nc = Math.Min(NC, n - jc);
+                for (int pc = 0; pc < k; pc += KC)
+                {
+                    int kc = Math.Min(KC, k - pc);
+                    PackB(kc, nc, nr, b + pc * rsB + jc * csB, rsB, csB, bp);
+                    bool first = pc == 0;
+                    int jcc = jc, pcc = pc;
+                    void Block(int blk)
+                    {
+                        int ic = blk * mc, mcb = Math.Min(mc, m - ic);
+                        T* apk = (T*)Scratch.Get(1, (long)mc * KC * sizeof(T));
+                        {
+                            PackA(mcb, kc, (T*)aP + ic * rsA + pcc * csA, rsA, csA, apk);
+                            for (int jr = 0; jr < nc; jr += nr)
+                                for (int ir = 0; ir < mcb; ir += MR)
+                                    Micro(kc, apk + ir * kc, (T*)bpn + jr * kc, (T*)cP + (ic + ir) * ldc + jcc + jr, ldc,
+                                        Math.Min(MR, mcb - ir), Math.Min(nr, nc - jr), !first);
+                        }
+                    }
+                    if (mBlocks > 1) Parallel.For(0, mBlocks, Block);
+                    else Block(0);
+                }
+            }
+        }
+    }
+
+    // B[kc, nc] → panels of nr columns, each stored p-major: panel[p*nr + j]; missing columns are zero.
+    private static void PackB<T>(int kc, int nc, int nr, T* b, long rsB, long csB, T* dst) where T : unmanaged, INumber<T>
+    {
+        for (int j0 = 0; j0 < nc; j0 += nr)
+        {
+            int w = Math.Min(nr, nc - j0);
+            T* panel = dst + j0 * kc;
+            for (int p = 0; p < kc; p++)
+            {
+                T* src = b + p * rsB + j0 * csB;
+                T* o = panel + p * nr;
+                if (csB == 1) { for (int j = 0; j < w; j++) o[j] = src[j]; }
+                else for (int j = 0; j < w; j++) o[j] = src[j * csB];
+                for (int j = w; j < nr; j++) o[j] = T.Zero;
+            }
+        }
+    }
+
+    // A[mc, kc] → panels of MR rows, each stored p-major: panel[p*MR + i]; missing rows are zero.
+    private static void PackA<T>(int mc, int kc, T* a, long rsA, long csA, T* dst) where T : unmanaged, INumber<T>
+    {
+        for (int i0 = 0; i0 < mc; i0 += MR)
+        {
+            int h = Math.Min(MR, mc - i0);
+            T* panel = dst + i0 * kc;
+            for (int p = 0; p < kc; p++)
+            {
+                T* o = panel + p * MR;
+                T* src = a + i0 * rsA + p * csA;
+                for (int i = 0; i < h; i++) o[i] = src[i * rsA];
+                for (int i = h; i < MR; i++) o[i] = T.Zero;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Fmadd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+    }
+
+    // The 6×(2 vectors) register tile. Full tiles store straight into C; edge tiles go through a buffer.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Micro<T>(int kc, T* a, T* b, T* c, long ldc, int mr, int nr, bool accumulate) where T : unmanaged, INumber<T>
+    {
+        int v = Vector256<T>.Count;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + v);
+            var a0 = Vector256.Create(a[0]); c00 = Fmadd(a0, b0, c00); c01 = Fmadd(a0, b1, c01);
+            var a1 = Vector256.Create(a[1]); c10 = Fmadd(a1, b0, c10); c11 = Fmadd(a1, b1, c11);
+            var a2 = Vector256.Create(a[2]); c20 = Fmadd(a2, b0, c20); c21 = Fmadd(a2, b1, c21);
+            var a3 = Vector256.Create(a[3]); c30 = Fmadd(a3, b0, c30); c31 = Fmadd(a3, b1, c31);
+            var a4 = Vector256.Create(a[4]); c40 = Fmadd(a4, b0, c40); c41 = Fmadd(a4, b1, c41);
+            var a5 = Vector256.Create(a[5]); c50 = Fmadd(a5, b0, c50); c51 = Fmadd(a5, b1, c51);
+            a += MR; b += 2 * v;
+        }
+        int nrFull = 2 * v;
+        if (mr == MR && nr == nrFull)
+        {
+            Store(c, 0 * ldc, v, c00, c01, accumulate); Store(c, 1 * ldc, v, c10, c11, accumulate);
+            Store(c, 2 * ldc, v, c20, c21, accumulate); Store(c, 3 * ldc, v, c30, c31, accumulate);
+            Store(c, 4 * ldc, v, c40, c41, accumulate); Store(c, 5 * ldc, v, c50, c51, accumulate);
+            return;
+        }
+        T* buf = stackalloc T[MR * 16];
+        int w = 2 * v;
+        c00.Store(buf); c01.Store(buf + v); c10.Store(buf + w); c11.Store(buf + w + v);
+        c20.Store(buf + 2 * w); c21.Store(buf + 2 * w + v); c30.Store(buf + 3 * w); c31.Store(buf + 3 * w + v);
+        c40.Store(buf + 4 * w); c41.Store(buf + 4 * w + v); c50.Store(buf + 5 * w); c51.Store(buf + 5 * w + v);
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++)
+                c[i * ldc + j] = accumulate ? c[i * ldc + j] + buf[i * w + j] : buf[i * w + j];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(T* c, long off, int v, Vector256<T> lo, Vector256<T> hi, bool accumulate) where T : unmanaged, INumber<T>
+    {
+        T* p = c + off;
+        if (accumulate) { lo += Vector256.Load(p); hi += Vector256.Load(p + v); }
+        lo.Store(p); hi.Store(p + v);
+    }
+}

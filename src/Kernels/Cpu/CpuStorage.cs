@@ -1,0 +1,48 @@
+using System.Runtime.InteropServices;
+
+namespace Engine.Kernels.Cpu;
+
+/// <summary>Host memory from <see cref="NativeMemory.AlignedAlloc"/>, 64-byte aligned for vector loads.</summary>
+public sealed unsafe class CpuStorage : Storage
+{
+    private static long s_liveBytes, s_liveCount;
+    private byte* _ptr;
+
+    /// <summary>Bytes of CPU tensor memory currently allocated by the engine.</summary>
+    public static long LiveBytes => Interlocked.Read(ref s_liveBytes);
+
+    /// <summary>Number of CPU storages currently alive.</summary>
+    public static long LiveCount => Interlocked.Read(ref s_liveCount);
+
+    /// <summary>Allocates <paramref name="byteLength"/> bytes, zeroed when <paramref name="zero"/>.</summary>
+    public CpuStorage(long byteLength, bool zero) : base(byteLength)
+    {
+        nuint n = (nuint)Math.Max(byteLength, 1);
+        _ptr = (byte*)NativeMemory.AlignedAlloc(n, 64);
+        if (_ptr == null) throw new OutOfMemoryException($"CPU allocation of {byteLength} bytes failed");
+        if (zero) NativeMemory.Clear(_ptr, n);
+        Interlocked.Add(ref s_liveBytes, byteLength);
+        Interlocked.Increment(ref s_liveCount);
+    }
+
+    /// <inheritdoc/>
+    public override Device Device => Device.Cpu;
+
+    /// <summary>Start of the memory.</summary>
+    public byte* Pointer => _ptr;
+
+    /// <inheritdoc/>
+    protected override void Free()
+    {
+        byte* p = _ptr;
+        _ptr = null;
+        if (p == null) return;
+        NativeMemory.AlignedFree(p);
+        Interlocked.Add(ref s_liveBytes, -ByteLength);
+        Interlocked.Decrement(ref s_liveCount);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Safety net for tensors never disposed: host memory may be freed from any thread.</summary>
+    ~CpuStorage() => Free();
+}

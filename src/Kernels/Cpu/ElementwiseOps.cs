@@ -1,0 +1,112 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Engine.Kernels.Cpu;
+
+// Scalar forms of the elementwise ops. Each is a struct so the generic row kernels are specialised and the
+// call inlined per (op, dtype); contiguous float rows take the vectorised TensorPrimitives paths in
+// CpuElementwise instead. Parameters (A, B) are converted to T once, when the struct is built.
+
+/// <summary>A one-operand elementwise op.</summary>
+public interface IUnaryFn<T> where T : unmanaged
+{
+    /// <summary>The op on one element.</summary>
+    T Apply(T x);
+}
+
+/// <summary>A two-operand elementwise op.</summary>
+public interface IBinaryFn<T, TOut> where T : unmanaged where TOut : unmanaged
+{
+    /// <summary>The op on one pair of elements.</summary>
+    TOut Apply(T x, T y);
+}
+
+#pragma warning disable CS1591 // the op structs are documented by UnaryOp / BinaryOp
+public readonly struct NegFn<T> : IUnaryFn<T> where T : unmanaged, INumber<T> { public T Apply(T x) => -x; }
+public readonly struct AbsFn<T> : IUnaryFn<T> where T : unmanaged, INumber<T> { public T Apply(T x) => T.Abs(x); }
+public readonly struct SquareFn<T> : IUnaryFn<T> where T : unmanaged, INumber<T> { public T Apply(T x) => x * x; }
+public readonly struct SignFn<T> : IUnaryFn<T> where T : unmanaged, INumber<T>
+{
+    public T Apply(T x) => T.IsNaN(x) ? x : x > T.Zero ? T.One : x < T.Zero ? -T.One : T.Zero;
+}
+public readonly struct AffineFn<T>(T a, T b) : IUnaryFn<T> where T : unmanaged, INumber<T> { public T Apply(T x) => x * a + b; }
+public readonly struct ScalarDivFn<T>(T a) : IUnaryFn<T> where T : unmanaged, INumber<T> { public T Apply(T x) => a / x; }
+public readonly struct ReluFn<T> : IUnaryFn<T> where T : unmanaged, INumber<T> { public T Apply(T x) => x > T.Zero ? x : T.IsNaN(x) ? x : T.Zero; }
+public readonly struct Relu6Fn<T>(T six) : IUnaryFn<T> where T : unmanaged, INumber<T>
+{
+    public T Apply(T x) => T.IsNaN(x) ? x : x < T.Zero ? T.Zero : x > six ? six : x;
+}
+public readonly struct LeakyReluFn<T>(T slope) : IUnaryFn<T> where T : unmanaged, INumber<T> { public T Apply(T x) => x > T.Zero ? x : x * slope; }
+public readonly struct ClampFn<T>(T lo, T hi) : IUnaryFn<T> where T : unmanaged, INumber<T>
+{
+    public T Apply(T x) => T.IsNaN(x) ? x : x < lo ? lo : x > hi ? hi : x;
+}
+public readonly struct ExpFn<T> : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T> { public T Apply(T x) => T.Exp(x); }
+public readonly struct LogFn<T> : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T> { public T Apply(T x) => T.Log(x); }
+public readonly struct SqrtFn<T> : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T> { public T Apply(T x) => T.Sqrt(x); }
+public readonly struct RsqrtFn<T> : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T> { public T Apply(T x) => T.One / T.Sqrt(x); }
+public readonly struct PowScalarFn<T>(T p) : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T> { public T Apply(T x) => T.Pow(x, p); }
+public readonly struct ScalarPowFn<T>(T b) : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T> { public T Apply(T x) => T.Pow(b, x); }
+public readonly struct SigmoidFn<T> : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T Apply(T x)
+    {
+        // split by sign so exp never overflows
+        if (x >= T.Zero) return T.One / (T.One + T.Exp(-x));
+        T e = T.Exp(x);
+        return e / (T.One + e);
+    }
+}
+public readonly struct TanhFn<T> : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T> { public T Apply(T x) => T.Tanh(x); }
+public readonly struct SiluFn<T> : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T> { public T Apply(T x) => x * default(SigmoidFn<T>).Apply(x); }
+public readonly struct GeluFn<T> : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public T Apply(T x) => T.CreateTruncating(double.CreateTruncating(x) * SpecialFunctions.NormalCdf(double.CreateTruncating(x)));
+}
+
+public readonly struct AddFn<T> : IBinaryFn<T, T> where T : unmanaged, INumber<T> { public T Apply(T x, T y) => x + y; }
+public readonly struct SubFn<T> : IBinaryFn<T, T> where T : unmanaged, INumber<T> { public T Apply(T x, T y) => x - y; }
+public readonly struct MulFn<T> : IBinaryFn<T, T> where T : unmanaged, INumber<T> { public T Apply(T x, T y) => x * y; }
+public readonly struct DivFn<T> : IBinaryFn<T, T> where T : unmanaged, INumber<T> { public T Apply(T x, T y) => x / y; }
+public readonly struct PowFn<T> : IBinaryFn<T, T> where T : unmanaged, IFloatingPointIeee754<T> { public T Apply(T x, T y) => T.Pow(x, y); }
+public readonly struct MaximumFn<T> : IBinaryFn<T, T> where T : unmanaged, INumber<T>
+{
+    public T Apply(T x, T y) => T.IsNaN(x) ? x : T.IsNaN(y) ? y : x >= y ? x : y;
+}
+public readonly struct MinimumFn<T> : IBinaryFn<T, T> where T : unmanaged, INumber<T>
+{
+    public T Apply(T x, T y) => T.IsNaN(x) ? x : T.IsNaN(y) ? y : x <= y ? x : y;
+}
+public readonly struct EqFn<T> : IBinaryFn<T, byte> where T : unmanaged, INumber<T> { public byte Apply(T x, T y) => x == y ? (byte)1 : (byte)0; }
+public readonly struct NeFn<T> : IBinaryFn<T, byte> where T : unmanaged, INumber<T> { public byte Apply(T x, T y) => x != y ? (byte)1 : (byte)0; }
+public readonly struct LtFn<T> : IBinaryFn<T, byte> where T : unmanaged, INumber<T> { public byte Apply(T x, T y) => x < y ? (byte)1 : (byte)0; }
+public readonly struct LeFn<T> : IBinaryFn<T, byte> where T : unmanaged, INumber<T> { public byte Apply(T x, T y) => x <= y ? (byte)1 : (byte)0; }
+public readonly struct GtFn<T> : IBinaryFn<T, byte> where T : unmanaged, INumber<T> { public byte Apply(T x, T y) => x > y ? (byte)1 : (byte)0; }
+public readonly struct GeFn<T> : IBinaryFn<T, byte> where T : unmanaged, INumber<T> { public byte Apply(T x, T y) => x >= y ? (byte)1 : (byte)0; }
+
+// Backward ops: x is the incoming gradient g, y the saved input or output.
+public readonly struct ReluBackwardFn<T> : IBinaryFn<T, T> where T : unmanaged, INumber<T> { public T Apply(T g, T x) => x > T.Zero ? g : T.Zero; }
+public readonly struct Relu6BackwardFn<T>(T six) : IBinaryFn<T, T> where T : unmanaged, INumber<T> { public T Apply(T g, T x) => x > T.Zero && x < six ? g : T.Zero; }
+public readonly struct LeakyReluBackwardFn<T>(T slope) : IBinaryFn<T, T> where T : unmanaged, INumber<T> { public T Apply(T g, T x) => x > T.Zero ? g : g * slope; }
+public readonly struct ClampBackwardFn<T>(T lo, T hi) : IBinaryFn<T, T> where T : unmanaged, INumber<T> { public T Apply(T g, T x) => x >= lo && x <= hi ? g : T.Zero; }
+public readonly struct AbsBackwardFn<T> : IBinaryFn<T, T> where T : unmanaged, INumber<T> { public T Apply(T g, T x) => g * default(SignFn<T>).Apply(x); }
+public readonly struct PowScalarBackwardFn<T>(T p) : IBinaryFn<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public T Apply(T g, T x) => p == T.Zero ? T.Zero : g * p * T.Pow(x, p - T.One);
+}
+public readonly struct SigmoidBackwardFn<T> : IBinaryFn<T, T> where T : unmanaged, IFloatingPointIeee754<T> { public T Apply(T g, T y) => g * y * (T.One - y); }
+public readonly struct TanhBackwardFn<T> : IBinaryFn<T, T> where T : unmanaged, IFloatingPointIeee754<T> { public T Apply(T g, T y) => g * (T.One - y * y); }
+public readonly struct SiluBackwardFn<T> : IBinaryFn<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public T Apply(T g, T x) { T s = default(SigmoidFn<T>).Apply(x); return g * s * (T.One + x * (T.One - s)); }
+}
+public readonly struct GeluBackwardFn<T> : IBinaryFn<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public T Apply(T g, T x)
+    {
+        double xd = double.CreateTruncating(x);
+        return g * T.CreateTruncating(SpecialFunctions.NormalCdf(xd) + xd * SpecialFunctions.NormalPdf(xd));
+    }
+}
+#pragma warning restore CS1591

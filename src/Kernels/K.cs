@@ -1,1 +1,0 @@
-namespace Engine.Kernels; internal static class K {}

@@ -1,0 +1,39 @@
+namespace Engine.Kernels;
+
+/// <summary>
+/// A reference-counted block of memory on one device. Tensors and their views share one storage;
+/// the memory is released when the last reference goes (deterministically, not by the GC).
+/// </summary>
+public abstract class Storage
+{
+    private int _refs = 1;
+
+    /// <summary>The device that owns the memory.</summary>
+    public abstract Device Device { get; }
+
+    /// <summary>Size in bytes.</summary>
+    public long ByteLength { get; }
+
+    /// <summary>True once the memory has been released.</summary>
+    public bool IsReleased => Volatile.Read(ref _refs) <= 0;
+
+    /// <summary>Creates a storage of <paramref name="byteLength"/> bytes holding one reference.</summary>
+    protected Storage(long byteLength) => ByteLength = byteLength;
+
+    /// <summary>Adds a reference (a new view shares this storage).</summary>
+    public void AddRef()
+    {
+        if (Interlocked.Increment(ref _refs) <= 1)
+            throw new InvalidOperationException("storage was already released");
+    }
+
+    /// <summary>Drops a reference; frees the memory when it was the last.</summary>
+    public void Release()
+    {
+        int left = Interlocked.Decrement(ref _refs);
+        if (left == 0) Free();
+    }
+
+    /// <summary>Frees the memory. Called once.</summary>
+    protected abstract void Free();
+}

@@ -1,1 +1,0 @@
-namespace Engine; internal static class T {}
