@@ -1,0 +1,42 @@
+namespace Engine;
+
+/// <summary>
+/// Computes the gradients of an op's inputs from the gradient of its output. <paramref name="needed"/> says
+/// which inputs want one; entries for the others may be null.
+/// </summary>
+public delegate Tensor?[] BackwardFn(Tensor grad, bool[] needed);
+
+/// <summary>
+/// One recorded operation in the autograd graph: the op's name, the inputs that require grad (each either an
+/// earlier node or a leaf tensor that accumulates), and the closure that computes input gradients. The closure
+/// holds the tensors the op saved; it is dropped once backward has run (unless the graph is retained).
+/// </summary>
+public sealed class GradNode
+{
+    internal readonly Tensor?[] Inputs;
+    internal readonly bool[] Needed;
+    private BackwardFn? _backward;
+
+    /// <summary>The op that made this node, e.g. <c>mul</c>.</summary>
+    public string Name { get; }
+
+    internal GradNode(string name, Tensor?[] inputs, bool[] needed, BackwardFn backward)
+    {
+        Name = name; Inputs = inputs; Needed = needed; _backward = backward;
+    }
+
+    /// <summary>True once the saved tensors were released by a backward pass.</summary>
+    public bool IsReleased => _backward is null;
+
+    internal Tensor?[] Apply(Tensor grad)
+    {
+        var fn = _backward ?? throw new AutogradException("backward",
+            $"trying to backward through the graph a second time (node '{Name}'): its saved tensors were freed after the first backward; pass retainGraph: true to the first call");
+        return fn(grad, Needed);
+    }
+
+    internal void Release() => _backward = null;
+
+    /// <inheritdoc/>
+    public override string ToString() => $"<{Name}Backward>";
+}
