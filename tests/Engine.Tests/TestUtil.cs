@@ -1,0 +1,59 @@
+using Engine.Kernels;
+
+namespace Engine.Tests;
+
+/// <summary>Helpers shared by the tests: fresh random inputs, strided variants, and closeness checks.</summary>
+internal static class TestUtil
+{
+    /// <summary>A generator with a fresh seed for this check (NUnit's per-run randomizer, so a failing run can be replayed).</summary>
+    public static Generator Gen() => new(TestContext.CurrentContext.Random.NextULong());
+
+    public static Tensor Randn(Generator g, params long[] shape) => Tensor.Randn(shape, DType.Float64, g);
+
+    public static Tensor RandnF(Generator g, params long[] shape) => Tensor.Randn(shape, DType.Float32, g);
+
+    /// <summary>A float64 leaf that requires grad.</summary>
+    public static Tensor Leaf(Generator g, params long[] shape) => Tensor.Randn(shape, DType.Float64, g).RequiresGrad_();
+
+    /// <summary>A non-contiguous float64 leaf of the given shape: the transpose of a contiguous tensor of the reversed shape.</summary>
+    public static Tensor StridedLeaf(Generator g, params long[] shape)
+    {
+        var rev = shape.Reverse().ToArray();
+        var dims = Enumerable.Range(0, shape.Length).Reverse().ToArray();
+        using var _ = Tensor.NoGrad();
+        var baseT = Tensor.Randn(rev, DType.Float64, g).RequiresGrad_();
+        var v = baseT.Permute(dims);
+        v.RequiresGrad = false;
+        return Leafify(v);
+    }
+
+    // Makes a view a leaf that requires grad while keeping its strides.
+    private static Tensor Leafify(Tensor v)
+    {
+        v.RequiresGrad = true;
+        return v;
+    }
+
+    public static void AssertClose(Tensor actual, double[] expected, double atol = 1e-6, double rtol = 1e-5)
+    {
+        var a = actual.ToDoubleArray();
+        Assert.That(a, Has.Length.EqualTo(expected.Length), "element count");
+        for (int i = 0; i < a.Length; i++)
+        {
+            bool ok = (double.IsNaN(expected[i]) && double.IsNaN(a[i])) || a[i] == expected[i] || Math.Abs(a[i] - expected[i]) <= atol + rtol * Math.Abs(expected[i]);
+            Assert.That(ok, $"element {i}: got {a[i]:R}, expected {expected[i]:R}");
+        }
+    }
+
+    public static void AssertClose(Tensor actual, Tensor expected, double atol = 1e-6, double rtol = 1e-5)
+    {
+        Assert.That(actual.Shape, Is.EqualTo(expected.Shape), "shape");
+        AssertClose(actual, expected.ToDoubleArray(), atol, rtol);
+    }
+
+    public static void GradCheck(Func<Tensor[], Tensor> f, params Tensor[] inputs)
+    {
+        var r = Engine.GradCheck.Check(f, inputs);
+        Assert.That(r.Passed, r.Detail);
+    }
+}
