@@ -55,7 +55,11 @@ public sealed partial class Tensor
     private static Func<double, string> ChooseFormat(double[] v, DType dtype)
     {
         var inv = CultureInfo.InvariantCulture;
-        if (dtype == DType.Bool) return x => x != 0 ? "True" : "False";
+        if (dtype == DType.Bool)
+        {
+            bool anyFalse = Array.IndexOf(v, 0.0) >= 0;
+            return x => (x != 0 ? "True" : "False").PadLeft(anyFalse ? 5 : 4);
+        }
         if (!dtype.IsFloatingPoint())
         {
             int w = 1;

@@ -5,7 +5,7 @@ namespace Engine.Kernels.Cpu;
 /// <summary>Host memory from <see cref="NativeMemory.AlignedAlloc"/>, 64-byte aligned for vector loads.</summary>
 public sealed unsafe class CpuStorage : Storage
 {
-    private static long s_liveBytes, s_liveCount;
+    private static long s_liveBytes, s_liveCount, s_finalized;
     private byte* _ptr;
 
     /// <summary>Bytes of CPU tensor memory currently allocated by the engine.</summary>
@@ -13,6 +13,9 @@ public sealed unsafe class CpuStorage : Storage
 
     /// <summary>Number of CPU storages currently alive.</summary>
     public static long LiveCount => Interlocked.Read(ref s_liveCount);
+
+    /// <summary>Storages freed by the finalizer because nothing disposed them (a leak the GC cleaned up).</summary>
+    public static long FinalizedCount => Interlocked.Read(ref s_finalized);
 
     /// <summary>Allocates <paramref name="byteLength"/> bytes, zeroed when <paramref name="zero"/>.</summary>
     public CpuStorage(long byteLength, bool zero) : base(byteLength)
@@ -44,5 +47,9 @@ public sealed unsafe class CpuStorage : Storage
     }
 
     /// <summary>Safety net for tensors never disposed: host memory may be freed from any thread.</summary>
-    ~CpuStorage() => Free();
+    ~CpuStorage()
+    {
+        if (_ptr != null) Interlocked.Increment(ref s_finalized);
+        Free();
+    }
 }

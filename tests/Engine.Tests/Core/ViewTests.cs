@@ -2,7 +2,7 @@ namespace Engine.Tests.Core;
 
 public class ViewTests
 {
-    private static Tensor Seq(params long[] shape) => Tensor.Arange(0, Kernels.ShapeUtil.NumEl(shape), 1, DType.Float64).Reshape(shape);
+    private static Tensor Seq(params long[] shape) => Tensor.Arange(0, Engine.Kernels.ShapeUtil.NumEl(shape), 1, DType.Float64).Reshape(shape);
 
     [Test]
     public void ViewSharesStorageWithTheOriginal()
