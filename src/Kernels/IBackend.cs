@@ -65,4 +65,43 @@ public interface IBackend
 
     /// <summary>Fills dst (contiguous) with Philox counter-based random numbers: element i draws from counter offset + i.</summary>
     void FillRandom(in StridedView dst, RandomKind kind, ulong seed, ulong offset, double a, double b);
+
+    /// <summary>y = conv(x, w) + bias; x [N,C,D,H,W], w [O,C/groups,kD,kH,kW], y [N,O,oD,oH,oW], all contiguous; bias may be null.</summary>
+    void ConvForward(ConvGeometry g, in StridedView y, in StridedView x, in StridedView w, StridedView? bias);
+
+    /// <summary>dx (overwritten) from dy and w.</summary>
+    void ConvBackwardData(ConvGeometry g, in StridedView dx, in StridedView dy, in StridedView w);
+
+    /// <summary>dw (overwritten) and, when given, db from dy and x.</summary>
+    void ConvBackwardWeight(ConvGeometry g, in StridedView dw, StridedView? db, in StridedView dy, in StridedView x);
+
+    /// <summary>Max pooling over contiguous [planes, D, H, W]; indices (int64) are flat positions within the plane.</summary>
+    void MaxPoolForward(PoolGeometry g, in StridedView y, in StridedView indices, in StridedView x);
+
+    /// <summary>dx (overwritten) from dy and the recorded indices.</summary>
+    void MaxPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy, in StridedView indices);
+
+    /// <summary>Average pooling over contiguous [planes, D, H, W].</summary>
+    void AvgPoolForward(PoolGeometry g, in StridedView y, in StridedView x);
+
+    /// <summary>dx (overwritten) from dy.</summary>
+    void AvgPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy);
+
+    /// <summary>
+    /// Batch norm over contiguous x seen as [N, C, S]; updates the running stats in training mode; writes the
+    /// per-channel mean and inverse std used. weight, bias and the running stats may be null (running stats are
+    /// required in eval mode).
+    /// </summary>
+    void BatchNormForward(int n, int c, int s, in StridedView y, in StridedView x, StridedView? weight, StridedView? bias,
+        StridedView? runningMean, StridedView? runningVar, bool training, double momentum, double eps, in StridedView saveMean, in StridedView saveInvStd);
+
+    /// <summary>Batch norm gradients; any of dx, dw, db may be null.</summary>
+    void BatchNormBackward(int n, int c, int s, StridedView? dx, StridedView? dw, StridedView? db, in StridedView dy, in StridedView x,
+        StridedView? weight, in StridedView saveMean, in StridedView saveInvStd, bool training);
+
+    /// <summary>Local response normalisation across channels of contiguous x seen as [N, C, S].</summary>
+    void LrnForward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView y, in StridedView x);
+
+    /// <summary>LRN gradient from x, the forward output y and dy.</summary>
+    void LrnBackward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y);
 }

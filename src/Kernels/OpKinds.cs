@@ -43,6 +43,10 @@ public enum UnaryOp
     Silu,
     /// <summary>x·Φ(x), the exact (erf) form (float)</summary>
     Gelu,
+    /// <summary>relu6(x + 3) / 6 (float)</summary>
+    Hardsigmoid,
+    /// <summary>x · relu6(x + 3) / 6 (float)</summary>
+    Hardswish,
 }
 
 /// <summary>
@@ -97,6 +101,10 @@ public enum BinaryOp
     SiluBackward,
     /// <summary>g * (Φ(x) + x φ(x)); b = x</summary>
     GeluBackward,
+    /// <summary>g / 6 where −3 &lt; x &lt; 3, else 0; b = x</summary>
+    HardsigmoidBackward,
+    /// <summary>g · (0 if x &lt; −3, 1 if x &gt; 3, else x/3 + 1/2); b = x</summary>
+    HardswishBackward,
 }
 
 /// <summary>Reductions over one or more dimensions.</summary>

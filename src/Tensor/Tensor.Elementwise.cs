@@ -251,9 +251,15 @@ public sealed partial class Tensor
     /// <summary>x · Φ(x), the exact GELU.</summary>
     public Tensor Gelu() => Activation("gelu", UnaryOp.Gelu, BinaryOp.GeluBackward, useOutput: false);
 
+    /// <summary>relu6(x + 3) / 6 (MobileNetV3).</summary>
+    public Tensor Hardsigmoid() => Activation("hardsigmoid", UnaryOp.Hardsigmoid, BinaryOp.HardsigmoidBackward, useOutput: false);
+
+    /// <summary>x · relu6(x + 3) / 6 (MobileNetV3).</summary>
+    public Tensor Hardswish() => Activation("hardswish", UnaryOp.Hardswish, BinaryOp.HardswishBackward, useOutput: false);
+
     private Tensor Activation(string op, UnaryOp fwd, BinaryOp bwd, bool useOutput, double a = 0)
     {
-        if (fwd is UnaryOp.Sigmoid or UnaryOp.Tanh or UnaryOp.Silu or UnaryOp.Gelu) Checks.Float(op, this);
+        if (fwd is UnaryOp.Sigmoid or UnaryOp.Tanh or UnaryOp.Silu or UnaryOp.Gelu or UnaryOp.Hardsigmoid or UnaryOp.Hardswish) Checks.Float(op, this);
         var r = UnaryKernel(op, fwd, this, a);
         Tensor saved = useOutput ? r : this;
         return Autograd.Record(r, op, [this], (g, _) => [BinaryKernel(op + "_backward", bwd, g, saved, a: a)]);

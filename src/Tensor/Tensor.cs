@@ -107,7 +107,8 @@ public sealed partial class Tensor : IDisposable
         s.Release();
         _grad?.Dispose();
         _grad = null;
-        GradFn = null;
+        // GradFn stays: a graph through a disposed tensor must fail loudly in backward (its saved tensors are
+        // gone), not be silently cut here.
     }
 
     /// <summary>Shows shape, dtype and device (use <see cref="ToString()"/> for values).</summary>

@@ -116,6 +116,8 @@ public sealed unsafe class CpuBackend : IBackend
             case UnaryOp.Tanh: CpuElementwise.Unary<T, TanhFn<T>>(d, s, default, op, a, b); return true;
             case UnaryOp.Silu: CpuElementwise.Unary<T, SiluFn<T>>(d, s, default, op, a, b); return true;
             case UnaryOp.Gelu: CpuElementwise.Unary<T, GeluFn<T>>(d, s, default, op, a, b); return true;
+            case UnaryOp.Hardsigmoid: CpuElementwise.Unary<T, HardsigmoidFn<T>>(d, s, default, op, a, b); return true;
+            case UnaryOp.Hardswish: CpuElementwise.Unary<T, HardswishFn<T>>(d, s, default, op, a, b); return true;
             default: return false;
         }
     }
@@ -170,6 +172,8 @@ public sealed unsafe class CpuBackend : IBackend
             case BinaryOp.TanhBackward: CpuElementwise.Binary<T, T, TanhBackwardFn<T>>(d, x, y, default, op); return true;
             case BinaryOp.SiluBackward: CpuElementwise.Binary<T, T, SiluBackwardFn<T>>(d, x, y, default, op); return true;
             case BinaryOp.GeluBackward: CpuElementwise.Binary<T, T, GeluBackwardFn<T>>(d, x, y, default, op); return true;
+            case BinaryOp.HardsigmoidBackward: CpuElementwise.Binary<T, T, HardsigmoidBackwardFn<T>>(d, x, y, default, op); return true;
+            case BinaryOp.HardswishBackward: CpuElementwise.Binary<T, T, HardswishBackwardFn<T>>(d, x, y, default, op); return true;
             default: return false;
         }
     }
@@ -313,5 +317,101 @@ public sealed unsafe class CpuBackend : IBackend
             case DType.UInt8: case DType.Bool: CpuRandom.Fill<byte>(dst, kind, seed, offset, a, b); break;
             default: throw Unsupported("random", dst.DType);
         }
+    }
+
+    private static bool IsF32(in StridedView v, string op) => v.DType switch
+    {
+        DType.Float32 => true,
+        DType.Float64 => false,
+        _ => throw Unsupported(op, v.DType),
+    };
+
+    private static T* P<T>(StridedView? v) where T : unmanaged => v is { } x ? x.Ptr<T>() : null;
+
+    /// <inheritdoc/>
+    public void ConvForward(ConvGeometry g, in StridedView y, in StridedView x, in StridedView w, StridedView? bias)
+    {
+        if (IsF32(x, "conv")) CpuConv.Forward(g, x.Ptr<float>(), w.Ptr<float>(), P<float>(bias), y.Ptr<float>());
+        else CpuConv.Forward(g, x.Ptr<double>(), w.Ptr<double>(), P<double>(bias), y.Ptr<double>());
+    }
+
+    /// <inheritdoc/>
+    public void ConvBackwardData(ConvGeometry g, in StridedView dx, in StridedView dy, in StridedView w)
+    {
+        if (IsF32(dy, "conv_backward")) CpuConv.BackwardData(g, dy.Ptr<float>(), w.Ptr<float>(), dx.Ptr<float>());
+        else CpuConv.BackwardData(g, dy.Ptr<double>(), w.Ptr<double>(), dx.Ptr<double>());
+    }
+
+    /// <inheritdoc/>
+    public void ConvBackwardWeight(ConvGeometry g, in StridedView dw, StridedView? db, in StridedView dy, in StridedView x)
+    {
+        if (IsF32(dy, "conv_backward")) CpuConv.BackwardWeight(g, dy.Ptr<float>(), x.Ptr<float>(), dw.Ptr<float>(), P<float>(db));
+        else CpuConv.BackwardWeight(g, dy.Ptr<double>(), x.Ptr<double>(), dw.Ptr<double>(), P<double>(db));
+    }
+
+    /// <inheritdoc/>
+    public void MaxPoolForward(PoolGeometry g, in StridedView y, in StridedView indices, in StridedView x)
+    {
+        if (IsF32(x, "max_pool")) CpuPool.MaxForward(g, x.Ptr<float>(), y.Ptr<float>(), indices.Ptr<long>());
+        else CpuPool.MaxForward(g, x.Ptr<double>(), y.Ptr<double>(), indices.Ptr<long>());
+    }
+
+    /// <inheritdoc/>
+    public void MaxPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy, in StridedView indices)
+    {
+        if (IsF32(dy, "max_pool_backward")) CpuPool.MaxBackward(g, dy.Ptr<float>(), indices.Ptr<long>(), dx.Ptr<float>());
+        else CpuPool.MaxBackward(g, dy.Ptr<double>(), indices.Ptr<long>(), dx.Ptr<double>());
+    }
+
+    /// <inheritdoc/>
+    public void AvgPoolForward(PoolGeometry g, in StridedView y, in StridedView x)
+    {
+        if (IsF32(x, "avg_pool")) CpuPool.AvgForward(g, x.Ptr<float>(), y.Ptr<float>());
+        else CpuPool.AvgForward(g, x.Ptr<double>(), y.Ptr<double>());
+    }
+
+    /// <inheritdoc/>
+    public void AvgPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy)
+    {
+        if (IsF32(dy, "avg_pool_backward")) CpuPool.AvgBackward(g, dy.Ptr<float>(), dx.Ptr<float>());
+        else CpuPool.AvgBackward(g, dy.Ptr<double>(), dx.Ptr<double>());
+    }
+
+    /// <inheritdoc/>
+    public void BatchNormForward(int n, int c, int s, in StridedView y, in StridedView x, StridedView? weight, StridedView? bias,
+        StridedView? runningMean, StridedView? runningVar, bool training, double momentum, double eps, in StridedView saveMean, in StridedView saveInvStd)
+    {
+        if (IsF32(x, "batch_norm"))
+            CpuBatchNorm.Forward(n, c, s, x.Ptr<float>(), P<float>(weight), P<float>(bias), P<float>(runningMean), P<float>(runningVar), training, momentum, eps,
+                y.Ptr<float>(), saveMean.Ptr<float>(), saveInvStd.Ptr<float>());
+        else
+            CpuBatchNorm.Forward(n, c, s, x.Ptr<double>(), P<double>(weight), P<double>(bias), P<double>(runningMean), P<double>(runningVar), training, momentum, eps,
+                y.Ptr<double>(), saveMean.Ptr<double>(), saveInvStd.Ptr<double>());
+    }
+
+    /// <inheritdoc/>
+    public void BatchNormBackward(int n, int c, int s, StridedView? dx, StridedView? dw, StridedView? db, in StridedView dy, in StridedView x,
+        StridedView? weight, in StridedView saveMean, in StridedView saveInvStd, bool training)
+    {
+        if (IsF32(dy, "batch_norm_backward"))
+            CpuBatchNorm.Backward(n, c, s, dy.Ptr<float>(), x.Ptr<float>(), P<float>(weight), saveMean.Ptr<float>(), saveInvStd.Ptr<float>(), training,
+                P<float>(dx), P<float>(dw), P<float>(db));
+        else
+            CpuBatchNorm.Backward(n, c, s, dy.Ptr<double>(), x.Ptr<double>(), P<double>(weight), saveMean.Ptr<double>(), saveInvStd.Ptr<double>(), training,
+                P<double>(dx), P<double>(dw), P<double>(db));
+    }
+
+    /// <inheritdoc/>
+    public void LrnForward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView y, in StridedView x)
+    {
+        if (IsF32(x, "local_response_norm")) CpuLrn.Forward(n, c, s, size, alpha, beta, k, x.Ptr<float>(), y.Ptr<float>());
+        else CpuLrn.Forward(n, c, s, size, alpha, beta, k, x.Ptr<double>(), y.Ptr<double>());
+    }
+
+    /// <inheritdoc/>
+    public void LrnBackward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y)
+    {
+        if (IsF32(x, "local_response_norm_backward")) CpuLrn.Backward(n, c, s, size, alpha, beta, k, x.Ptr<float>(), y.Ptr<float>(), dy.Ptr<float>(), dx.Ptr<float>());
+        else CpuLrn.Backward(n, c, s, size, alpha, beta, k, x.Ptr<double>(), y.Ptr<double>(), dy.Ptr<double>(), dx.Ptr<double>());
     }
 }

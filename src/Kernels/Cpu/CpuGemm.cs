@@ -23,31 +23,39 @@ public static unsafe class CpuGemm
     {
         long batch = dst.Shape[0];
         int m = (int)dst.Shape[1], n = (int)dst.Shape[2], k = (int)x.Shape[2];
-        T* pc = dst.Ptr<T>(), pa = x.Ptr<T>(), pb = y.Ptr<T>();
+        nint pa = (nint)x.Ptr<T>(), pb = (nint)y.Ptr<T>(), pc = (nint)dst.Ptr<T>();
         long sbA = x.Strides[0], rsA = x.Strides[1], csA = x.Strides[2];
         long sbB = y.Strides[0], rsB = y.Strides[1], csB = y.Strides[2];
         long sbC = dst.Strides[0], ldc = dst.Strides[1];
-        double work = (double)m * n * k;
+        // Many small products: one per core at a time. Few large ones: each product uses every core.
+        bool perBatch = batch > 1 && (double)m * n * k < 64 * 64 * 64;
+        void One(long b, bool parallel) => Gemm<T>(m, n, k, (T*)pa + b * sbA, rsA, csA, (T*)pb + b * sbB, rsB, csB, (T*)pc + b * sbC, ldc, false, parallel);
+        if (perBatch && (double)m * n * k * batch >= 1 << 18) Parallel.For(0, batch, b => One(b, false));
+        else for (long b = 0; b < batch; b++) One(b, !perBatch);
+    }
+
+    /// <summary>
+    /// C = A·B, or C += A·B when <paramref name="accumulate"/>. A is m×k with strides (rsA, csA), B is k×n with
+    /// strides (rsB, csB), C is m×n with row stride ldc. <paramref name="parallel"/> lets it use every core.
+    /// </summary>
+    public static void Gemm<T>(int m, int n, int k, T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long ldc, bool accumulate, bool parallel)
+        where T : unmanaged, INumber<T>
+    {
+        if (m == 0 || n == 0) return;
         bool fast = (typeof(T) == typeof(float) || typeof(T) == typeof(double)) && Fma.IsSupported && Avx.IsSupported;
-        if (!fast || work < 32 * 32 * 32)
-        {
-            nint a0 = (nint)pa, b0 = (nint)pb, c0 = (nint)pc;
-            void One(long b) => Naive<T>(m, n, k, (T*)a0 + b * sbA, rsA, csA, (T*)b0 + b * sbB, rsB, csB, (T*)c0 + b * sbC, ldc);
-            if (batch > 1 && work * batch >= 1 << 18) Parallel.For(0, batch, One);
-            else for (long b = 0; b < batch; b++) One(b);
-            return;
-        }
-        for (long b = 0; b < batch; b++)
-            Gemm<T>(m, n, k, pa + b * sbA, rsA, csA, pb + b * sbB, rsB, csB, pc + b * sbC, ldc);
+        if (!fast || (double)m * n * k < 16 * 16 * 16)
+            Naive(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate);
+        else
+            Blocked(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate, parallel);
     }
 
     /// <summary>Reference triple loop, also used for small products where packing does not pay.</summary>
-    public static void Naive<T>(int m, int n, int k, T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long ldc) where T : unmanaged, INumber<T>
+    public static void Naive<T>(int m, int n, int k, T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long ldc, bool accumulate = false) where T : unmanaged, INumber<T>
     {
         for (int i = 0; i < m; i++)
         {
             T* crow = c + i * ldc;
-            for (int j = 0; j < n; j++) crow[j] = T.Zero;
+            if (!accumulate) for (int j = 0; j < n; j++) crow[j] = T.Zero;
             for (int p = 0; p < k; p++)
             {
                 T av = a[i * rsA + p * csA];
@@ -57,11 +65,12 @@ public static unsafe class CpuGemm
         }
     }
 
-    private static void Gemm<T>(int m, int n, int k, T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long ldc) where T : unmanaged, INumber<T>
+    private static void Blocked<T>(int m, int n, int k, T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long ldc, bool accumulate, bool parallel)
+        where T : unmanaged, INumber<T>
     {
         int nr = NR<T>();
-        if (k == 0) { for (int i = 0; i < m; i++) new Span<T>(c + i * ldc, n).Clear(); return; }
-        int workers = Environment.ProcessorCount;
+        if (k == 0) { if (!accumulate) for (int i = 0; i < m; i++) new Span<T>(c + i * ldc, n).Clear(); return; }
+        int workers = parallel ? Environment.ProcessorCount : 1;
         // Row block height: enough blocks for every core, at most 16 micro-panels (fits L2 with a KC-deep B panel).
         int mc = Math.Clamp((m + workers - 1) / workers, MR, 16 * MR);
         mc = (mc + MR - 1) / MR * MR;
@@ -78,7 +87,7 @@ public static unsafe class CpuGemm
                 {
                     int kc = Math.Min(KC, k - pc);
                     PackB(kc, nc, nr, b + pc * rsB + jc * csB, rsB, csB, bp);
-                    bool first = pc == 0;
+                    bool first = pc == 0 && !accumulate;
                     int jcc = jc, pcc = pc;
                     void Block(int blk)
                     {
@@ -92,8 +101,8 @@ public static unsafe class CpuGemm
                                         Math.Min(MR, mcb - ir), Math.Min(nr, nc - jr), !first);
                         }
                     }
-                    if (mBlocks > 1) Parallel.For(0, mBlocks, Block);
-                    else Block(0);
+                    if (mBlocks > 1 && parallel) Parallel.For(0, mBlocks, Block);
+                    else for (int blk = 0; blk < mBlocks; blk++) Block(blk);
                 }
             }
         }

@@ -109,4 +109,20 @@ public readonly struct GeluBackwardFn<T> : IBinaryFn<T, T> where T : unmanaged, 
         return g * T.CreateTruncating(SpecialFunctions.NormalCdf(xd) + xd * SpecialFunctions.NormalPdf(xd));
     }
 }
+public readonly struct HardsigmoidFn<T> : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public T Apply(T x) => T.Clamp(x + T.CreateTruncating(3), T.Zero, T.CreateTruncating(6)) / T.CreateTruncating(6);
+}
+public readonly struct HardswishFn<T> : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public T Apply(T x) => x * default(HardsigmoidFn<T>).Apply(x);
+}
+public readonly struct HardsigmoidBackwardFn<T> : IBinaryFn<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public T Apply(T g, T x) => x > T.CreateTruncating(-3) && x < T.CreateTruncating(3) ? g / T.CreateTruncating(6) : T.Zero;
+}
+public readonly struct HardswishBackwardFn<T> : IBinaryFn<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public T Apply(T g, T x) => x < T.CreateTruncating(-3) ? T.Zero : x > T.CreateTruncating(3) ? g : g * (x / T.CreateTruncating(3) + T.CreateTruncating(0.5));
+}
 #pragma warning restore CS1591

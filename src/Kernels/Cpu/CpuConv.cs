@@ -1,0 +1,198 @@
+using System.Numerics;
+
+namespace Engine.Kernels.Cpu;
+
+/// <summary>
+/// Convolution (2-D and 3-D, grouped, strided, dilated, asymmetric padding) by lowering to GEMM: im2col
+/// unfolds each sample's input into a [Cg·kvol, P] matrix (P output positions), so the convolution of one
+/// group is W_g [Og, Cg·kvol] · col. Backward data is W_gᵀ · dy folded back with col2im, backward weight
+/// dy · colᵀ summed over the batch. Samples are spread over cores (each with its own col buffer and a
+/// single-threaded GEMM); a batch of one instead gives every core to the GEMM. A 1×1, stride-1, unpadded
+/// convolution skips im2col: the input already is the col matrix.
+/// </summary>
+public static unsafe class CpuConv
+{
+    private static bool IsPointwise(ConvGeometry g)
+    {
+        for (int d = 0; d < 3; d++)
+            if (g.Kernel[d] != 1 || g.Stride[d] != 1 || g.PadBegin[d] != 0 || g.PadEnd[d] != 0) return false;
+        return true;
+    }
+
+    /// <summary>Unfolds one group of one sample: x [Cg, D, H, W] → col [Cg·kvol, P].</summary>
+    public static void Im2Col<T>(ConvGeometry g, T* x, T* col) where T : unmanaged, INumber<T>
+    {
+        int[] o = g.OutSizes;
+        int P = o[0] * o[1] * o[2];
+        int inD = g.In[0], inH = g.In[1], inW = g.In[2];
+        int row = 0;
+        for (int c = 0; c < g.InPerGroup; c++)
+            for (int i = 0; i < g.Kernel[0]; i++)
+                for (int j = 0; j < g.Kernel[1]; j++)
+                    for (int l = 0; l < g.Kernel[2]; l++, row++)
+                    {
+                        T* dst = col + (long)row * P;
+                        for (int od = 0; od < o[0]; od++)
+                        {
+                            int id = od * g.Stride[0] - g.PadBegin[0] + i * g.Dilation[0];
+                            for (int oh = 0; oh < o[1]; oh++)
+                            {
+                                int ih = oh * g.Stride[1] - g.PadBegin[1] + j * g.Dilation[1];
+                                T* drow = dst + (od * o[1] + oh) * o[2];
+                                if ((uint)id >= (uint)inD || (uint)ih >= (uint)inH) { new Span<T>(drow, o[2]).Clear(); continue; }
+                                T* src = x + (((long)c * inD + id) * inH + ih) * inW;
+                                int sw = g.Stride[2], iw0 = -g.PadBegin[2] + l * g.Dilation[2];
+                                for (int ow = 0; ow < o[2]; ow++)
+                                {
+                                    int iw = ow * sw + iw0;
+                                    drow[ow] = (uint)iw < (uint)inW ? src[iw] : T.Zero;
+                                }
+                            }
+                        }
+                    }
+    }
+
+    /// <summary>Folds col [Cg·kvol, P] back into dx [Cg, D, H, W], adding overlapping contributions.</summary>
+    public static void Col2Im<T>(ConvGeometry g, T* col, T* dx) where T : unmanaged, INumber<T>
+    {
+        int[] o = g.OutSizes;
+        int P = o[0] * o[1] * o[2];
+        int inD = g.In[0], inH = g.In[1], inW = g.In[2];
+        int row = 0;
+        for (int c = 0; c < g.InPerGroup; c++)
+            for (int i = 0; i < g.Kernel[0]; i++)
+                for (int j = 0; j < g.Kernel[1]; j++)
+                    for (int l = 0; l < g.Kernel[2]; l++, row++)
+                    {
+                        T* src = col + (long)row * P;
+                        for (int od = 0; od < o[0]; od++)
+                        {
+                            int id = od * g.Stride[0] - g.PadBegin[0] + i * g.Dilation[0];
+                            if ((uint)id >= (uint)inD) continue;
+                            for (int oh = 0; oh < o[1]; oh++)
+                            {
+                                int ih = oh * g.Stride[1] - g.PadBegin[1] + j * g.Dilation[1];
+                                if ((uint)ih >= (uint)inH) continue;
+                                T* srow = src + (od * o[1] + oh) * o[2];
+                                T* dst = dx + (((long)c * inD + id) * inH + ih) * inW;
+                                int sw = g.Stride[2], iw0 = -g.PadBegin[2] + l * g.Dilation[2];
+                                for (int ow = 0; ow < o[2]; ow++)
+                                {
+                                    int iw = ow * sw + iw0;
+                                    if ((uint)iw < (uint)inW) dst[iw] += srow[ow];
+                                }
+                            }
+                        }
+                    }
+    }
+
+    private static int Workers(int batch) => Math.Max(1, Math.Min(Environment.ProcessorCount, batch));
+
+    // Runs body(sample, worker) over the batch: samples split into contiguous chunks, one per worker.
+    private static void ForSamples(int batch, Action<int, int> body)
+    {
+        int workers = Workers(batch);
+        if (workers == 1) { for (int n = 0; n < batch; n++) body(n, 0); return; }
+        int per = (batch + workers - 1) / workers;
+        Parallel.For(0, workers, w =>
+        {
+            for (int n = w * per; n < Math.Min(batch, (w + 1) * per); n++) body(n, w);
+        });
+    }
+
+    /// <summary>y [N, O, oD, oH, oW] = conv(x [N, C, D, H, W], w [O, Cg, kD, kH, kW]) + bias (optional, [O]).</summary>
+    public static void Forward<T>(ConvGeometry g, T* x, T* w, T* bias, T* y) where T : unmanaged, INumber<T>
+    {
+        int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
+        long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
+        bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;
+        nint xp = (nint)x, wp = (nint)w, bp = (nint)bias, yp = (nint)y;
+        ForSamples(g.Batch, (n, _) =>
+        {
+            T* col = pointwise ? null : (T*)Scratch.Get(2, (long)K * P * sizeof(T));
+            for (int grp = 0; grp < g.Groups; grp++)
+            {
+                T* xs = (T*)xp + n * inSample + (long)grp * cg * g.InPlane;
+                T* src = xs;
+                if (!pointwise) { Im2Col(g, xs, col); src = col; }
+                T* ys = (T*)yp + n * outSample + (long)grp * Og * P;
+                CpuGemm.Gemm(Og, P, K, (T*)wp + (long)grp * Og * K, K, 1, src, P, 1, ys, P, false, parallelGemm);
+            }
+            if (bp != 0)
+                for (int o = 0; o < g.OutChannels; o++)
+                {
+                    T bv = ((T*)bp)[o];
+                    T* row = (T*)yp + n * outSample + (long)o * P;
+                    for (int p = 0; p < P; p++) row[p] += bv;
+                }
+        });
+    }
+
+    /// <summary>dx [N, C, D, H, W] = convᵀ(dy, w); dx is overwritten.</summary>
+    public static void BackwardData<T>(ConvGeometry g, T* dy, T* w, T* dx) where T : unmanaged, INumber<T>
+    {
+        int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
+        long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
+        bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;
+        nint dyp = (nint)dy, wp = (nint)w, dxp = (nint)dx;
+        ForSamples(g.Batch, (n, _) =>
+        {
+            T* col = pointwise ? null : (T*)Scratch.Get(2, (long)K * P * sizeof(T));
+            for (int grp = 0; grp < g.Groups; grp++)
+            {
+                T* dxs = (T*)dxp + n * inSample + (long)grp * cg * g.InPlane;
+                T* dys = (T*)dyp + n * outSample + (long)grp * Og * P;
+                T* wg = (T*)wp + (long)grp * Og * K;
+                if (pointwise) { CpuGemm.Gemm(K, P, Og, wg, 1, K, dys, P, 1, dxs, P, false, parallelGemm); continue; }
+                CpuGemm.Gemm(K, P, Og, wg, 1, K, dys, P, 1, col, P, false, parallelGemm);
+                new Span<T>(dxs, cg * g.InPlane).Clear();
+                Col2Im(g, col, dxs);
+            }
+        });
+    }
+
+    /// <summary>dw [O, Cg, kD, kH, kW] = Σ_n dy[n] · im2col(x[n])ᵀ; dw is overwritten. Optional db [O] = Σ dy.</summary>
+    public static void BackwardWeight<T>(ConvGeometry g, T* dy, T* x, T* dw, T* db) where T : unmanaged, INumber<T>
+    {
+        int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
+        long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
+        long wSize = (long)g.OutChannels * K;
+        bool pointwise = IsPointwise(g);
+        int workers = Workers(g.Batch);
+        bool parallelGemm = workers == 1;
+        // One partial dw per worker, summed at the end (no locks in the hot loop).
+        var partial = new T[workers][];
+        for (int i = 0; i < workers; i++) partial[i] = new T[wSize];
+        nint dyp = (nint)dy, xp = (nint)x;
+        ForSamples(g.Batch, (n, worker) =>
+        {
+            T* col = pointwise ? null : (T*)Scratch.Get(2, (long)K * P * sizeof(T));
+            fixed (T* acc = partial[worker])
+            {
+                for (int grp = 0; grp < g.Groups; grp++)
+                {
+                    T* xs = (T*)xp + n * inSample + (long)grp * cg * g.InPlane;
+                    T* src = xs;
+                    if (!pointwise) { Im2Col(g, xs, col); src = col; }
+                    T* dys = (T*)dyp + n * outSample + (long)grp * Og * P;
+                    CpuGemm.Gemm(Og, K, P, dys, P, 1, src, 1, P, acc + (long)grp * Og * K, K, true, parallelGemm);
+                }
+            }
+        });
+        var dst = new Span<T>(dw, (int)wSize);
+        partial[0].CopyTo(dst);
+        for (int i = 1; i < workers; i++)
+            for (int j = 0; j < dst.Length; j++) dst[j] += partial[i][j];
+        if (db == null) return;
+        for (int o = 0; o < g.OutChannels; o++)
+        {
+            T s = T.Zero;
+            for (int n = 0; n < g.Batch; n++)
+            {
+                T* row = dy + n * outSample + (long)o * P;
+                for (int p = 0; p < P; p++) s += row[p];
+            }
+            db[o] = s;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Engine.Kernels.Cpu;
+
+/// <summary>
+/// Local response normalisation across channels (AlexNet), on x seen as [N, C, S]:
+/// y_c = x_c · s_c^(−β), s_c = k + α/n · Σ x_j² over j ∈ [c − ⌊n/2⌋, c + ⌊(n−1)/2⌋] (zeros beyond the edges),
+/// PyTorch's convention. The window sum slides along channels: each step adds one squared row and drops one,
+/// so every input row is read a constant number of times whatever n is, and each step is a vector op over S.
+/// </summary>
+public static unsafe class CpuLrn
+{
+    // win ← Σ sq rows over the window for channel c, updated from channel c−1.
+    private static void Slide<T>(Span<T> win, T* sq, int c, int channels, int s, int lo, int hi) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int add = c + hi, drop = c - lo - 1;
+        if (add < channels) TensorPrimitives.Add(win, new ReadOnlySpan<T>(sq + (long)add * s, s), win);
+        if (drop >= 0) TensorPrimitives.Subtract(win, new ReadOnlySpan<T>(sq + (long)drop * s, s), win);
+    }
+
+    private static void InitWindow<T>(Span<T> win, T* sq, int channels, int s, int hi) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        win.Clear();
+        for (int j = 0; j < Math.Min(hi, channels); j++) TensorPrimitives.Add(win, new ReadOnlySpan<T>(sq + (long)j * s, s), win);
+    }
+
+    /// <summary>Forward over the batch; samples run in parallel.</summary>
+    public static void Forward<T>(int n, int c, int s, int size, double alpha, double beta, double k, T* x, T* y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint xp = (nint)x, yp = (nint)y;
+        int lo = size / 2, hi = (size - 1) / 2;
+        T a = T.CreateTruncating(alpha / size), kk = T.CreateTruncating(k), nb = T.CreateTruncating(-beta);
+        Parallel.For(0, n, i =>
+        {
+            T* xs = (T*)xp + (long)i * c * s, ys = (T*)yp + (long)i * c * s;
+            T* sq = (T*)Scratch.Get(3, (2L * c * s + s) * sizeof(T));
+            var win = new Span<T>(sq + (long)c * s, s);
+            var scale = new Span<T>(sq + (long)c * s + s, s);
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(xs, c * s), new ReadOnlySpan<T>(xs, c * s), new Span<T>(sq, c * s));
+            InitWindow(win, sq, c, s, hi);
+            for (int ch = 0; ch < c; ch++)
+            {
+                Slide(win, sq, ch, c, s, lo, hi);
+                TensorPrimitives.Multiply(win, a, scale);
+                TensorPrimitives.Add(scale, kk, scale);
+                TensorPrimitives.Pow(scale, nb, scale);
+                TensorPrimitives.Multiply(new ReadOnlySpan<T>(xs + (long)ch * s, s), scale, new Span<T>(ys + (long)ch * s, s));
+            }
+        });
+    }
+
+    /// <summary>
+    /// dx_c = dy_c·s_c^(−β) − (2αβ/n)·x_c·Σ_j dy_j·y_j/s_j over the j whose window holds c
+    /// (j ∈ [c − ⌊(n−1)/2⌋, c + ⌊n/2⌋]); s is recomputed from x.
+    /// </summary>
+    public static void Backward<T>(int n, int c, int s, int size, double alpha, double beta, double k, T* x, T* y, T* dy, T* dx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint xp = (nint)x, yp = (nint)y, dyp = (nint)dy, dxp = (nint)dx;
+        int lo = size / 2, hi = (size - 1) / 2;
+        T a = T.CreateTruncating(alpha / size), kk = T.CreateTruncating(k), nb = T.CreateTruncating(-beta);
+        T coef = T.CreateTruncating(-2 * alpha * beta / size);
+        Parallel.For(0, n, i =>
+        {
+            long at = (long)i * c * s;
+            T* xs = (T*)xp + at, ys = (T*)yp + at, gs = (T*)dyp + at, ds = (T*)dxp + at;
+            T* buf = (T*)Scratch.Get(3, (3L * c * s + s) * sizeof(T));
+            T* sq = buf;                         // x², then reused for t = dy·y/s
+            T* sc = buf + (long)c * s;           // s_c for every channel
+            var win = new Span<T>(buf + 2L * c * s, s);
+            var tmp = new Span<T>(buf + 3L * c * s, s);
+            int cs = c * s;
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(xs, cs), new ReadOnlySpan<T>(xs, cs), new Span<T>(sq, cs));
+            InitWindow(win, sq, c, s, hi);
+            for (int ch = 0; ch < c; ch++)
+            {
+                Slide(win, sq, ch, c, s, lo, hi);
+                var srow = new Span<T>(sc + (long)ch * s, s);
+                TensorPrimitives.Multiply(win, a, srow);
+                TensorPrimitives.Add(srow, kk, srow);
+            }
+            // t_j = dy_j · y_j / s_j
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(gs, cs), new ReadOnlySpan<T>(ys, cs), new Span<T>(sq, cs));
+            TensorPrimitives.Divide(new ReadOnlySpan<T>(sq, cs), new ReadOnlySpan<T>(sc, cs), new Span<T>(sq, cs));
+            // the transposed window: j ∈ [c − hi, c + lo]
+            InitWindow(win, sq, c, s, lo);
+            for (int ch = 0; ch < c; ch++)
+            {
+                Slide(win, sq, ch, c, s, hi, lo);
+                var d = new Span<T>(ds + (long)ch * s, s);
+                TensorPrimitives.Pow(new ReadOnlySpan<T>(sc + (long)ch * s, s), nb, tmp);
+                TensorPrimitives.Multiply(new ReadOnlySpan<T>(gs + (long)ch * s, s), tmp, d);
+                TensorPrimitives.Multiply(new ReadOnlySpan<T>(xs + (long)ch * s, s), win, tmp);
+                TensorPrimitives.Multiply(tmp, coef, tmp);
+                TensorPrimitives.Add(d, tmp, d);
+            }
+        });
+    }
+}

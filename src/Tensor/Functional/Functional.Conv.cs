@@ -1,0 +1,138 @@
+using Engine.Kernels;
+
+namespace Engine;
+
+/// <summary>
+/// The functional CNN ops (PyTorch's torch.nn.functional): convolution, pooling, normalisation, dropout,
+/// losses and batch augmentation. Each validates its inputs, calls one backend kernel (or composes tensor
+/// ops) and records its backward rule.
+/// </summary>
+public static partial class Functional
+{
+    /// <summary>
+    /// 2-D convolution of x [N, C, H, W] with w [O, C/groups, kH, kW] plus optional bias [O]. Scalar stride,
+    /// padding (both sides) and dilation apply to both spatial dims.
+    /// </summary>
+    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) =>
+        Conv2d(x, w, bias, [stride, stride], [padding, padding], [dilation, dilation], groups);
+
+    /// <summary>
+    /// 2-D convolution with per-dim options: stride and dilation as (h, w); padding as (h, w) for symmetric
+    /// padding or (top, bottom, left, right) for per-side padding.
+    /// </summary>
+    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias, int[] stride, int[] padding, int[] dilation, int groups = 1) =>
+        ConvNd("conv2d", 2, x, w, bias, stride, padding, dilation, groups);
+
+    /// <summary>3-D convolution of x [N, C, T, H, W] with w [O, C/groups, kT, kH, kW] (video models).</summary>
+    public static Tensor Conv3d(Tensor x, Tensor w, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) =>
+        Conv3d(x, w, bias, [stride, stride, stride], [padding, padding, padding], [dilation, dilation, dilation], groups);
+
+    /// <summary>3-D convolution with per-dim options; padding as (t, h, w) or per side (front, back, top, bottom, left, right).</summary>
+    public static Tensor Conv3d(Tensor x, Tensor w, Tensor? bias, int[] stride, int[] padding, int[] dilation, int groups = 1) =>
+        ConvNd("conv3d", 3, x, w, bias, stride, padding, dilation, groups);
+
+    private static int[] Per(string op, string what, int[] v, int spatial, int min)
+    {
+        if (v.Length == 1) v = Enumerable.Repeat(v[0], spatial).ToArray();
+        if (v.Length != spatial) throw new ArgumentValueException(op, $"{what} needs {spatial} values, got ({string.Join(", ", v)})");
+        foreach (var e in v) if (e < min) throw new ArgumentValueException(op, $"{what} must be at least {min}, got ({string.Join(", ", v)})");
+        return v;
+    }
+
+    // Expands spatial-rank values to the 3-dim form the kernels use (leading dims get the neutral value).
+    private static int[] To3(int[] v, int neutral) => v.Length == 3 ? v : [.. Enumerable.Repeat(neutral, 3 - v.Length), .. v];
+
+    private static void CheckFloatOperands(string op, Tensor x, params Tensor?[] others)
+    {
+        x.StorageOf(op);
+        Checks.Float(op, x);
+        foreach (var o in others)
+        {
+            if (o is null) continue;
+            o.StorageOf(op);
+            Checks.SameDevice(op, x, o);
+            Checks.SameDType(op, x, o);
+        }
+    }
+
+    private static Tensor ConvNd(string op, int spatial, Tensor x, Tensor w, Tensor? bias, int[] stride, int[] padding, int[] dilation, int groups)
+    {
+        CheckFloatOperands(op, x, w, bias);
+        string dims = spatial == 2 ? "(N, C, H, W)" : "(N, C, T, H, W)";
+        if (x.Rank != spatial + 2)
+            throw new ShapeException(op, $"expected a {spatial + 2}-D input {dims}, got shape {ShapeUtil.Format(x.ShapeSpan)}");
+        if (w.Rank != spatial + 2)
+            throw new ShapeException(op, $"expected a {spatial + 2}-D weight (O, C/groups, kernel...), got shape {ShapeUtil.Format(w.ShapeSpan)}");
+        if (groups < 1) throw new ArgumentValueException(op, $"groups must be positive, got {groups}");
+        long n = x.Size(0), c = x.Size(1), o = w.Size(0);
+        if (c % groups != 0 || o % groups != 0)
+            throw new ShapeException(op, $"groups={groups} must divide both the input channels ({c}) and the output channels ({o})");
+        if (w.Size(1) * groups != c)
+            throw new ShapeException(op, $"input of shape {ShapeUtil.Format(x.ShapeSpan)} has {c} channels but the weight {ShapeUtil.Format(w.ShapeSpan)} with groups={groups} expects {w.Size(1) * groups}");
+        if (bias is not null && (bias.Rank != 1 || bias.Size(0) != o))
+            throw new ShapeException(op, $"bias must have shape [{o}], got {ShapeUtil.Format(bias.ShapeSpan)}");
+        stride = Per(op, "stride", stride, spatial, 1);
+        dilation = Per(op, "dilation", dilation, spatial, 1);
+        int[] padB, padE;
+        if (padding.Length == 2 * spatial && spatial > 1 || (spatial == 1 && padding.Length == 2))
+        {
+            padB = new int[spatial]; padE = new int[spatial];
+            for (int d = 0; d < spatial; d++) { padB[d] = padding[2 * d]; padE[d] = padding[2 * d + 1]; }
+            Per(op, "padding", padB, spatial, 0); Per(op, "padding", padE, spatial, 0);
+        }
+        else { padB = Per(op, "padding", padding, spatial, 0); padE = padB; }
+        var inSizes = new int[spatial];
+        var kernel = new int[spatial];
+        for (int d = 0; d < spatial; d++)
+        {
+            inSizes[d] = (int)x.Size(2 + d); kernel[d] = (int)w.Size(2 + d);
+            long padded = inSizes[d] + padB[d] + padE[d], span = (long)dilation[d] * (kernel[d] - 1) + 1;
+            if (padded < span)
+                throw new ShapeException(op, $"kernel size {ShapeUtil.Format(w.ShapeSpan[2..])} (dilated extent {span} in spatial dim {d}) is larger than the padded input size {padded} (input {ShapeUtil.Format(x.ShapeSpan)})");
+        }
+        var g = new ConvGeometry((int)n, (int)c, (int)o, groups, To3(inSizes, 1), To3(kernel, 1), To3(stride, 1), To3(padB, 0), To3(padE, 0), To3(dilation, 1));
+        var outShape = new long[spatial + 2];
+        outShape[0] = n; outShape[1] = o;
+        for (int d = 0; d < spatial; d++) outShape[2 + d] = g.Out(3 - spatial + d);
+
+        using var xc = x.ContiguousNoGrad();
+        using var wc = w.ContiguousNoGrad();
+        using var bc = bias?.ContiguousNoGrad();
+        var y = Tensor.Empty(outShape, x.DType, x.Device, op: op);
+        x.Backend.ConvForward(g, y.View(op), xc.View(op), wc.View(op), bc?.View(op));
+        return Autograd.Record(y, op, [x, w, bias], (gy, need) =>
+        {
+            using var gyc = gy.ContiguousNoGrad();
+            Tensor? dx = null, dw = null, db = null;
+            if (need[0])
+            {
+                dx = Tensor.Empty(x.ShapeSpan, x.DType, x.Device, op: op);
+                using var wb = w.ContiguousNoGrad();
+                x.Backend.ConvBackwardData(g, dx.View(op), gyc.View(op), wb.View(op));
+            }
+            if (need[1] || need[2])
+            {
+                dw = Tensor.Empty(w.ShapeSpan, w.DType, w.Device, op: op);
+                if (bias is not null && need[2]) db = Tensor.Empty(bias.ShapeSpan, bias.DType, bias.Device, op: op);
+                using var xb = x.ContiguousNoGrad();
+                x.Backend.ConvBackwardWeight(g, dw.View(op), db?.View(op), gyc.View(op), xb.View(op));
+                if (!need[1]) { dw.Dispose(); dw = null; }
+            }
+            return [dx, dw, db];
+        });
+    }
+
+    /// <summary>x · wᵀ + b for x [..., in], w [out, in], b [out].</summary>
+    public static Tensor Linear(Tensor x, Tensor w, Tensor? bias = null)
+    {
+        const string op = "linear";
+        CheckFloatOperands(op, x, w, bias);
+        if (w.Rank != 2) throw new ShapeException(op, $"weight must be 2-D (out, in), got shape {ShapeUtil.Format(w.ShapeSpan)}");
+        if (x.Rank < 1 || x.Size(-1) != w.Size(1))
+            throw new ShapeException(op, $"input of shape {ShapeUtil.Format(x.ShapeSpan)} does not match weight {ShapeUtil.Format(w.ShapeSpan)}: last dim must be {w.Size(1)}");
+        if (bias is not null && (bias.Rank != 1 || bias.Size(0) != w.Size(0)))
+            throw new ShapeException(op, $"bias must have shape [{w.Size(0)}], got {ShapeUtil.Format(bias.ShapeSpan)}");
+        var y = x.MatMul(w.T);
+        return bias is null ? y : y.Add(bias);
+    }
+}

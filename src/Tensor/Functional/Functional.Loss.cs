@@ -1,0 +1,261 @@
+using Engine.Kernels;
+
+namespace Engine;
+
+/// <summary>How a loss combines its per-element values.</summary>
+public enum Reduction
+{
+    /// <summary>No reduction: one value per element (or sample).</summary>
+    None,
+    /// <summary>The mean (for weighted classification losses, divided by the total weight, as PyTorch).</summary>
+    Mean,
+    /// <summary>The sum.</summary>
+    Sum,
+    /// <summary>The sum divided by the batch size (KL divergence only; the mathematically correct KL).</summary>
+    BatchMean,
+}
+
+public static partial class Functional
+{
+    private static void NoBatchMean(string op, Reduction r)
+    {
+        if (r == Reduction.BatchMean) throw new ArgumentValueException(op, "reduction BatchMean is only defined for kl_div");
+    }
+
+    private static Tensor Reduce(Tensor loss, Reduction r) => r switch
+    {
+        Reduction.None => loss,
+        Reduction.Sum => loss.Sum(),
+        _ => loss.Mean(),
+    };
+
+    // [N, C, d1, ...] → [M, C] with the class dim last, M = N·d1·…
+    private static Tensor ClassesLast(Tensor logits)
+    {
+        if (logits.Rank == 2) return logits;
+        var perm = new List<int> { 0 };
+        for (int d = 2; d < logits.Rank; d++) perm.Add(d);
+        perm.Add(1);
+        return logits.Permute([.. perm]).Reshape(-1, logits.Size(1));
+    }
+
+    private static void CheckLogitsTarget(string op, Tensor logits, Tensor target)
+    {
+        logits.StorageOf(op); target.StorageOf(op);
+        Checks.Float(op, logits);
+        Checks.SameDevice(op, logits, target);
+        if (logits.Rank < 2) throw new ShapeException(op, $"expected logits of shape (N, C) or (N, C, d1, ...), got {ShapeUtil.Format(logits.ShapeSpan)}");
+    }
+
+    private static void CheckLabels(string op, Tensor logits, Tensor target, long ignoreIndex)
+    {
+        Checks.IsDType(op, target, DType.Int64, "class labels");
+        var expect = new List<long> { logits.Size(0) };
+        for (int d = 2; d < logits.Rank; d++) expect.Add(logits.Size(d));
+        if (!target.ShapeSpan.SequenceEqual(expect.ToArray()))
+            throw new ShapeException(op, $"labels of shape {ShapeUtil.Format(target.ShapeSpan)} do not match logits {ShapeUtil.Format(logits.ShapeSpan)} (expected {ShapeUtil.Format(expect.ToArray())})");
+        long c = logits.Size(1);
+        using var _ = Tensor.NoGrad();
+        foreach (var v in target.ToArray<long>())
+            if (v != ignoreIndex && (v < 0 || v >= c))
+                throw new IndexException(op, $"label {v} is out of range for {c} classes (ignore index {ignoreIndex})");
+    }
+
+    private static void CheckWeight(string op, Tensor logits, Tensor? weight)
+    {
+        if (weight is null) return;
+        Checks.SameDType(op, logits, weight);
+        Checks.SameDevice(op, logits, weight);
+        if (weight.Rank != 1 || weight.Size(0) != logits.Size(1))
+            throw new ShapeException(op, $"class weights must have shape [{logits.Size(1)}], got {ShapeUtil.Format(weight.ShapeSpan)}");
+    }
+
+    /// <summary>
+    /// Negative log-likelihood from log-probabilities [N, C, ...] and int64 labels [N, ...]. Labels equal to
+    /// <paramref name="ignoreIndex"/> contribute nothing; with class weights the mean divides by the summed weight of the counted labels.
+    /// </summary>
+    public static Tensor NllLoss(Tensor logProbs, Tensor target, Tensor? weight = null, long ignoreIndex = -100, Reduction reduction = Reduction.Mean)
+    {
+        const string op = "nll_loss";
+        NoBatchMean(op, reduction);
+        CheckLogitsTarget(op, logProbs, target);
+        CheckLabels(op, logProbs, target, ignoreIndex);
+        CheckWeight(op, logProbs, weight);
+        var (perSample, w) = PickedLoss(ClassesLast(logProbs), target.Reshape(-1), weight, ignoreIndex);
+        return reduction switch
+        {
+            Reduction.None => perSample.Reshape(target.Shape),
+            Reduction.Sum => perSample.Sum(),
+            _ => perSample.Sum().Div(w.Sum()),
+        };
+    }
+
+    // −w[y]·logp[y] per row and the weight w[y] counted for each row (0 for ignored rows).
+    private static (Tensor Loss, Tensor Weight) PickedLoss(Tensor logp, Tensor target, Tensor? weight, long ignoreIndex)
+    {
+        using var valid = target.Ne(ignoreIndex);
+        using var zero = Tensor.Zeros([], DType.Int64, target.Device);
+        using var safe = Tensor.Where(valid, target, zero);
+        var picked = logp.Gather(1, safe.Unsqueeze(1)).Squeeze(1);
+        var w = valid.To(logp.DType);
+        if (weight is not null) w = w.Mul(weight.IndexSelect(0, safe));
+        return (picked.Mul(w).Neg(), w);
+    }
+
+    /// <summary>
+    /// Cross-entropy from logits [N, C, ...] and int64 class labels [N, ...], with optional class weights,
+    /// ignore index and label smoothing ε: (1 − ε)·NLL + ε/C · (−Σ_c w_c·log p_c), reduced as PyTorch does.
+    /// </summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor target, Tensor? weight = null, long ignoreIndex = -100,
+        Reduction reduction = Reduction.Mean, double labelSmoothing = 0)
+    {
+        const string op = "cross_entropy";
+        NoBatchMean(op, reduction);
+        CheckLogitsTarget(op, logits, target);
+        if (target.DType.IsFloatingPoint()) return CrossEntropySoft(logits, target, weight, reduction, labelSmoothing);
+        CheckLabels(op, logits, target, ignoreIndex);
+        CheckWeight(op, logits, weight);
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new ArgumentValueException(op, $"label smoothing must be in [0, 1], got {labelSmoothing}");
+        long c = logits.Size(1);
+        var logp = ClassesLast(logits).LogSoftmax(1);
+        var flat = target.Reshape(-1);
+        var (perSample, w) = PickedLoss(logp, flat, weight, ignoreIndex);
+        Tensor nll = reduction switch
+        {
+            Reduction.None => perSample,
+            Reduction.Sum => perSample.Sum(),
+            _ => perSample.Sum().Div(w.Sum()),
+        };
+        if (labelSmoothing > 0)
+        {
+            var weighted = weight is null ? logp : logp.Mul(weight);
+            using var valid = flat.Ne(ignoreIndex);
+            var smooth = weighted.Sum(1).Neg().Mul(valid.To(logp.DType));
+            Tensor s = reduction switch
+            {
+                Reduction.None => smooth,
+                Reduction.Sum => smooth.Sum(),
+                _ => smooth.Sum().Div(weight is null ? valid.To(logp.DType).Sum() : w.Sum()),
+            };
+            nll = nll.Mul(1 - labelSmoothing).Add(s.Mul(labelSmoothing / c));
+        }
+        return reduction == Reduction.None ? nll.Reshape(target.Shape) : nll;
+    }
+
+    private static void CheckDistribution(string op, Tensor p, int dim, string what)
+    {
+        using var _ = Tensor.NoGrad();
+        using var mn = p.Min();
+        if (mn.Item() < 0) throw new ArgumentValueException(op, $"{what} must be non-negative probabilities, found {mn.Item():G4}");
+        using var sums = p.Sum(dim);
+        double tol = p.DType == DType.Float64 ? 1e-6 : 1e-3;
+        foreach (var s in sums.ToDoubleArray())
+            if (Math.Abs(s - 1) > tol) throw new ArgumentValueException(op, $"{what} must sum to 1 along dim {dim}, found a sum of {s:G6}");
+    }
+
+    private static Tensor CrossEntropySoft(Tensor logits, Tensor target, Tensor? weight, Reduction reduction, double labelSmoothing)
+    {
+        const string op = "cross_entropy";
+        Checks.SameDType(op, logits, target);
+        if (!target.ShapeSpan.SequenceEqual(logits.ShapeSpan))
+            throw new ShapeException(op, $"probability targets must have the logits' shape {ShapeUtil.Format(logits.ShapeSpan)}, got {ShapeUtil.Format(target.ShapeSpan)}");
+        CheckWeight(op, logits, weight);
+        CheckDistribution(op, target, 1, "soft targets");
+        long c = logits.Size(1);
+        var logp = ClassesLast(logits).LogSoftmax(1);
+        var t = ClassesLast(target);
+        if (labelSmoothing > 0) t = t.Mul(1 - labelSmoothing).Add(labelSmoothing / c);
+        var term = logp.Mul(t);
+        if (weight is not null) term = term.Mul(weight);
+        var perSample = term.Sum(1).Neg();
+        if (reduction == Reduction.None)
+        {
+            var shape = new List<long> { logits.Size(0) };
+            for (int d = 2; d < logits.Rank; d++) shape.Add(logits.Size(d));
+            return perSample.Reshape([.. shape]);
+        }
+        return Reduce(perSample, reduction);
+    }
+
+    /// <summary>
+    /// KL divergence with <paramref name="input"/> as log-probabilities and <paramref name="target"/> as
+    /// probabilities (or log-probabilities when <paramref name="logTarget"/>): pointwise t·(log t − input), 0 where t = 0.
+    /// Mean averages over every element; BatchMean divides the sum by the batch size (the true KL).
+    /// </summary>
+    public static Tensor KlDiv(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, bool logTarget = false)
+    {
+        const string op = "kl_div";
+        input.StorageOf(op); target.StorageOf(op);
+        Checks.Float(op, input);
+        Checks.SameDType(op, input, target);
+        Checks.SameDevice(op, input, target);
+        Checks.Broadcast(op, input.ShapeSpan, target.ShapeSpan);
+        Tensor pointwise;
+        if (logTarget) pointwise = target.Exp().Mul(target.Sub(input));
+        else
+        {
+            using (Tensor.NoGrad())
+            {
+                using var mn = target.Min();
+                if (target.NumEl > 0 && mn.Item() < 0) throw new ArgumentValueException(op, $"target probabilities must be non-negative, found {mn.Item():G4}");
+            }
+            using var pos = target.Gt(0.0);
+            using var one = target.ScalarLike(1);
+            var safeLog = Tensor.Where(pos, target, one).Log(); // t·log t with 0·log 0 = 0 and a finite gradient
+            pointwise = target.Mul(safeLog.Sub(input));
+        }
+        return reduction switch
+        {
+            Reduction.None => pointwise,
+            Reduction.Sum => pointwise.Sum(),
+            Reduction.Mean => pointwise.Mean(),
+            _ => pointwise.Sum().Div(input.Rank == 0 ? 1 : input.Size(0)),
+        };
+    }
+
+    /// <summary>
+    /// Knowledge-distillation loss (Hinton et al.): α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) (batch mean)
+    /// + (1 − α)·CE(student, labels). The teacher logits get no gradient.
+    /// </summary>
+    public static Tensor DistillationLoss(Tensor studentLogits, Tensor teacherLogits, Tensor labels, double temperature, double alpha)
+    {
+        const string op = "distillation_loss";
+        CheckTemperature(op, temperature);
+        if (!(alpha >= 0 && alpha <= 1)) throw new ArgumentValueException(op, $"alpha must be in [0, 1], got {alpha}");
+        CheckLogitsTarget(op, studentLogits, labels);
+        if (!teacherLogits.ShapeSpan.SequenceEqual(studentLogits.ShapeSpan))
+            throw new ShapeException(op, $"teacher logits {ShapeUtil.Format(teacherLogits.ShapeSpan)} must have the student's shape {ShapeUtil.Format(studentLogits.ShapeSpan)}");
+        var teacher = teacherLogits.Detach();
+        var soft = KlDiv(LogSoftmax(studentLogits, temperature, 1), LogSoftmax(teacher, temperature, 1), Reduction.BatchMean, logTarget: true)
+            .Mul(alpha * temperature * temperature);
+        if (alpha == 1) return soft;
+        return soft.Add(CrossEntropy(studentLogits, labels).Mul(1 - alpha));
+    }
+
+    /// <summary>
+    /// Binary cross-entropy on logits, computed stably: (1 − y)·x + (1 + (p − 1)·y)·(log(1 + e^−|x|) + max(−x, 0)),
+    /// with optional per-element <paramref name="weight"/> and positive-class weight <paramref name="posWeight"/>.
+    /// </summary>
+    public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor target, Tensor? weight = null, Tensor? posWeight = null, Reduction reduction = Reduction.Mean)
+    {
+        const string op = "binary_cross_entropy_with_logits";
+        NoBatchMean(op, reduction);
+        CheckFloatOperands(op, logits, target, weight, posWeight);
+        if (!target.ShapeSpan.SequenceEqual(logits.ShapeSpan))
+            throw new ShapeException(op, $"target shape {ShapeUtil.Format(target.ShapeSpan)} must equal the logits' shape {ShapeUtil.Format(logits.ShapeSpan)}");
+        var softplusNeg = logits.Abs().Neg().Exp().Add(1.0).Log().Add(logits.Neg().Relu());
+        var coef = posWeight is null ? null : posWeight.Sub(1.0).Mul(target).Add(1.0);
+        var loss = target.RSub(1.0).Mul(logits).Add(coef is null ? softplusNeg : coef.Mul(softplusNeg));
+        if (weight is not null) loss = loss.Mul(weight);
+        return Reduce(loss, reduction);
+    }
+
+    /// <summary>Mean squared error (x − y)², broadcasting.</summary>
+    public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
+    {
+        const string op = "mse_loss";
+        NoBatchMean(op, reduction);
+        CheckFloatOperands(op, input, target);
+        return Reduce(input.Sub(target).Square(), reduction);
+    }
+}
