@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Engine.Kernels.Cpu;
 
@@ -20,6 +21,7 @@ public static unsafe class CpuConv
     }
 
     /// <summary>Unfolds one group of one sample: x [Cg, D, H, W] → col [Cg·kvol, P].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Im2Col<T>(ConvGeometry g, T* x, T* col) where T : unmanaged, INumber<T>
     {
         int[] o = g.OutSizes;
@@ -53,6 +55,7 @@ public static unsafe class CpuConv
     }
 
     /// <summary>Folds col [Cg·kvol, P] back into dx [Cg, D, H, W], adding overlapping contributions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Col2Im<T>(ConvGeometry g, T* col, T* dx) where T : unmanaged, INumber<T>
     {
         int[] o = g.OutSizes;

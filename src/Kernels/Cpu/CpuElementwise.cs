@@ -14,6 +14,7 @@ public static unsafe class CpuElementwise
     private readonly struct UnaryRow<T, TFn>(nint d, nint s, TFn fn, UnaryOp op, T a, T b) : IRowOp
         where T : unmanaged, INumber<T> where TFn : struct, IUnaryFn<T>
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Row(ReadOnlySpan<long> off, long n, ReadOnlySpan<long> st)
         {
             T* pd = (T*)d + off[0], ps = (T*)s + off[1];
@@ -27,6 +28,7 @@ public static unsafe class CpuElementwise
     private readonly struct BinaryRow<T, TOut, TFn>(nint d, nint x, nint y, TFn fn, BinaryOp op) : IRowOp
         where T : unmanaged, INumber<T> where TOut : unmanaged where TFn : struct, IBinaryFn<T, TOut>
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Row(ReadOnlySpan<long> off, long n, ReadOnlySpan<long> st)
         {
             TOut* pd = (TOut*)d + off[0];
@@ -37,15 +39,35 @@ public static unsafe class CpuElementwise
                 var dst = new Span<T>(pd, (int)n);
                 if (sx == 1 && sy == 1 && Vec.TryBinary(op, new ReadOnlySpan<T>(px, (int)n), new ReadOnlySpan<T>(py, (int)n), dst)) return;
                 if (sx == 1 && sy == 0 && Vec.TryBinaryScalar(op, new ReadOnlySpan<T>(px, (int)n), *py, dst)) return;
+                if ((sx | sy) is 0 or 1 && n >= 16 && BroadcastChunks(pd, px, py, n, sx, sy)) return;
             }
             var f = fn;
             if (sd == 1 && sx == 1 && sy == 1) { for (long i = 0; i < n; i++) pd[i] = f.Apply(px[i], py[i]); return; }
             for (long i = 0; i < n; i++) pd[i * sd] = f.Apply(px[i * sx], py[i * sy]);
         }
+
+        // A row where one operand is a repeated scalar: expand it into a small buffer, chunk by chunk, so the
+        // vectorised form still applies (e.g. the gradient of a sum flowing into a masked backward op).
+        private bool BroadcastChunks(TOut* pd, T* px, T* py, long n, long sx, long sy)
+        {
+            const int Chunk = 256;
+            if (!Vec.HasBinary<T>(op)) return false;
+            T* buf = stackalloc T[Chunk];
+            new Span<T>(buf, Chunk).Fill(sx == 0 ? *px : *py);
+            for (long i = 0; i < n; i += Chunk)
+            {
+                int len = (int)Math.Min(Chunk, n - i);
+                var xs = sx == 0 ? new ReadOnlySpan<T>(buf, len) : new ReadOnlySpan<T>(px + i, len);
+                var ys = sy == 0 ? new ReadOnlySpan<T>(buf, len) : new ReadOnlySpan<T>(py + i, len);
+                Vec.TryBinary(op, xs, ys, new Span<T>((T*)pd + i, len));
+            }
+            return true;
+        }
     }
 
     private readonly struct WhereRow<T>(nint d, nint c, nint x, nint y) : IRowOp where T : unmanaged
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Row(ReadOnlySpan<long> off, long n, ReadOnlySpan<long> st)
         {
             T* pd = (T*)d + off[0], px = (T*)x + off[2], py = (T*)y + off[3];
@@ -57,6 +79,7 @@ public static unsafe class CpuElementwise
     private readonly struct CastRow<TS, TD>(nint d, nint s, bool toBool) : IRowOp
         where TS : unmanaged, INumber<TS> where TD : unmanaged, INumber<TD>
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Row(ReadOnlySpan<long> off, long n, ReadOnlySpan<long> st)
         {
             TD* pd = (TD*)d + off[0];
@@ -74,6 +97,7 @@ public static unsafe class CpuElementwise
 
     private readonly struct FillRow<T>(nint d, T v) : IRowOp where T : unmanaged
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Row(ReadOnlySpan<long> off, long n, ReadOnlySpan<long> st)
         {
             T* pd = (T*)d + off[0];
@@ -146,15 +170,26 @@ internal static class Vec
             case UnaryOp.Log: TensorPrimitives.Log(x, d); return true;
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, d); return true;
             case UnaryOp.Tanh: TensorPrimitives.Tanh(x, d); return true;
+            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, d); return true;
+            // IEEE maximum/minimum propagate NaN, as the scalar forms do
+            case UnaryOp.Relu: TensorPrimitives.Max(x, T.Zero, d); return true;
+            case UnaryOp.Relu6: TensorPrimitives.Max(x, T.Zero, d); TensorPrimitives.Min(d, T.CreateTruncating(6), d); return true;
+            case UnaryOp.Clamp: TensorPrimitives.Max(x, a, d); TensorPrimitives.Min(d, b, d); return true;
             default: return false;
         }
     }
+
+    public static bool HasBinary<T>(BinaryOp op) where T : unmanaged =>
+        (typeof(T) == typeof(float) || typeof(T) == typeof(double)) &&
+        op is BinaryOp.ReluBackward or BinaryOp.Relu6Backward or BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Div;
 
     public static bool TryBinary<T>(BinaryOp op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, INumber<T>
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double)) return false;
         switch (op)
         {
+            case BinaryOp.ReluBackward: MaskSelect(x, y, d, T.Zero, T.Zero, upper: false); return true;
+            case BinaryOp.Relu6Backward: MaskSelect(x, y, d, T.Zero, T.CreateTruncating(6), upper: true); return true;
             case BinaryOp.Add: TensorPrimitives.Add(x, y, d); return true;
             case BinaryOp.Sub: TensorPrimitives.Subtract(x, y, d); return true;
             case BinaryOp.Mul: TensorPrimitives.Multiply(x, y, d); return true;
@@ -174,6 +209,25 @@ internal static class Vec
             case BinaryOp.Div: TensorPrimitives.Divide(x, y, d); return true;
             default: return false;
         }
+    }
+
+    // d = lo < y (&& y < hi when upper) ? g : 0, branch-free (the scalar form mispredicts on random signs).
+    private static void MaskSelect<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> y, Span<T> d, T lo, T hi, bool upper) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vlo = new Vector<T>(lo);
+            var vhi = new Vector<T>(hi);
+            for (; i <= g.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var yv = new Vector<T>(y[i..]);
+                var mask = Vector.GreaterThan(yv, vlo);
+                if (upper) mask = Vector.BitwiseAnd(mask, Vector.LessThan(yv, vhi));
+                Vector.ConditionalSelect(mask, new Vector<T>(g[i..]), Vector<T>.Zero).CopyTo(d[i..]);
+            }
+        }
+        for (; i < g.Length; i++) d[i] = y[i] > lo && (!upper || y[i] < hi) ? g[i] : T.Zero;
     }
 
     private static Span<TTo> Cast<TFrom, TTo>(Span<TFrom> s) where TFrom : struct where TTo : struct => MemoryMarshal.Cast<TFrom, TTo>(s);

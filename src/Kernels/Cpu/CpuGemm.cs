@@ -50,6 +50,7 @@ public static unsafe class CpuGemm
     }
 
     /// <summary>Reference triple loop, also used for small products where packing does not pay.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Naive<T>(int m, int n, int k, T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long ldc, bool accumulate = false) where T : unmanaged, INumber<T>
     {
         for (int i = 0; i < m; i++)
@@ -109,6 +110,7 @@ public static unsafe class CpuGemm
     }
 
     // B[kc, nc] → panels of nr columns, each stored p-major: panel[p*nr + j]; missing columns are zero.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB<T>(int kc, int nc, int nr, T* b, long rsB, long csB, T* dst) where T : unmanaged, INumber<T>
     {
         for (int j0 = 0; j0 < nc; j0 += nr)
@@ -127,6 +129,7 @@ public static unsafe class CpuGemm
     }
 
     // A[mc, kc] → panels of MR rows, each stored p-major: panel[p*MR + i]; missing rows are zero.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA<T>(int mc, int kc, T* a, long rsA, long csA, T* dst) where T : unmanaged, INumber<T>
     {
         for (int i0 = 0; i0 < mc; i0 += MR)

@@ -16,6 +16,7 @@ public static unsafe class CpuIndex
 
     private readonly struct GatherRow<T>(nint d, nint ix, nint s, long size, long stride) : IRowOp where T : unmanaged
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Row(ReadOnlySpan<long> off, long n, ReadOnlySpan<long> st)
         {
             T* pd = (T*)d + off[0];
@@ -37,6 +38,7 @@ public static unsafe class CpuIndex
 
     private readonly struct ScatterAddRow<T>(nint d, nint ix, nint s, long size, long stride) : IRowOp where T : unmanaged, INumber<T>
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Row(ReadOnlySpan<long> off, long n, ReadOnlySpan<long> st)
         {
             T* pd = (T*)d + off[0];

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Engine.Kernels.Cpu;
 
@@ -19,100 +20,108 @@ public static unsafe class CpuPool
     public static void MaxForward<T>(PoolGeometry g, T* x, T* y, long* indices) where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint xp = (nint)x, yp = (nint)y, ip = (nint)indices;
-        int inH = g.In[1], inW = g.In[2];
-        ForPlanes(g.Planes, (long)g.Planes * g.OutPlane, p =>
-        {
-            T* xs = (T*)xp + (long)p * g.InPlane;
-            T* ys = (T*)yp + (long)p * g.OutPlane;
-            long* ids = (long*)ip + (long)p * g.OutPlane;
-            int o = 0;
-            for (int od = 0; od < g.OutSize[0]; od++)
-                for (int oh = 0; oh < g.OutSize[1]; oh++)
-                    for (int ow = 0; ow < g.OutSize[2]; ow++, o++)
-                    {
-                        T best = T.NegativeInfinity;
-                        long bi = ((long)g.WinStart[0][od] * inH + g.WinStart[1][oh]) * inW + g.WinStart[2][ow];
-                        for (int id = g.WinStart[0][od]; id < g.WinEnd[0][od]; id += g.Dilation[0])
-                            for (int ih = g.WinStart[1][oh]; ih < g.WinEnd[1][oh]; ih += g.Dilation[1])
+        ForPlanes(g.Planes, (long)g.Planes * g.InPlane, p =>
+            MaxPlane(g, (T*)xp + (long)p * g.InPlane, (T*)yp + (long)p * g.OutPlane, (long*)ip + (long)p * g.OutPlane));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxPlane<T>(PoolGeometry g, T* xs, T* ys, long* ids) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int[] s0 = g.WinStart[0], e0 = g.WinEnd[0], s1 = g.WinStart[1], e1 = g.WinEnd[1], s2 = g.WinStart[2], e2 = g.WinEnd[2];
+        int d0 = g.Dilation[0], d1 = g.Dilation[1], d2 = g.Dilation[2], inH = g.In[1], inW = g.In[2];
+        int o = 0;
+        for (int od = 0; od < s0.Length; od++)
+            for (int oh = 0; oh < s1.Length; oh++)
+            {
+                int h0 = s1[oh], h1 = e1[oh];
+                for (int ow = 0; ow < s2.Length; ow++, o++)
+                {
+                    int w0 = s2[ow], w1 = e2[ow];
+                    T best = T.NegativeInfinity;
+                    long bi = ((long)s0[od] * inH + h0) * inW + w0;
+                    for (int id = s0[od]; id < e0[od]; id += d0)
+                        for (int ih = h0; ih < h1; ih += d1)
+                        {
+                            long rowAt = ((long)id * inH + ih) * inW;
+                            T* row = xs + rowAt;
+                            for (int iw = w0; iw < w1; iw += d2)
                             {
-                                long rowAt = ((long)id * inH + ih) * inW;
-                                for (int iw = g.WinStart[2][ow]; iw < g.WinEnd[2][ow]; iw += g.Dilation[2])
-                                {
-                                    T v = xs[rowAt + iw];
-                                    if (v > best || T.IsNaN(v)) { best = v; bi = rowAt + iw; }
-                                }
+                                T v = row[iw];
+                                if (v > best || T.IsNaN(v)) { best = v; bi = rowAt + iw; }
                             }
-                        ys[o] = best;
-                        ids[o] = bi;
-                    }
-        });
+                        }
+                    ys[o] = best;
+                    ids[o] = bi;
+                }
+            }
     }
 
     /// <summary>dx (overwritten) gets dy added at each recorded index.</summary>
     public static void MaxBackward<T>(PoolGeometry g, T* dy, long* indices, T* dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint dyp = (nint)dy, ip = (nint)indices, dxp = (nint)dx;
-        ForPlanes(g.Planes, (long)g.Planes * g.OutPlane, p =>
-        {
-            T* dxs = (T*)dxp + (long)p * g.InPlane;
-            new Span<T>(dxs, g.InPlane).Clear();
-            T* dys = (T*)dyp + (long)p * g.OutPlane;
-            long* ids = (long*)ip + (long)p * g.OutPlane;
-            for (int o = 0; o < g.OutPlane; o++) dxs[ids[o]] += dys[o];
-        });
+        ForPlanes(g.Planes, (long)g.Planes * g.InPlane, p =>
+            MaxBackwardPlane(g.InPlane, g.OutPlane, (T*)dyp + (long)p * g.OutPlane, (long*)ip + (long)p * g.OutPlane, (T*)dxp + (long)p * g.InPlane));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxBackwardPlane<T>(int inPlane, int outPlane, T* dys, long* ids, T* dxs) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        new Span<T>(dxs, inPlane).Clear();
+        for (int o = 0; o < outPlane; o++) dxs[ids[o]] += dys[o];
     }
 
     /// <summary>y = sum over each window of x divided by the window's divisor (product of the per-dim divisors).</summary>
     public static void AvgForward<T>(PoolGeometry g, T* x, T* y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint xp = (nint)x, yp = (nint)y;
-        int inH = g.In[1], inW = g.In[2];
-        ForPlanes(g.Planes, (long)g.Planes * g.OutPlane, p =>
-        {
-            T* xs = (T*)xp + (long)p * g.InPlane;
-            T* ys = (T*)yp + (long)p * g.OutPlane;
-            int o = 0;
-            for (int od = 0; od < g.OutSize[0]; od++)
-                for (int oh = 0; oh < g.OutSize[1]; oh++)
-                    for (int ow = 0; ow < g.OutSize[2]; ow++, o++)
-                    {
-                        T s = T.Zero;
-                        for (int id = g.WinStart[0][od]; id < g.WinEnd[0][od]; id += g.Dilation[0])
-                            for (int ih = g.WinStart[1][oh]; ih < g.WinEnd[1][oh]; ih += g.Dilation[1])
-                            {
-                                T* row = xs + ((long)id * inH + ih) * inW;
-                                for (int iw = g.WinStart[2][ow]; iw < g.WinEnd[2][ow]; iw += g.Dilation[2]) s += row[iw];
-                            }
-                        long div = (long)g.Divisor[0][od] * g.Divisor[1][oh] * g.Divisor[2][ow];
-                        ys[o] = s / T.CreateTruncating(div);
-                    }
-        });
+        ForPlanes(g.Planes, (long)g.Planes * g.InPlane, p => AvgPlane(g, (T*)xp + (long)p * g.InPlane, (T*)yp + (long)p * g.OutPlane, backward: false));
     }
 
     /// <summary>dx (overwritten) = each dy spread evenly (by the divisor) over its window.</summary>
     public static void AvgBackward<T>(PoolGeometry g, T* dy, T* dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint dyp = (nint)dy, dxp = (nint)dx;
-        int inH = g.In[1], inW = g.In[2];
-        ForPlanes(g.Planes, (long)g.Planes * g.OutPlane, p =>
+        ForPlanes(g.Planes, (long)g.Planes * g.InPlane, p =>
         {
             T* dxs = (T*)dxp + (long)p * g.InPlane;
             new Span<T>(dxs, g.InPlane).Clear();
-            T* dys = (T*)dyp + (long)p * g.OutPlane;
-            int o = 0;
-            for (int od = 0; od < g.OutSize[0]; od++)
-                for (int oh = 0; oh < g.OutSize[1]; oh++)
-                    for (int ow = 0; ow < g.OutSize[2]; ow++, o++)
-                    {
-                        long div = (long)g.Divisor[0][od] * g.Divisor[1][oh] * g.Divisor[2][ow];
-                        T v = dys[o] / T.CreateTruncating(div);
-                        for (int id = g.WinStart[0][od]; id < g.WinEnd[0][od]; id += g.Dilation[0])
-                            for (int ih = g.WinStart[1][oh]; ih < g.WinEnd[1][oh]; ih += g.Dilation[1])
-                            {
-                                T* row = dxs + ((long)id * inH + ih) * inW;
-                                for (int iw = g.WinStart[2][ow]; iw < g.WinEnd[2][ow]; iw += g.Dilation[2]) row[iw] += v;
-                            }
-                    }
+            AvgPlane(g, dxs, (T*)dyp + (long)p * g.OutPlane, backward: true);
         });
+    }
+
+    // Forward: outs[o] = Σ window(ins) / div. Backward: window(ins) += outs[o] / div (ins is then dx, outs dy).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AvgPlane<T>(PoolGeometry g, T* ins, T* outs, bool backward) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int[] s0 = g.WinStart[0], e0 = g.WinEnd[0], s1 = g.WinStart[1], e1 = g.WinEnd[1], s2 = g.WinStart[2], e2 = g.WinEnd[2];
+        int[] v0 = g.Divisor[0], v1 = g.Divisor[1], v2 = g.Divisor[2];
+        int d0 = g.Dilation[0], d1 = g.Dilation[1], d2 = g.Dilation[2], inH = g.In[1], inW = g.In[2];
+        int o = 0;
+        for (int od = 0; od < s0.Length; od++)
+            for (int oh = 0; oh < s1.Length; oh++)
+                for (int ow = 0; ow < s2.Length; ow++, o++)
+                {
+                    T div = T.CreateTruncating((long)v0[od] * v1[oh] * v2[ow]);
+                    if (backward)
+                    {
+                        T v = outs[o] / div;
+                        for (int id = s0[od]; id < e0[od]; id += d0)
+                            for (int ih = s1[oh]; ih < e1[oh]; ih += d1)
+                            {
+                                T* row = ins + ((long)id * inH + ih) * inW;
+                                for (int iw = s2[ow]; iw < e2[ow]; iw += d2) row[iw] += v;
+                            }
+                        continue;
+                    }
+                    T s = T.Zero;
+                    for (int id = s0[od]; id < e0[od]; id += d0)
+                        for (int ih = s1[oh]; ih < e1[oh]; ih += d1)
+                        {
+                            T* row = ins + ((long)id * inH + ih) * inW;
+                            for (int iw = s2[ow]; iw < e2[ow]; iw += d2) s += row[iw];
+                        }
+                    outs[o] = s / div;
+                }
     }
 }

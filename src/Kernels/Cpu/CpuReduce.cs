@@ -44,6 +44,7 @@ public static unsafe class CpuReduce
 
     private readonly struct FoldRow<T>(nint d, nint s, ReduceOp op) : IRowOp where T : unmanaged, INumber<T>, IMinMaxValue<T>
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Row(ReadOnlySpan<long> off, long n, ReadOnlySpan<long> st)
         {
             T* pd = (T*)d + off[0], ps = (T*)s + off[1];
@@ -103,6 +104,7 @@ public static unsafe class CpuReduce
 
     private readonly struct ArgRow<T>(nint v, nint ix, nint s, long len, long stride, bool max) : IRowOp where T : unmanaged, INumber<T>
     {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public void Row(ReadOnlySpan<long> off, long n, ReadOnlySpan<long> st)
         {
             T* pv = (T*)v + off[0];

@@ -81,6 +81,7 @@ public sealed class RowPlan
         });
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void RunRange<TOp>(TOp op, long begin, long end) where TOp : struct, IRowOp
     {
         int nd = _outerShape.Length, ops = Operands;

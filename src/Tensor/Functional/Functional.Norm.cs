@@ -24,7 +24,7 @@ public static partial class Functional
         if (!training && runningMean is null) throw new ArgumentValueException(op, "eval mode needs running_mean and running_var");
         if (training && (long)n * s <= 1)
             throw new ShapeException(op, $"expected more than 1 value per channel when training, got input of shape {ShapeUtil.Format(x.ShapeSpan)}");
-        if (eps <= 0) throw new ArgumentValueException(op, $"eps must be positive, got {eps}");
+        if (!(eps >= 0)) throw new ArgumentValueException(op, $"eps must be non-negative, got {eps}");
         foreach (var t in new[] { runningMean, runningVar })
             if (t is not null && !t.IsContiguous) throw new ArgumentValueException(op, "running statistics must be contiguous (they are updated in place)");
 
