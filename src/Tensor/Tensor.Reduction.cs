@@ -112,7 +112,7 @@ public sealed partial class Tensor
         StorageOf(op);
         Checks.Numeric(op, this);
         int d = NormDim(op, dim, Rank);
-        if (Rank == 0) return (Alias([], [], _offset, op), Zeros([], DType.Int64, Device));
+        if (Rank == 0) return (Autograd.Record(Alias([], [], _offset, op), op, [this], (g, _) => [g]), Zeros([], DType.Int64, Device));
         if (_shape[d] == 0) throw new ShapeException(op, $"cannot take {op} along dimension {d} of size 0 (shape {ShapeUtil.Format(_shape)})");
         var keep = KeepShape(_shape, [d]);
         var v = Empty(keep, DType, Device, op: op);

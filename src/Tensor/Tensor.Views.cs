@@ -111,7 +111,9 @@ public sealed partial class Tensor
         get
         {
             if (Rank > 2) throw new ShapeException("t", $"expects a tensor of rank <= 2, got shape {ShapeUtil.Format(_shape)}; use Transpose or Permute");
-            return Rank < 2 ? Alias(_shape, _strides, _offset, "t") : Transpose(0, 1);
+            if (Rank >= 2) return Transpose(0, 1);
+            // rank 0 or 1: the identity, but still a recorded op so the gradient flows through
+            return Autograd.Record(Alias(_shape, _strides, _offset, "t"), "t", [this], (g, _) => [g]);
         }
     }
 
