@@ -1,6 +1,6 @@
 using Engine.Kernels.Cpu;
 
-namespace Engine.Tests.Kernels;
+namespace Engine.Tests.KernelTests;
 
 public unsafe class GemmTests
 {

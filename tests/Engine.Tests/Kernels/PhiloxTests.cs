@@ -1,6 +1,6 @@
 using Engine.Kernels;
 
-namespace Engine.Tests.Kernels;
+namespace Engine.Tests.KernelTests;
 
 public class PhiloxTests
 {
