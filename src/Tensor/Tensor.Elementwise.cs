@@ -11,7 +11,7 @@ public sealed partial class Tensor
         x.StorageOf(op); y.StorageOf(op);
         Checks.SameDevice(op, x, y);
         Checks.SameDType(op, x, y);
-        Checks.Numeric(op, x);
+        if (outType != DType.Bool) Checks.Numeric(op, x); // comparisons are defined on bool too
         var shape = Checks.Broadcast(op, x._shape, y._shape);
         var r = Empty(shape, outType ?? x.DType, x.Device, op: op);
         x.Backend.Binary(kind, r.View(op), x.ViewAs(op, shape), y.ViewAs(op, shape), a, b);

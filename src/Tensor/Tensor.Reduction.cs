@@ -50,6 +50,8 @@ public sealed partial class Tensor
     /// <summary>Sum over <paramref name="dims"/> (all when null).</summary>
     public Tensor Sum(int[]? dims, bool keepDim = false)
     {
+        // As PyTorch: integer and bool sums accumulate (and return) int64, so they do not overflow int32.
+        if (DType is DType.Int32 or DType.UInt8 or DType.Bool) { using var wide = To(DType.Int64); return wide.Sum(dims, keepDim); }
         var d = ReduceDims("sum", dims);
         var r = ReduceKernel("sum", ReduceOp.Sum, d, keepDim);
         var keep = KeepShape(_shape, d);
