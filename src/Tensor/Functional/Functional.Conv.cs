@@ -66,7 +66,7 @@ public static partial class Functional
         if (groups < 1) throw new ArgumentValueException(op, $"groups must be positive, got {groups}");
         long n = x.Size(0), c = x.Size(1), o = w.Size(0);
         if (c % groups != 0 || o % groups != 0)
-            throw new ShapeException(op, $"groups={groups} must divide both the input channels ({c}) and the output channels ({o})");
+            throw new ShapeException(op, $"groups={groups} must divide both the input channels ({c}, input {ShapeUtil.Format(x.ShapeSpan)}) and the output channels ({o}, weight {ShapeUtil.Format(w.ShapeSpan)})");
         if (w.Size(1) * groups != c)
             throw new ShapeException(op, $"input of shape {ShapeUtil.Format(x.ShapeSpan)} has {c} channels but the weight {ShapeUtil.Format(w.ShapeSpan)} with groups={groups} expects {w.Size(1) * groups}");
         if (bias is not null && (bias.Rank != 1 || bias.Size(0) != o))

@@ -108,6 +108,9 @@ public static partial class Functional
             {
                 int st = i * s - p, en = Math.Min(st + (k - 1) * dl + 1, n);
                 while (st < 0) st += dl;
+                // A dilated window over a tiny input can skip every real position: it would have no maximum and
+                // an index outside the plane (which backward would write through).
+                if (st >= en) throw new ShapeException(op, $"input of shape {ShapeUtil.Format(x.ShapeSpan)} is too small for kernel {k} with padding {p} and dilation {dl} in spatial dim {d}: pooling window {i} holds no input element");
                 start[d][i] = st; end[d][i] = en; div[d][i] = 1;
             }
         }
