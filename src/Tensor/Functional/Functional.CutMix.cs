@@ -45,6 +45,8 @@ public static partial class Functional
         if (labels.Rank != 1 || labels.Size(0) != images.Size(0))
             throw new ShapeException(op, $"labels must have shape [{images.Size(0)}], got {ShapeUtil.Format(labels.ShapeSpan)}");
         if (numClasses < 1) throw new ArgumentValueException(op, $"number of classes must be positive, got {numClasses}");
+        foreach (var v in labels.ToArray<long>())
+            if (v < 0 || v >= numClasses) throw new IndexException(op, $"label {v} is out of range for {numClasses} classes");
         var box = CutMixBox.Sample((int)images.Size(0), (int)images.Size(2), (int)images.Size(3), alpha, generator ?? Generator.Default);
         return (CutMixImages(images, box), CutMixLabels(labels, numClasses, box), box);
     }

@@ -13,7 +13,7 @@ public static partial class Functional
         Checks.Float(op, x);
         if (p == 1) return x.Mul(0.0);
         using var keep = Tensor.Bernoulli(maskShape, 1 - p, x.DType, generator, x.Device);
-        using var scaled = keep.Mul(1.0 / (1 - p));
+        var scaled = keep.Mul(1.0 / (1 - p)); // not disposed here: mul's backward reads it
         return x.Mul(scaled);
     }
 

@@ -95,7 +95,7 @@ public static partial class Functional
     {
         using var valid = target.Ne(ignoreIndex);
         using var zero = Tensor.Zeros([], DType.Int64, target.Device);
-        using var safe = Tensor.Where(valid, target, zero);
+        var safe = Tensor.Where(valid, target, zero); // not disposed here: the backward of index_select (class weights) reads it
         var picked = logp.Gather(1, safe.Unsqueeze(1)).Squeeze(1);
         var w = valid.To(logp.DType);
         if (weight is not null) w = w.Mul(weight.IndexSelect(0, safe));
@@ -112,10 +112,10 @@ public static partial class Functional
         const string op = "cross_entropy";
         NoBatchMean(op, reduction);
         CheckLogitsTarget(op, logits, target);
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new ArgumentValueException(op, $"label smoothing must be in [0, 1], got {labelSmoothing}");
         if (target.DType.IsFloatingPoint()) return CrossEntropySoft(logits, target, weight, reduction, labelSmoothing);
         CheckLabels(op, logits, target, ignoreIndex);
         CheckWeight(op, logits, weight);
-        if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new ArgumentValueException(op, $"label smoothing must be in [0, 1], got {labelSmoothing}");
         long c = logits.Size(1);
         var logp = ClassesLast(logits).LogSoftmax(1);
         var flat = target.Reshape(-1);
@@ -199,7 +199,7 @@ public static partial class Functional
                 using var mn = target.Min();
                 if (target.NumEl > 0 && mn.Item() < 0) throw new ArgumentValueException(op, $"target probabilities must be non-negative, found {mn.Item():G4}");
             }
-            using var pos = target.Gt(0.0);
+            var pos = target.Gt(0.0); // not disposed here: where's backward reads the condition
             using var one = target.ScalarLike(1);
             var safeLog = Tensor.Where(pos, target, one).Log(); // t·log t with 0·log 0 = 0 and a finite gradient
             pointwise = target.Mul(safeLog.Sub(input));
@@ -223,6 +223,7 @@ public static partial class Functional
         CheckTemperature(op, temperature);
         if (!(alpha >= 0 && alpha <= 1)) throw new ArgumentValueException(op, $"alpha must be in [0, 1], got {alpha}");
         CheckLogitsTarget(op, studentLogits, labels);
+        if (!labels.DType.IsFloatingPoint()) CheckLabels(op, studentLogits, labels, ignoreIndex: -100);
         if (!teacherLogits.ShapeSpan.SequenceEqual(studentLogits.ShapeSpan))
             throw new ShapeException(op, $"teacher logits {ShapeUtil.Format(teacherLogits.ShapeSpan)} must have the student's shape {ShapeUtil.Format(studentLogits.ShapeSpan)}");
         var teacher = teacherLogits.Detach();
@@ -233,7 +234,8 @@ public static partial class Functional
     }
 
     /// <summary>
-    /// Binary cross-entropy on logits, computed stably: (1 − y)·x + (1 + (p − 1)·y)·(log(1 + e^−|x|) + max(−x, 0)),
+    /// Binary cross-entropy on logits, computed stably: (1 − y)·x + (1 + (p − 1)·y)·softplus(−x), with
+    /// softplus(−x) = m + log(e^−m + e^(−x−m)), m = max(−x, 0), whose gradient −σ(−x) is exact also at x = 0,
     /// with optional per-element <paramref name="weight"/> and positive-class weight <paramref name="posWeight"/>.
     /// </summary>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor target, Tensor? weight = null, Tensor? posWeight = null, Reduction reduction = Reduction.Mean)
@@ -243,7 +245,11 @@ public static partial class Functional
         CheckFloatOperands(op, logits, target, weight, posWeight);
         if (!target.ShapeSpan.SequenceEqual(logits.ShapeSpan))
             throw new ShapeException(op, $"target shape {ShapeUtil.Format(target.ShapeSpan)} must equal the logits' shape {ShapeUtil.Format(logits.ShapeSpan)}");
-        var softplusNeg = logits.Abs().Neg().Exp().Add(1.0).Log().Add(logits.Neg().Relu());
+        foreach (var (w, name) in new[] { (weight, "weight"), (posWeight, "pos_weight") })
+            if (w is not null && !Checks.Broadcast(op, w.ShapeSpan, logits.ShapeSpan).AsSpan().SequenceEqual(logits.ShapeSpan))
+                throw new ShapeException(op, $"{name} of shape {ShapeUtil.Format(w.ShapeSpan)} does not broadcast to the logits' shape {ShapeUtil.Format(logits.ShapeSpan)}");
+        var m = logits.Neg().Relu();
+        var softplusNeg = m.Neg().Exp().Add(logits.Neg().Sub(m).Exp()).Log().Add(m);
         var coef = posWeight is null ? null : posWeight.Sub(1.0).Mul(target).Add(1.0);
         var loss = target.RSub(1.0).Mul(logits).Add(coef is null ? softplusNeg : coef.Mul(softplusNeg));
         if (weight is not null) loss = loss.Mul(weight);
