@@ -7,7 +7,7 @@ namespace Engine.Nn;
 /// </summary>
 public abstract class BatchNormBase : Module
 {
-    private readonly int _expectedRank;
+    private readonly int[] _ranks;
     private readonly string _dims;
 
     /// <summary>Number of channels.</summary>
@@ -33,7 +33,7 @@ public abstract class BatchNormBase : Module
     private protected BatchNormBase(long numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats, DType dtype, int[] ranks, string dims)
     {
         NumFeatures = numFeatures; Eps = eps; Momentum = momentum; TrackRunningStats = trackRunningStats;
-        _expectedRank = ranks[0]; _ranks = ranks; _dims = dims;
+        _ranks = ranks; _dims = dims;
         if (affine)
         {
             RegisterParameter("weight", Tensor.Ones([numFeatures], dtype));
@@ -47,22 +47,19 @@ public abstract class BatchNormBase : Module
         }
     }
 
-    private readonly int[] _ranks;
-
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
         if (!_ranks.Contains(input.Rank))
             throw new ShapeException(GetType().Name, $"expected {_dims} input, got shape {Kernels.ShapeUtil.Format(input.Shape)}");
         double factor = Momentum ?? 0;
-        bool useBatchStats = Training || RunningMean is null;
-        if (Training && TrackRunningStats && NumBatchesTracked is { } n)
+        if (Training && NumBatchesTracked is { } n)
         {
-            using (Tensor.NoGrad()) n.CopyFromUnchecked(n.Add(1.0));
-            if (Momentum is null) factor = 1.0 / n.Item();
+            using (Tensor.NoGrad()) using (var next = n.Add(1.0)) n.CopyFromUnchecked(next);
+            if (Momentum is null) factor = 1.0 / n.Item(); // cumulative moving average
         }
-        return Functional.BatchNorm(input, Training || !TrackRunningStats ? (TrackRunningStats ? RunningMean : null) : RunningMean,
-            Training || !TrackRunningStats ? (TrackRunningStats ? RunningVar : null) : RunningVar, Weight, Bias, useBatchStats, factor, Eps);
+        // Batch statistics in training (updating the running ones when kept), or always when none are kept.
+        return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, training: Training || RunningMean is null, factor, Eps);
     }
 
     /// <inheritdoc/>

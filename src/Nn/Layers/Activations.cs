@@ -1,0 +1,118 @@
+namespace Engine.Nn;
+
+/// <summary>max(x, 0).</summary>
+public sealed class ReLU : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Relu();
+}
+
+/// <summary>min(max(x, 0), 6).</summary>
+public sealed class ReLU6 : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Relu6();
+}
+
+/// <summary>x, or slope·x below zero.</summary>
+public sealed class LeakyReLU(double negativeSlope = 0.01) : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.LeakyRelu(negativeSlope);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"negative_slope={negativeSlope}";
+}
+
+/// <summary>x·sigmoid(x) (swish).</summary>
+public sealed class SiLU : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Silu();
+}
+
+/// <summary>x·relu6(x + 3)/6.</summary>
+public sealed class Hardswish : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Hardswish();
+}
+
+/// <summary>relu6(x + 3)/6.</summary>
+public sealed class Hardsigmoid : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Hardsigmoid();
+}
+
+/// <summary>1/(1 + e^−x).</summary>
+public sealed class Sigmoid : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Sigmoid();
+}
+
+/// <summary>tanh x.</summary>
+public sealed class Tanh : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Tanh();
+}
+
+/// <summary>x·Φ(x).</summary>
+public sealed class GELU : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Gelu();
+}
+
+/// <summary>softmax along a dim.</summary>
+public sealed class Softmax(int dim = -1) : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Softmax(dim);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"dim={dim}";
+}
+
+/// <summary>Merges dims startDim … endDim.</summary>
+public sealed class Flatten(int startDim = 1, int endDim = -1) : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Flatten(startDim, endDim);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"start_dim={startDim}, end_dim={endDim}";
+}
+
+/// <summary>Returns its input.</summary>
+public sealed class Identity : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input;
+}
+
+/// <summary>Element dropout, active in training mode only.</summary>
+public sealed class Dropout(double p = 0.5, Generator? generator = null) : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.Dropout(input, p, Training, generator);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"p={p}";
+}
+
+/// <summary>Channel dropout, active in training mode only.</summary>
+public sealed class Dropout2d(double p = 0.5, Generator? generator = null) : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.Dropout2d(input, p, Training, generator);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"p={p}";
+}
+
+/// <summary>Drops a whole residual branch per sample ("row") or per batch, in training mode.</summary>
+public sealed class StochasticDepth(double p, bool perSample = true, Generator? generator = null) : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => Functional.StochasticDepth(input, p, Training, perSample, generator);
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"p={p}, mode={(perSample ? "row" : "batch")}";
+}
