@@ -1,2 +1,0 @@
-namespace Engine.Models; /// <summary>Placeholder for model families.</summary>
-internal static class ModelsAssembly { }
