@@ -1,0 +1,7 @@
+using System.CommandLine;
+using Engine.Cli;
+
+// The `engine` command: each verb lives in its own file under Commands/.
+var root = new RootCommand("Engine: train and evaluate CNN image classifiers on the CPU or a CUDA GPU, from C#.");
+root.Add(InfoCommand.Create());
+return root.Parse(args).Invoke();
