@@ -17,9 +17,7 @@ public static class BenchConfig
         Job baseJob = quick
             ? Job.Dry
             : Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(10);
-        var config = ManualConfig.Create(DefaultConfig.Instance)
-            .AddJob(baseJob.WithId(quick ? "Quick" : "AllCores"))
-            .AddColumn(StatisticColumn.Median);
+        var config = Columns().AddJob(baseJob.WithId(quick ? "Quick" : "AllCores"));
         if (oneCore)
         {
             // Affinity alone leaves Environment.ProcessorCount at the machine's count (it is read at start-up),
@@ -30,4 +28,7 @@ public static class BenchConfig
         }
         return config;
     }
+
+    /// <summary>The defaults plus a median column, with no job of its own (for a job given on the command line).</summary>
+    public static ManualConfig Columns() => ManualConfig.Create(DefaultConfig.Instance).AddColumn(StatisticColumn.Median);
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using Engine.Kernels;
@@ -69,6 +70,22 @@ public unsafe class ElementwiseBenchmarks
     /// <summary>Baseline: one thread, <see cref="Span{T}.CopyTo"/> between two native buffers.</summary>
     [Benchmark, BytesPerElement(2 * sizeof(float))]
     public void CopySpan() => new Span<float>(_src, N).CopyTo(new Span<float>(_dst, N));
+
+    /// <summary>Baseline: one thread, a plain 256-bit load/store loop (ordinary stores, like the add kernel's).</summary>
+    [Benchmark, BytesPerElement(2 * sizeof(float))]
+    public void CopyVector256()
+    {
+        float* s = _src, d = _dst;
+        long n = N, i = 0;
+        for (; i <= n - 32; i += 32)
+        {
+            Vector256.Store(Vector256.Load(s + i), d + i);
+            Vector256.Store(Vector256.Load(s + i + 8), d + i + 8);
+            Vector256.Store(Vector256.Load(s + i + 16), d + i + 16);
+            Vector256.Store(Vector256.Load(s + i + 24), d + i + 24);
+        }
+        for (; i < n; i++) d[i] = s[i];
+    }
 
     /// <summary>Baseline: the same copy split over all cores, the most this machine's memory gives a copy.</summary>
     [Benchmark, BytesPerElement(2 * sizeof(float))]
