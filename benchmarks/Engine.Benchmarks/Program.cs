@@ -1,0 +1,27 @@
+using BenchmarkDotNet.Running;
+
+namespace Engine.Benchmarks;
+
+/// <summary>
+/// Entry point. Everything after <c>--</c> goes to BenchmarkDotNet (<c>--filter '*'</c>, <c>--list flat</c>, …) except
+/// two switches handled here: <c>--quick</c> (one cold invocation per case, a smoke test that only proves the
+/// benchmarks run) and <c>--one-core</c> (adds a job pinned to CPU 0 with one visible processor, next to the
+/// default all-cores job). A job named on the command line (<c>--job dry</c>, <c>--job short</c>, …) replaces the
+/// default job instead of running beside it.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        bool oneCore = args.Contains("--one-core");
+        string[] rest = [.. args.Where(a => a is not "--quick" and not "--one-core")];
+        bool jobOnCommandLine = rest.Any(a => a is "--job" or "-j" || a.StartsWith("--job=", StringComparison.Ordinal));
+        if (jobOnCommandLine && (quick || oneCore))
+            Console.Error.WriteLine("note: a --job given on the command line replaces the default job; --quick and --one-core are ignored");
+        var config = jobOnCommandLine ? BenchConfig.Columns() : BenchConfig.Create(quick, oneCore);
+        var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, config);
+        // Non-zero when a benchmark threw or failed to build, so a CI smoke run notices.
+        return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+    }
+}
