@@ -20,10 +20,8 @@ public sealed unsafe class CpuStorage : Storage
     /// <summary>Allocates <paramref name="byteLength"/> bytes, zeroed when <paramref name="zero"/>.</summary>
     public CpuStorage(long byteLength, bool zero) : base(byteLength)
     {
-        nuint n = (nuint)Math.Max(byteLength, 1);
-        _ptr = (byte*)NativeMemory.AlignedAlloc(n, 64);
-        if (_ptr == null) throw new OutOfMemoryException($"CPU allocation of {byteLength} bytes failed");
-        if (zero) NativeMemory.Clear(_ptr, n);
+        _ptr = HostBlockCache.Rent(byteLength);
+        if (zero) NativeMemory.Clear(_ptr, (nuint)byteLength);
         Interlocked.Add(ref s_liveBytes, byteLength);
         Interlocked.Increment(ref s_liveCount);
     }
@@ -40,7 +38,7 @@ public sealed unsafe class CpuStorage : Storage
         byte* p = _ptr;
         _ptr = null;
         if (p == null) return;
-        NativeMemory.AlignedFree(p);
+        HostBlockCache.Return(p, ByteLength);
         Interlocked.Add(ref s_liveBytes, -ByteLength);
         Interlocked.Decrement(ref s_liveCount);
         GC.SuppressFinalize(this);

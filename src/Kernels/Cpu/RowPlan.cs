@@ -66,19 +66,52 @@ public sealed class RowPlan
         return new RowPlan(dims.ToArray(), st.ToArray(), rowLen, inner);
     }
 
-    /// <summary>Runs <paramref name="op"/> over every row, in parallel chunks when the work is large.</summary>
+    /// <summary>
+    /// Runs <paramref name="op"/> over every row. Large work is split over cores: by rows, or, when there are
+    /// fewer rows than cores, by chunks within each row (the op must then treat its elements independently;
+    /// callers that accumulate across a row pass <paramref name="allowParallel"/> = false).
+    /// </summary>
     public void Run<TOp>(TOp op, bool allowParallel = true) where TOp : struct, IRowOp
     {
         if (Rows == 0 || RowLength == 0) return;
         long total = Rows * RowLength;
-        int workers = allowParallel && total >= ParallelThreshold && Rows > 1 ? Math.Min(Environment.ProcessorCount, (int)Math.Min(Rows, 64)) : 1;
-        if (workers <= 1) { RunRange(op, 0, Rows); return; }
-        long per = (Rows + workers - 1) / workers;
-        Parallel.For(0, workers, w =>
+        int cores = Environment.ProcessorCount;
+        if (!allowParallel || total < ParallelThreshold || cores == 1) { RunRange(op, 0, Rows); return; }
+        if (Rows >= cores)
         {
-            long b = w * per, e = Math.Min(Rows, b + per);
-            if (b < e) RunRange(op, b, e);
+            int workers = (int)Math.Min(cores, Rows);
+            long per = (Rows + workers - 1) / workers;
+            Parallel.For(0, workers, w =>
+            {
+                long b = w * per, e = Math.Min(Rows, b + per);
+                if (b < e) RunRange(op, b, e);
+            });
+            return;
+        }
+        // Few long rows (a contiguous tensor is one row): cut each row into chunks of at least 16K elements.
+        long chunks = Math.Max(1, Math.Min((cores * 2 + Rows - 1) / Rows, RowLength / (1 << 14)));
+        long chunkLen = (RowLength + chunks - 1) / chunks;
+        Parallel.For(0, Rows * chunks, t =>
+        {
+            long r = t / chunks, c = t % chunks;
+            long start = c * chunkLen, len = Math.Min(chunkLen, RowLength - start);
+            if (len <= 0) return;
+            Span<long> off = stackalloc long[Operands];
+            RowOffsets(r, off);
+            for (int o = 0; o < Operands; o++) off[o] += start * InnerStrides[o];
+            op.Row(off, len, InnerStrides);
         });
+    }
+
+    private void RowOffsets(long row, Span<long> off)
+    {
+        off.Clear();
+        long rem = row;
+        for (int d = _outerShape.Length - 1; d >= 0; d--)
+        {
+            long i = rem % _outerShape[d]; rem /= _outerShape[d];
+            for (int o = 0; o < Operands; o++) off[o] += i * _outerStrides[d][o];
+        }
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -87,13 +120,9 @@ public sealed class RowPlan
         int nd = _outerShape.Length, ops = Operands;
         Span<long> idx = stackalloc long[Math.Max(nd, 1)];
         Span<long> off = stackalloc long[ops];
-        off.Clear();
+        RowOffsets(begin, off);
         long rem = begin;
-        for (int d = nd - 1; d >= 0; d--)
-        {
-            idx[d] = rem % _outerShape[d]; rem /= _outerShape[d];
-            for (int o = 0; o < ops; o++) off[o] += idx[d] * _outerStrides[d][o];
-        }
+        for (int d = nd - 1; d >= 0; d--) { idx[d] = rem % _outerShape[d]; rem /= _outerShape[d]; }
         ReadOnlySpan<long> inner = InnerStrides;
         for (long r = begin; r < end; r++)
         {
