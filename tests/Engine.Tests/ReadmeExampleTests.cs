@@ -15,3 +15,4 @@ public class ReadmeExampleTests
         Assert.That(w.Grad!.Shape, Is.EqualTo(new long[] { 3, 2 }));
     }
 }
+
