@@ -543,37 +543,45 @@ internal sealed unsafe partial class PtxBlockRunner
     /// <summary>Race and initialisation checks on shared bytes [addr, addr+size).</summary>
     private void CheckShadow(int addr, int size, int pc, int t, Access kind)
     {
-        long me = _epochTag + t;
+        long me = _epochTag + t, now = _epochTag;
         for (int i = addr; i < addr + size; i++)
         {
             long w = _sw[i], rd = _sr[i], at = _sa[i];
             if (kind != Access.Write && w < _firstTag && at < _firstTag)
                 throw Fail(PtxDiagnostic.UninitializedSharedRead, t, pc,
                     $"{AccessName(kind)} of shared {SharedName(i)}, which no thread of the block has written since the launch");
-            if (w >= _epochTag && w != me)
-                throw Race(i, t, pc, kind, $"thread {Tid((int)(w - _epochTag))} wrote it at line {_p.Lines[_swPc[i]]}");
-            if (kind == Access.Atomic)
+            if (w >= now && w != me)
+                throw Race(i, t, pc, kind, $"thread {Tid((int)(w - now))} wrote it at line {_p.Lines[_swPc[i]]}");
+            if (kind != Access.Read)
             {
-                if (rd >= _epochTag && rd != me)
-                    throw Race(i, t, pc, kind, rd - _epochTag == Multi ? "other threads read it" : $"thread {Tid((int)(rd - _epochTag))} read it at line {_p.Lines[_srPc[i]]}");
-                _sa[i] = at < _epochTag || at == me ? me : _epochTag + Multi;
+                // A write or an atomic conflicts with reads by other threads.
+                if (rd >= now && rd != me)
+                    throw Race(i, t, pc, kind, $"thread {Tid((int)(rd - now))} read it at line {_p.Lines[_srPc[i]]}");
+                if (_srMany[i] >= now)
+                    throw Race(i, t, pc, kind, "other threads read it");
             }
-            else
+            if (kind != Access.Atomic)
             {
-                if (at >= _epochTag && at != me)
-                    throw Race(i, t, pc, kind, at - _epochTag == Multi ? "other threads used it atomically" : $"thread {Tid((int)(at - _epochTag))} used it atomically");
-                if (kind == Access.Write)
-                {
-                    if (rd >= _epochTag && rd != me)
-                        throw Race(i, t, pc, kind, rd - _epochTag == Multi ? "other threads read it" : $"thread {Tid((int)(rd - _epochTag))} read it at line {_p.Lines[_srPc[i]]}");
+                // A plain access conflicts with atomics by other threads.
+                if (at >= now && at != me)
+                    throw Race(i, t, pc, kind, $"thread {Tid((int)(at - now))} used it atomically");
+                if (_saMany[i] >= now)
+                    throw Race(i, t, pc, kind, "other threads used it atomically");
+            }
+            switch (kind)
+            {
+                case Access.Write:
                     _sw[i] = me;
                     _swPc[i] = pc;
-                }
-                else
-                {
-                    _sr[i] = rd < _epochTag || rd == me ? me : _epochTag + Multi;
-                    _srPc[i] = pc;
-                }
+                    break;
+                case Access.Read:
+                    if (rd < now) { _sr[i] = me; _srPc[i] = pc; }
+                    else if (rd != me) _srMany[i] = now;
+                    break;
+                default:
+                    if (at < now) _sa[i] = me;
+                    else if (at != me) _saMany[i] = now;
+                    break;
             }
         }
     }

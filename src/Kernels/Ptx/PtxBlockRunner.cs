@@ -14,7 +14,6 @@ namespace Engine.Kernels.Ptx;
 internal sealed unsafe partial class PtxBlockRunner
 {
     private const byte Ready = 0, AtBarrier = 1, AtWarp = 2, Exited = 3;
-    private const long Multi = 2047;   // "several threads" in a shadow tag; thread ids are below 1024
 
     private readonly PtxLaunch _l;
     private readonly PtxProgram _p;
@@ -29,7 +28,9 @@ internal sealed unsafe partial class PtxBlockRunner
     private readonly int[] _stack, _depth;
     private readonly byte[] _shm;
     private readonly long _shSize;
-    private readonly long[] _sw, _sr, _sa;
+    // Per shared byte: tag (epoch << 11 | thread) of the last writer, of the first reader and first atomic user
+    // since the last barrier, and the epoch tag (epoch << 11) once a second thread has read / used it atomically.
+    private readonly long[] _sw, _sr, _sa, _srMany, _saMany;
     private readonly int[] _swPc, _srPc;
     private readonly byte[] _local;
     private readonly int _localStride, _scratchBase, _scratchBytes, _localBytes;
@@ -66,6 +67,8 @@ internal sealed unsafe partial class PtxBlockRunner
         _sw = new long[_shSize];
         _sr = new long[_shSize];
         _sa = new long[_shSize];
+        _srMany = new long[_shSize];
+        _saMany = new long[_shSize];
         _swPc = new int[_shSize];
         _srPc = new int[_shSize];
         _localBytes = _p.LocalBytes;
@@ -360,6 +363,7 @@ internal sealed unsafe partial class PtxBlockRunner
         PtxType.S8 or PtxType.S16 or PtxType.S32 => ((long)(v << (64 - PtxTypes.Size(t) * 8)) >> (64 - PtxTypes.Size(t) * 8)).ToString(CultureInfo.InvariantCulture),
         PtxType.S64 => ((long)v).ToString(CultureInfo.InvariantCulture),
         PtxType.U8 or PtxType.U16 or PtxType.U32 or PtxType.U64 => v.ToString(CultureInfo.InvariantCulture),
+        PtxType.B8 or PtxType.B16 or PtxType.B32 => $"0x{v:X} ({v.ToString(CultureInfo.InvariantCulture)})",
         _ => $"0x{v:X}",
     };
 }

@@ -67,6 +67,16 @@ internal sealed partial class PtxCompiler
         }
     }
 
+    private static readonly HashSet<string> Mnemonics =
+    [
+        "mov", "selp", "add", "sub", "mul", "mad", "fma", "div", "rem", "min", "max", "abs", "neg",
+        "rcp", "sqrt", "rsqrt", "ex2", "lg2", "sin", "cos", "and", "or", "xor", "not", "shl", "shr",
+        "setp", "cvt", "cvta", "ld", "st", "atom", "red", "bra", "call", "ret", "exit", "bar", "barrier", "shfl", "vote",
+    ];
+
+    /// <summary>Whether the emulator implements instructions named <paramref name="mnemonic"/> (some of their forms may still be rejected).</summary>
+    public static bool IsSupportedMnemonic(string mnemonic) => Mnemonics.Contains(mnemonic);
+
     private void CompileInstruction(InstructionSyntax ins)
     {
         _curWrites.Clear();
@@ -507,13 +517,14 @@ internal sealed partial class PtxCompiler
         if (df && sf)
         {
             if (dt == st && fltRnd) throw Fail(ins, "a same-size float cvt takes only an integer rounding modifier (.rni, ...)");
+            if (dt != st && intRnd) throw Fail(ins, "an integer rounding modifier needs the same source and destination type");
             if (dt == PtxType.F64 && st == PtxType.F32 && rnd != Rnd.None) throw Fail(ins, "cvt.f64.f32 is exact and takes no rounding modifier");
             if (dt == PtxType.F32 && st == PtxType.F64 && !fltRnd) throw Fail(ins, "cvt.f32.f64 needs a rounding modifier (.rn, .rz, .rm or .rp)");
         }
         if (ftz && dt != PtxType.F32 && st != PtxType.F32) throw Fail(ins, "'.ftz' applies when a .f32 is involved");
         var ix = New(Op.Cvt);
         ix.D = Dst(ins.Operands[0], dt, ins, wider: true);
-        ix.A = Src(ins.Operands[1], st, ins, wider: true);
+        ix.A = Src(ins.Operands[1], st, ins, wider: true, allowSpecial: true);
         int dsz = PtxTypes.Size(dt), ssz = PtxTypes.Size(st);
         if (!df && !sf && !sat && rnd == Rnd.None)
         {

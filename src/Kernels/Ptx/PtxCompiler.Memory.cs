@@ -140,8 +140,6 @@ internal sealed partial class PtxCompiler
         TakeMemoryOrdering(mods, ins);
         string? space = mods.TakeOne(".global", ".shared", ".shared::cta");
         string? op = mods.TakeOne(".add", ".min", ".max", ".exch", ".cas", ".and", ".or", ".xor", ".inc", ".dec");
-        bool ftz = mods.Take(".ftz");
-        mods.Take(".noftz");
         var ty = mods.Type();
         mods.Done();
         string mn = ins.Mnemonic;
@@ -152,11 +150,10 @@ internal sealed partial class PtxCompiler
         {
             ".add" => ty is PtxType.U32 or PtxType.S32 or PtxType.U64 or PtxType.F32 or PtxType.F64,
             ".min" or ".max" => ty is PtxType.U32 or PtxType.S32 or PtxType.U64 or PtxType.S64,
-            ".exch" or ".cas" or ".and" or ".or" or ".xor" => ty is PtxType.B32 or PtxType.B64 || (op is ".exch" or ".cas" && !PtxTypes.IsFloat(ty) && size >= 4),
+            ".exch" or ".cas" or ".and" or ".or" or ".xor" => ty is PtxType.B32 or PtxType.B64,
             _ => ty == PtxType.U32,
         };
         if (!ok) throw Fail(ins, $"{mn}{op} does not take {PtxTypes.Name(ty)}");
-        if (ftz && ty != PtxType.F32) throw Fail(ins, "'.ftz' applies to .f32 only");
         int nops = op == ".cas" ? 2 : 1;
         Count(ins, (red ? 1 : 2) + nops);
         int k = 0;
@@ -275,11 +272,11 @@ internal sealed partial class PtxCompiler
         mods.Done();
         if (ins.Operands.Count == 2) throw Fail(ins.Operands[1], ins, "a barrier thread count is not supported; all threads of the block take part");
         Count(ins, 1);
+        // The barrier number is checked but not otherwise used: every barrier waits for all threads of the block.
         var a = ins.Operands[0];
-        if (a.Kind != OperandKind.Int || a.IntValue is < 0 or > 15) throw Fail(a, ins, "the barrier number must be an immediate 0..15");
-        var ix = New(Op.Bar);
-        ix.Imm = a.IntValue;
-        return ix;
+        if (a.Kind == OperandKind.Name) Src(a, PtxType.U32, ins);
+        else if (a.Kind != OperandKind.Int || a.IntValue is < 0 or > 15) throw Fail(a, ins, "the barrier number must be 0..15");
+        return New(Op.Bar);
     }
 
     private Instr CompileShfl(InstructionSyntax ins, Mods mods)

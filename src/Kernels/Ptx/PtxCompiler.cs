@@ -453,7 +453,7 @@ internal sealed partial class PtxCompiler
     }
 
     /// <summary>A source operand of type <paramref name="ty"/>: register, special register, or immediate.</summary>
-    private int Src(Operand o, PtxType ty, InstructionSyntax ins, bool wider = false, bool allowNeg = false)
+    private int Src(Operand o, PtxType ty, InstructionSyntax ins, bool wider = false, bool allowNeg = false, bool allowSpecial = false)
     {
         switch (o.Kind)
         {
@@ -463,6 +463,7 @@ internal sealed partial class PtxCompiler
                 var s = Resolve(o, ins);
                 if (s.Kind == SymKind.Special)
                 {
+                    if (!allowSpecial) throw Fail(o, ins, $"special register '{o.Name}' may be read only by mov and cvt");
                     if (ty == PtxType.Pred || PtxTypes.IsFloat(ty) || PtxTypes.Size(ty) != 4)
                         throw Fail(o, ins, $"special register '{o.Name}' is a .u32 and cannot be used as {PtxTypes.Name(ty)}");
                     return s.Slot;

@@ -434,6 +434,8 @@ internal sealed class PtxParser
         ins.Opcode = op.Text;
         int dot = op.Text.IndexOf('.');
         ins.Mnemonic = dot < 0 ? op.Text : op.Text[..dot];
+        if (!PtxCompiler.IsSupportedMnemonic(ins.Mnemonic))
+            throw Error(op, $"unsupported instruction '{op.Text}'", op.Text);
         if (dot >= 0)
         {
             foreach (var part in op.Text[(dot + 1)..].Split('.'))
@@ -528,6 +530,8 @@ internal sealed class PtxParser
             var num = Next();
             if (num.Kind != TokKind.Number) throw Error(num, $"expected a number after '{t.Text}'", instruction);
             var o = ParseNumber(num, instruction);
+            if (t.Text == "-" && o.Kind == OperandKind.Float && o.FloatWidth == 4)
+                throw Error(t, "a 0f literal cannot be negated; flip its sign bit instead (e.g. 0fBF800000 for -1.0)", instruction);
             o.Line = t.Line;
             o.Col = t.Col;
             if (t.Text == "-")
