@@ -18,6 +18,7 @@ public sealed class EmulatedDevice : IDisposable
     public const ulong BaseAddress = 0x7F00_0000_0000;
 
     private const ulong Guard = 64 * 1024, AllocAlign = 256;
+    private const long MaxRegisterSlots = 1L << 26;   // 512 MiB of registers per block runner
 
     private readonly List<DeviceAllocation> _allocs = [];
     private readonly List<(ulong Base, ulong Length, string Label)> _freed = [];
@@ -188,6 +189,8 @@ public sealed class EmulatedDevice : IDisposable
         if (sharedBytes == 0) shared = p.StaticSharedBytes;
         if (shared > MaxSharedBytesPerBlock)
             throw new ArgumentValueException(op, $"kernel '{kernel.Name}' needs {shared} bytes of shared memory per block; the limit is {MaxSharedBytesPerBlock}");
+        if (block.Count * p.SlotCount > MaxRegisterSlots)
+            throw new ArgumentValueException(op, $"kernel '{kernel.Name}' has {p.SlotCount} register slots per thread; {block.Count} threads need more than the emulator's {MaxRegisterSlots}");
         if (parameters.Length != p.ParamBytes)
             throw new ArgumentValueException(op, $"kernel '{kernel.Name}' takes {p.ParamBytes} parameter bytes, not {parameters.Length}");
 

@@ -11,6 +11,7 @@ namespace Engine.Kernels.Ptx;
 /// their index, so a launch is deterministic. Shared memory carries a shadow that records, per byte, the last
 /// writer, reader and atomic user since the last barrier, for the race and uninitialised-read checks.
 /// </summary>
+[SkipLocalsInit]
 internal sealed unsafe partial class PtxBlockRunner
 {
     private const byte Ready = 0, AtBarrier = 1, AtWarp = 2, Exited = 3;
@@ -121,7 +122,7 @@ internal sealed unsafe partial class PtxBlockRunner
             _regs[rb + PtxProgram.SpLaneMaskLe] = eq | (eq - 1);
             _regs[rb + PtxProgram.SpLaneMaskGt] = ~(eq | (eq - 1));
             _regs[rb + PtxProgram.SpLaneMaskGe] = ~(eq - 1);
-            Array.Copy(consts, 0, _regs, rb + _p.ConstBase, consts.Length);
+            for (int k = 0, cb = (int)(rb + _p.ConstBase); k < consts.Length; k++) _regs[cb + k] = consts[k];
             _pc[t] = 0;
             _state[t] = Ready;
             _executed[t] = 0;

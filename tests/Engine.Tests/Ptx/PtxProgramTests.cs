@@ -451,4 +451,81 @@ public class PtxProgramTests
         dev.Launch(module, "early", 1, 64, 0, o, 40);
         Assert.That(dev.Download<uint>(o), Is.EqualTo(Enumerable.Range(0, 64).Select(i => i < 40 ? (uint)i : 0u)));
     }
+    [Test]
+    public void NvccStyleModuleWithDebugDirectivesTuningAndALocalDepot()
+    {
+        // The shape of `nvcc -lineinfo` output: .file/.loc, .ptr parameters, .maxntid, a pragma, %SP/%SPL and a
+        // local depot holding a per-thread array.
+        var module = Load("""
+            .file   1 "saxpy.cu"
+
+            .visible .entry _Z5saxpyfPKfPfi(
+                .param .f32 _Z5saxpyfPKfPfi_param_0,
+                .param .u64 .ptr .global .align 4 _Z5saxpyfPKfPfi_param_1,
+                .param .u64 .ptr .global .align 4 _Z5saxpyfPKfPfi_param_2,
+                .param .u32 _Z5saxpyfPKfPfi_param_3
+            )
+            .maxntid 128, 1, 1
+            {
+                .local .align 4 .b8 __local_depot0[16];
+                .reg .b64 %SP;
+                .reg .b64 %SPL;
+                .reg .pred %p<3>;
+                .reg .f32 %f<8>;
+                .reg .b32 %r<8>;
+                .reg .b64 %rd<12>;
+
+                mov.u64 %SPL, __local_depot0;
+                cvta.local.u64 %SP, %SPL;
+                ld.param.f32 %f1, [_Z5saxpyfPKfPfi_param_0];
+                ld.param.u64 %rd1, [_Z5saxpyfPKfPfi_param_1];
+                ld.param.u64 %rd2, [_Z5saxpyfPKfPfi_param_2];
+                ld.param.u32 %r2, [_Z5saxpyfPKfPfi_param_3];
+                .loc    1 5 13
+                mov.u32 %r3, %ctaid.x;
+                mov.u32 %r4, %ntid.x;
+                mov.u32 %r5, %tid.x;
+                mad.lo.s32 %r1, %r3, %r4, %r5;
+                .loc    1 6 5
+                setp.ge.s32 %p1, %r1, %r2;
+                @%p1 bra $L__BB0_4;
+                cvta.to.global.u64 %rd3, %rd1;
+                cvta.to.global.u64 %rd4, %rd2;
+                mul.wide.s32 %rd5, %r1, 4;
+                add.s64 %rd6, %rd3, %rd5;
+                ld.global.nc.f32 %f2, [%rd6];
+                add.u64 %rd7, %SP, 0;
+                add.u64 %rd8, %SPL, 0;
+                mov.u32 %r6, 0;
+                mov.f32 %f3, %f2;
+                // tmp[k] = x * 2^k for k < 4, through the generic and the local address of the depot
+                .pragma "nounroll";
+            $L__BB0_2:
+                mul.wide.u32 %rd9, %r6, 4;
+                add.s64 %rd10, %rd7, %rd9;
+                st.f32 [%rd10], %f3;
+                add.f32 %f3, %f3, %f3;
+                add.s32 %r6, %r6, 1;
+                setp.lt.u32 %p2, %r6, 4;
+                @%p2 bra $L__BB0_2;
+                ld.local.f32 %f4, [%rd8+12];
+                add.s64 %rd11, %rd4, %rd5;
+                ld.global.f32 %f5, [%rd11];
+                fma.rn.f32 %f6, %f1, %f4, %f5;
+                st.global.f32 [%rd11], %f6;
+            $L__BB0_4:
+                ret;
+            }
+            """);
+        using var dev = new EmulatedDevice();
+        int n = 300;
+        var x = Enumerable.Range(0, n).Select(i => i * 0.25f).ToArray();
+        var y = Enumerable.Range(0, n).Select(i => 1f - i).ToArray();
+        var dx = dev.Alloc(x);
+        var dy = dev.Alloc(y);
+        var k = module.GetKernel("_Z5saxpyfPKfPfi");
+        Assert.That(k.LocalBytesPerThread, Is.EqualTo(16));
+        dev.Launch(module, k.Name, 3, 128, 0, 3f, dx, dy, n);
+        Assert.That(dev.Download<float>(dy), Is.EqualTo(x.Zip(y, (a, b) => MathF.FusedMultiplyAdd(3f, a * 8, b)).ToArray()));
+    }
 }
