@@ -358,6 +358,7 @@ internal sealed unsafe partial class PtxBlockRunner
         if (ins->E >= 0) r[ins->E] = q ? 1UL : 0UL;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool CmpInt(Cmp c, long sa, long sb, ulong ua, ulong ub) => c switch
     {
         Cmp.Eq => ua == ub,
@@ -372,6 +373,7 @@ internal sealed unsafe partial class PtxBlockRunner
         _ => ua >= ub,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static bool CmpFloat(Cmp c, double a, double b)
     {
         bool nan = double.IsNaN(a) || double.IsNaN(b);
@@ -615,6 +617,7 @@ internal sealed unsafe partial class PtxBlockRunner
         return ref _local[(long)t * _localStride + _scratchBase + (long)addr];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref byte Param(ulong addr, int size, int pc, int t)
     {
         var ps = _l.Params;

@@ -42,8 +42,8 @@ internal sealed unsafe partial class PtxBlockRunner
     private readonly long _limit;
     private long _epoch, _epochTag, _firstTag;
     private Dim3 _ctaid;
-    private int _block;
     private int _traceThread = -1;
+    private ulong[]? _initRegs;
 
     public long Instructions;
     public List<string>? Trace;
@@ -88,46 +88,60 @@ internal sealed unsafe partial class PtxBlockRunner
 
     // ---------------------------------------------------------------- blocks and scheduling
 
-    public void RunBlock(int block)
+    /// <summary>The register file every block starts from: zero registers, constants, and the special registers
+    /// that do not depend on the block.</summary>
+    private ulong[] InitialRegisters()
     {
+        var init = new ulong[_regs.Length];
         var g = _l.Grid;
         var b = _l.Block;
-        _block = block;
-        _ctaid = new Dim3(block % g.X, block / g.X % g.Y, block / (g.X * g.Y));
-        Array.Clear(_regs);
         var consts = _l.ConstValues;
         int nwarps = (_n + 31) / 32;
         for (int t = 0; t < _n; t++)
         {
             long rb = (long)t * _slots;
             int lane = t & 31;
-            _regs[rb + PtxProgram.SpTid] = (ulong)(t % b.X);
-            _regs[rb + PtxProgram.SpTid + 1] = (ulong)(t / b.X % b.Y);
-            _regs[rb + PtxProgram.SpTid + 2] = (ulong)(t / (b.X * b.Y));
-            _regs[rb + PtxProgram.SpNtid] = (ulong)b.X;
-            _regs[rb + PtxProgram.SpNtid + 1] = (ulong)b.Y;
-            _regs[rb + PtxProgram.SpNtid + 2] = (ulong)b.Z;
-            _regs[rb + PtxProgram.SpCtaid] = (ulong)_ctaid.X;
-            _regs[rb + PtxProgram.SpCtaid + 1] = (ulong)_ctaid.Y;
-            _regs[rb + PtxProgram.SpCtaid + 2] = (ulong)_ctaid.Z;
-            _regs[rb + PtxProgram.SpNctaid] = (ulong)g.X;
-            _regs[rb + PtxProgram.SpNctaid + 1] = (ulong)g.Y;
-            _regs[rb + PtxProgram.SpNctaid + 2] = (ulong)g.Z;
-            _regs[rb + PtxProgram.SpLaneId] = (ulong)lane;
-            _regs[rb + PtxProgram.SpWarpId] = (ulong)(t >> 5);
-            _regs[rb + PtxProgram.SpNwarpId] = (ulong)nwarps;
+            init[rb + PtxProgram.SpTid] = (ulong)(t % b.X);
+            init[rb + PtxProgram.SpTid + 1] = (ulong)(t / b.X % b.Y);
+            init[rb + PtxProgram.SpTid + 2] = (ulong)(t / (b.X * b.Y));
+            init[rb + PtxProgram.SpNtid] = (ulong)b.X;
+            init[rb + PtxProgram.SpNtid + 1] = (ulong)b.Y;
+            init[rb + PtxProgram.SpNtid + 2] = (ulong)b.Z;
+            init[rb + PtxProgram.SpNctaid] = (ulong)g.X;
+            init[rb + PtxProgram.SpNctaid + 1] = (ulong)g.Y;
+            init[rb + PtxProgram.SpNctaid + 2] = (ulong)g.Z;
+            init[rb + PtxProgram.SpLaneId] = (ulong)lane;
+            init[rb + PtxProgram.SpWarpId] = (ulong)(t >> 5);
+            init[rb + PtxProgram.SpNwarpId] = (ulong)nwarps;
             uint eq = 1u << lane;
-            _regs[rb + PtxProgram.SpLaneMaskEq] = eq;
-            _regs[rb + PtxProgram.SpLaneMaskLt] = eq - 1;
-            _regs[rb + PtxProgram.SpLaneMaskLe] = eq | (eq - 1);
-            _regs[rb + PtxProgram.SpLaneMaskGt] = ~(eq | (eq - 1));
-            _regs[rb + PtxProgram.SpLaneMaskGe] = ~(eq - 1);
-            for (int k = 0, cb = (int)(rb + _p.ConstBase); k < consts.Length; k++) _regs[cb + k] = consts[k];
-            _pc[t] = 0;
-            _state[t] = Ready;
-            _executed[t] = 0;
-            _depth[t] = 0;
+            init[rb + PtxProgram.SpLaneMaskEq] = eq;
+            init[rb + PtxProgram.SpLaneMaskLt] = eq - 1;
+            init[rb + PtxProgram.SpLaneMaskLe] = eq | (eq - 1);
+            init[rb + PtxProgram.SpLaneMaskGt] = ~(eq | (eq - 1));
+            init[rb + PtxProgram.SpLaneMaskGe] = ~(eq - 1);
+            consts.CopyTo(init, rb + _p.ConstBase);
         }
+        return init;
+    }
+
+    public void RunBlock(int block)
+    {
+        var g = _l.Grid;
+        _ctaid = new Dim3(block % g.X, block / g.X % g.Y, block / (g.X * g.Y));
+        _initRegs ??= InitialRegisters();
+        _initRegs.AsSpan().CopyTo(_regs);
+        ulong cx = (ulong)_ctaid.X, cy = (ulong)_ctaid.Y, cz = (ulong)_ctaid.Z;
+        for (int t = 0; t < _n; t++)
+        {
+            long rb = (long)t * _slots + PtxProgram.SpCtaid;
+            _regs[rb] = cx;
+            _regs[rb + 1] = cy;
+            _regs[rb + 2] = cz;
+        }
+        Array.Clear(_pc);
+        Array.Clear(_state);
+        Array.Clear(_executed);
+        Array.Clear(_depth);
         if (_local.Length > 0) Array.Clear(_local);
         _epoch++;
         _firstTag = _epoch << 11;

@@ -25,15 +25,20 @@ internal static class PtxMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Bits(double d) => double.IsNaN(d) ? CanonicalNaN64 : BitConverter.DoubleToUInt64Bits(d);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Ftz(float x) => float.IsSubnormal(x) ? (float.IsNegative(x) ? -0f : 0f) : x;
 
     /// <summary>PTX min/max: a NaN operand is ignored (both NaN give NaN); -0 counts as less than +0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Min(float a, float b) => float.MinNumber(a, b);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Max(float a, float b) => float.MaxNumber(a, b);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Min(double a, double b) => double.MinNumber(a, b);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double Max(double a, double b) => double.MaxNumber(a, b);
 
     public static float Ex2(float a) => (float)Math.Pow(2.0, a);
