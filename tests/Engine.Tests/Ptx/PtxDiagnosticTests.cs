@@ -268,6 +268,39 @@ public class PtxDiagnosticTests
     }
 
     [Test]
+    public void StoresToConstantMemoryAndLocalOverrunsAreReported()
+    {
+        const string body = """
+            .const .align 4 .u32 table[4] = {1, 2, 3, 4};
+
+            .visible .entry misuse(.param .u32 which)
+            {
+                .local .align 4 .b8 scratch[8];
+                .reg .pred %p1;
+                .reg .b32 %r<3>;
+                .reg .b64 %rd<3>;
+                ld.param.u32 %r1, [which];
+                setp.eq.u32 %p1, %r1, 0;
+                @%p1 bra LOCAL;
+                mov.u64 %rd1, table;
+                st.u32 [%rd1+4], %r1;
+                ret;
+            LOCAL:
+                mov.u64 %rd2, scratch;
+                st.local.u32 [%rd2+8], %r1;
+                ret;
+            }
+            """;
+        var c = Run(body, "misuse", 1, 1, 0, 1);
+        Assert.That(c.Kind, Is.EqualTo(PtxDiagnostic.GlobalOutOfBounds));
+        Assert.That(c.Message, Does.Contain(".const variable 'table'").And.Contain("read-only"));
+        Assert.That(c.Line, Is.EqualTo(LineOf(body, "st.u32")));
+        var l = Run(body, "misuse", 1, 1, 0, 0);
+        Assert.That(l.Kind, Is.EqualTo(PtxDiagnostic.LocalOutOfBounds));
+        Assert.That(l.Line, Is.EqualTo(LineOf(body, "st.local.u32")));
+    }
+
+    [Test]
     public void EndlessLoopHitsTheInstructionLimit()
     {
         const string body = """
