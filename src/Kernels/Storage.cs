@@ -17,6 +17,9 @@ public abstract class Storage
     /// <summary>True once the memory has been released.</summary>
     public bool IsReleased => Volatile.Read(ref _refs) <= 0;
 
+    /// <summary>References currently held (tensors and views sharing this storage); 0 once released.</summary>
+    public int RefCount => Math.Max(Volatile.Read(ref _refs), 0);
+
     /// <summary>Creates a storage of <paramref name="byteLength"/> bytes holding one reference.</summary>
     protected Storage(long byteLength) => ByteLength = byteLength;
 

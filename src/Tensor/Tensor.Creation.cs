@@ -45,7 +45,7 @@ public sealed partial class Tensor
         long n = (long)Math.Ceiling((end - start) / step);
         var v = new double[n];
         for (long i = 0; i < n; i++) v[i] = start + i * step;
-        return FromArray(v, [n]).ToOwned(dtype, device);
+        return FromDoubles(v, dtype, device);
     }
 
     /// <summary>Integers 0 … end-1 as int64.</summary>
@@ -64,7 +64,16 @@ public sealed partial class Tensor
             long half = steps / 2;
             for (long i = 0; i < steps; i++) v[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
         }
-        return FromArray(v, [steps]).ToOwned(dtype, device);
+        return FromDoubles(v, dtype, device);
+    }
+
+    /// <summary>A 1-D tensor of <paramref name="v"/> converted to <paramref name="dtype"/>, freeing the float64 staging tensor.</summary>
+    private static Tensor FromDoubles(double[] v, DType dtype, Device? device)
+    {
+        var staged = FromArray(v, [v.LongLength]);
+        var t = staged.ToOwned(dtype, device);
+        if (!ReferenceEquals(t, staged)) staged.Dispose();
+        return t;
     }
 
     /// <summary>An n×m matrix with ones on the diagonal (m defaults to n).</summary>

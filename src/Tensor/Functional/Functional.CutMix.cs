@@ -59,9 +59,12 @@ public static partial class Functional
         if (box.Y2 > box.Y1 && box.X2 > box.X1)
         {
             using var idx = Tensor.FromArray(box.Partner).To(images.Device);
-            using var region = images.Narrow(2, box.Y1, box.Y2 - box.Y1).Narrow(3, box.X1, box.X2 - box.X1);
+            // Each Narrow is a view holding a reference to the storage: dispose the intermediate ones too.
+            using var rows = images.Narrow(2, box.Y1, box.Y2 - box.Y1);
+            using var region = rows.Narrow(3, box.X1, box.X2 - box.X1);
             using var pasted = region.IndexSelect(0, idx);
-            using var target = mixed.Narrow(2, box.Y1, box.Y2 - box.Y1).Narrow(3, box.X1, box.X2 - box.X1);
+            using var targetRows = mixed.Narrow(2, box.Y1, box.Y2 - box.Y1);
+            using var target = targetRows.Narrow(3, box.X1, box.X2 - box.X1);
             target.CopyFromUnchecked(pasted);
         }
         return mixed;

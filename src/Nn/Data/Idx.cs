@@ -1,0 +1,146 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace Engine.Nn.Data;
+
+/// <summary>
+/// The IDX format of MNIST and Fashion-MNIST (LeCun et al.): a big-endian magic number 0x0000TTDD (TT the
+/// element type, 0x08 for unsigned bytes; DD the number of dimensions), DD big-endian int32 sizes, then the
+/// values row-major. Files may be gzipped (recognised by content, not by name). Only unsigned-byte files are
+/// read: 0x00000803 for images [N, rows, cols] and 0x00000801 for labels [N].
+/// </summary>
+public static class Idx
+{
+    /// <summary>Magic number of an unsigned-byte image file [N, rows, cols].</summary>
+    public const int ImagesMagic = 0x00000803;
+
+    /// <summary>Magic number of an unsigned-byte label file [N].</summary>
+    public const int LabelsMagic = 0x00000801;
+
+    private const string Op = "idx";
+
+    /// <summary>Reads an image file: [N, rows, cols] unsigned bytes.</summary>
+    public static (byte[] Pixels, int Count, int Rows, int Cols) ReadImages(string path) => ReadImages(ReadFile(path), path);
+
+    /// <summary>Reads a label file: [N] unsigned bytes.</summary>
+    public static byte[] ReadLabels(string path) => ReadLabels(ReadFile(path), path);
+
+    /// <summary>Reads an image file from a stream (raw or gzipped); <paramref name="name"/> names it in errors.</summary>
+    public static (byte[] Pixels, int Count, int Rows, int Cols) ReadImages(Stream stream, string name) => ReadImages(ReadStream(stream, name), name);
+
+    /// <summary>Reads a label file from a stream (raw or gzipped); <paramref name="name"/> names it in errors.</summary>
+    public static byte[] ReadLabels(Stream stream, string name) => ReadLabels(ReadStream(stream, name), name);
+
+    /// <summary>
+    /// Writes an unsigned-byte IDX file with the given dimensions (1-D labels or 3-D images), gzipped when
+    /// <paramref name="path"/> ends in ".gz" (deterministic output: no timestamp).
+    /// </summary>
+    public static void Write(string path, ReadOnlySpan<int> dims, ReadOnlySpan<byte> data)
+    {
+        long n = 1;
+        foreach (int d in dims)
+        {
+            if (d < 0) throw new ArgumentValueException(Op, $"negative dimension {d}");
+            n *= d;
+        }
+        if (dims.Length is < 1 or > 255) throw new ArgumentValueException(Op, $"an IDX file has 1 to 255 dimensions, got {dims.Length}");
+        if (n != data.Length) throw new ShapeException(Op, $"{data.Length} bytes do not fill dimensions [{string.Join(", ", dims.ToArray())}]");
+        var header = new byte[4 + 4 * dims.Length];
+        BinaryPrimitives.WriteInt32BigEndian(header, 0x0800 | dims.Length);
+        for (int i = 0; i < dims.Length; i++) BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + 4 * i), dims[i]);
+        using var file = File.Create(path);
+        using Stream output = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
+            ? new GZipStream(file, CompressionLevel.SmallestSize) : file;
+        output.Write(header);
+        output.Write(data);
+    }
+
+    private static (byte[] Pixels, int Count, int Rows, int Cols) ReadImages(byte[] content, string name)
+    {
+        var (dims, start) = Header(content, name, ImagesMagic, "images");
+        var pixels = Payload(content, start, dims, name);
+        return (pixels, dims[0], dims[1], dims[2]);
+    }
+
+    private static byte[] ReadLabels(byte[] content, string name)
+    {
+        var (dims, start) = Header(content, name, LabelsMagic, "labels");
+        return Payload(content, start, dims, name);
+    }
+
+    private static (int[] Dims, int Start) Header(byte[] content, string name, int expected, string what)
+    {
+        if (content.Length < 4)
+            throw new DataException(Op, name, $"not an IDX file: {content.Length} bytes, too short for the 4-byte magic number");
+        int magic = BinaryPrimitives.ReadInt32BigEndian(content);
+        if (magic != expected)
+        {
+            string meaning = magic switch
+            {
+                ImagesMagic => " (an IDX image file)",
+                LabelsMagic => " (an IDX label file)",
+                _ when (magic & unchecked((int)0xFFFF0000)) == 0 => $" (IDX element type 0x{(magic >> 8) & 0xFF:X2} with {magic & 0xFF} dimensions)",
+                _ => " (not an IDX file)",
+            };
+            throw new DataException(Op, name, $"wrong magic number 0x{magic:X8}{meaning}; expected 0x{expected:X8} for {what}");
+        }
+        int nd = magic & 0xFF, start = 4 + 4 * nd;
+        if (content.Length < start)
+            throw new DataException(Op, name, $"truncated header: {nd} dimensions need {start} bytes, the file has {content.Length}");
+        var dims = new int[nd];
+        for (int i = 0; i < nd; i++)
+        {
+            dims[i] = BinaryPrimitives.ReadInt32BigEndian(content.AsSpan(4 + 4 * i));
+            if (dims[i] < 0) throw new DataException(Op, name, $"negative size {dims[i]} for dimension {i} in the header");
+        }
+        return (dims, start);
+    }
+
+    private static byte[] Payload(byte[] content, int start, int[] dims, string name)
+    {
+        long n = 1;
+        foreach (int d in dims) n *= d;
+        long have = content.Length - start;
+        string shape = string.Join(" x ", dims);
+        if (have < n)
+            throw new DataException(Op, name, $"truncated: the header promises {shape} = {n} bytes of data, but only {have} follow");
+        if (have > n)
+            throw new DataException(Op, name, $"{have - n} unexpected bytes after the {shape} = {n} bytes of data the header promises");
+        return content.AsSpan(start).ToArray();
+    }
+
+    private static byte[] ReadFile(string path)
+    {
+        Stream file;
+        try { file = File.OpenRead(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException(Op, path, $"cannot open: {e.Message}");
+        }
+        using (file) return ReadStream(file, path);
+    }
+
+    /// <summary>The whole content, decompressed when it starts with the gzip signature 1F 8B.</summary>
+    private static byte[] ReadStream(Stream stream, string name)
+    {
+        try
+        {
+            using var raw = new MemoryStream();
+            stream.CopyTo(raw);
+            var bytes = raw.GetBuffer();
+            if (raw.Length >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B)
+            {
+                raw.Position = 0;
+                using var gz = new GZipStream(raw, CompressionMode.Decompress);
+                using var plain = new MemoryStream();
+                gz.CopyTo(plain);
+                return plain.ToArray();
+            }
+            return raw.ToArray();
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            throw new DataException(Op, name, $"cannot read (corrupt or truncated gzip data?): {e.Message}");
+        }
+    }
+}
