@@ -3,5 +3,8 @@ using Engine.Cli;
 
 // The `engine` command: each verb lives in its own file under Commands/.
 var root = new RootCommand("Engine: train and evaluate CNN image classifiers on the CPU or a CUDA GPU, from C#.");
+root.Add(TrainCommand.Create());
+root.Add(EvalCommand.Create());
+root.Add(BenchCommand.Create());
 root.Add(InfoCommand.Create());
 return root.Parse(args).Invoke();

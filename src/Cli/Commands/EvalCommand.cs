@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.Globalization;
+using Engine.Models;
+using Engine.Nn;
+using Engine.Nn.Data;
+
+namespace Engine.Cli;
+
+/// <summary><c>engine eval</c>: loads a checkpoint and reports loss, top-1/top-5 accuracy and the confusion matrix on the test set.</summary>
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by 'engine train' (e.g. runs/latest/best.safetensors).", Required = true };
+        var model = new Option<string>("--model") { Description = "Model family (default: the one recorded in the checkpoint, else lenet5)." };
+        var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: installed set, else the embedded subset)." };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var output = new Option<string?>("--confusion-png") { Description = "Also write the confusion matrix as a PNG here." };
+        var cmd = new Command("eval", "Evaluate a trained checkpoint on the Fashion-MNIST test set.") { checkpoint, model, data, device, output };
+        cmd.SetAction(r => Run(r.GetValue(checkpoint)!, r.GetValue(model), r.GetValue(data), r.GetValue(device)!, r.GetValue(output), Console.Out));
+        return cmd;
+    }
+
+    public static int Run(string checkpoint, string? modelName, string? data, string deviceName, string? confusionPng, TextWriter log)
+    {
+        try
+        {
+            var header = SafeTensors.ReadHeader(checkpoint);
+            string name = modelName ?? (header.Metadata.TryGetValue("extra", out var extra) && System.Text.Json.JsonDocument.Parse(extra).RootElement.TryGetProperty("model", out var m)
+                ? m.GetString() ?? "lenet5" : "lenet5");
+            var device = TrainCommand.ResolveDevice(deviceName, log);
+            using var net = ModelRegistry.Create(name, new ModelOptions(10, (int)ModelRegistry.InputShape(name)[0]));
+            var info = Checkpoint.Load(checkpoint, net);
+            net.To(device);
+            var shape = ModelRegistry.InputShape(name);
+            var test = FashionMnist.Load(data, train: false);
+            using var loader = new DataLoader(test, 256, transform: Augmentations.Preset("none", (int)shape[1], (int)shape[2], new Normalize([0.2860f], [0.3530f])), device: device);
+            using var opt = new SGD(net.Parameters(), 0.0);
+            var trainer = new Trainer(net, opt, 10);
+            var (loss, metrics) = trainer.Evaluate(loader);
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name} from {checkpoint} (epoch {info.Epoch + 1}) on {test.Count} test images ({test.Source}): loss {loss:F4}, top-1 {100 * metrics.Top1:F2}%, top-5 {100 * metrics.TopK:F2}%"));
+            var cm = metrics.Confusion;
+            log.WriteLine("confusion matrix (rows: true class, columns: predicted):");
+            for (int i = 0; i < metrics.NumClasses; i++)
+            {
+                var row = string.Join(" ", Enumerable.Range(0, metrics.NumClasses).Select(j => cm[i, j].ToString(CultureInfo.InvariantCulture).PadLeft(5)));
+                log.WriteLine($"{FashionMnist.ClassNames[i],-12}{row}");
+            }
+            if (confusionPng is not null) Plots.WriteConfusion(confusionPng, cm, FashionMnist.ClassNames);
+            return 0;
+        }
+        catch (EngineException e)
+        {
+            log.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (FileNotFoundException e)
+        {
+            log.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,186 @@
+using System.CommandLine;
+using System.Globalization;
+using Engine.Kernels.Cuda;
+using Engine.Models;
+using Engine.Nn;
+using Engine.Nn.Data;
+
+namespace Engine.Cli;
+
+/// <summary>The settings of one training run (what <c>engine train</c> parses).</summary>
+internal sealed record TrainSettings
+{
+    public string Model { get; init; } = "lenet5";
+    public string? Data { get; init; }
+    public int Epochs { get; init; } = 15;
+    public int BatchSize { get; init; } = 64;
+    public string Optimizer { get; init; } = "sgd";
+    public double Lr { get; init; } = 0.05;
+    public double Momentum { get; init; } = 0.9;
+    public double WeightDecay { get; init; } = 5e-4;
+    public string Schedule { get; init; } = "cosine";
+    public int Warmup { get; init; }
+    public string Augment { get; init; } = "basic";
+    public string Mix { get; init; } = "none";
+    public string Device { get; init; } = "auto";
+    public ulong Seed { get; init; }
+    public bool Deterministic { get; init; }
+    public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
+    public string Output { get; init; } = "runs/latest";
+    public string? Resume { get; init; }
+    public int LimitTrain { get; init; }
+    public int LimitTest { get; init; }
+    public int Patience { get; init; }
+}
+
+/// <summary><c>engine train</c>: trains a registered model on Fashion-MNIST (embedded subset, installed set or a folder).</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = $"Model family: {string.Join(", ", ModelRegistry.Names)}.", DefaultValueFactory = _ => "lenet5" };
+        var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist if installed, else the embedded subset)." };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs to train.", DefaultValueFactory = _ => 15 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per batch.", DefaultValueFactory = _ => 64 };
+        var optimizer = new Option<string>("--optimizer") { Description = "sgd, adam, adamw or rmsprop.", DefaultValueFactory = _ => "sgd" };
+        optimizer.AcceptOnlyFromAmong("sgd", "adam", "adamw", "rmsprop");
+        var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 0.05 };
+        var momentum = new Option<double>("--momentum") { Description = "Momentum (SGD, RMSprop).", DefaultValueFactory = _ => 0.9 };
+        var wd = new Option<double>("--weight-decay") { Description = "Weight decay.", DefaultValueFactory = _ => 5e-4 };
+        var schedule = new Option<string>("--schedule") { Description = "none, step, cosine or onecycle.", DefaultValueFactory = _ => "cosine" };
+        schedule.AcceptOnlyFromAmong("none", "step", "cosine", "onecycle");
+        var warmup = new Option<int>("--warmup") { Description = "Epochs of linear warm-up before the schedule.", DefaultValueFactory = _ => 0 };
+        var augment = new Option<string>("--augment") { Description = $"Augmentation preset: {string.Join(", ", Augmentations.PresetNames)}.", DefaultValueFactory = _ => "basic" };
+        augment.AcceptOnlyFromAmong([.. Augmentations.PresetNames]);
+        var mix = new Option<string>("--mix") { Description = "Batch mixing: none, mixup or cutmix.", DefaultValueFactory = _ => "none" };
+        mix.AcceptOnlyFromAmong([.. Augmentations.BatchPresetNames]);
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation, shuffling and augmentation.", DefaultValueFactory = _ => 0UL };
+        var deterministic = new Option<bool>("--deterministic") { Description = "Fix every seed from --seed so a run can be repeated exactly." };
+        var workers = new Option<int>("--workers") { Description = "Background data-loading threads.", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount - 1) };
+        var output = new Option<string>("--output") { Description = "Folder for the checkpoints, logs and plots.", DefaultValueFactory = _ => "runs/latest" };
+        var resume = new Option<string?>("--resume") { Description = "Checkpoint to resume from (model, optimizer, schedule, epoch, RNG)." };
+        var limitTrain = new Option<int>("--limit-train") { Description = "Use only the first N training images (0: all).", DefaultValueFactory = _ => 0 };
+        var limitTest = new Option<int>("--limit-test") { Description = "Use only the first N test images (0: all).", DefaultValueFactory = _ => 0 };
+        var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without test-accuracy gain (0: never).", DefaultValueFactory = _ => 0 };
+
+        var cmd = new Command("train", "Train a CNN and write the best checkpoint, a CSV/JSON-lines log and PNG plots to --output.");
+        foreach (var o in new Option[] { model, data, epochs, batch, optimizer, lr, momentum, wd, schedule, warmup, augment, mix, device, seed, deterministic, workers, output, resume, limitTrain, limitTest, patience })
+            cmd.Add(o);
+        cmd.SetAction(r => Run(new TrainSettings
+        {
+            Model = r.GetValue(model)!, Data = r.GetValue(data), Epochs = r.GetValue(epochs), BatchSize = r.GetValue(batch),
+            Optimizer = r.GetValue(optimizer)!, Lr = r.GetValue(lr), Momentum = r.GetValue(momentum), WeightDecay = r.GetValue(wd),
+            Schedule = r.GetValue(schedule)!, Warmup = r.GetValue(warmup), Augment = r.GetValue(augment)!, Mix = r.GetValue(mix)!,
+            Device = r.GetValue(device)!, Seed = r.GetValue(seed), Deterministic = r.GetValue(deterministic), Workers = r.GetValue(workers),
+            Output = r.GetValue(output)!, Resume = r.GetValue(resume), LimitTrain = r.GetValue(limitTrain), LimitTest = r.GetValue(limitTest),
+            Patience = r.GetValue(patience),
+        }, Console.Out));
+        return cmd;
+    }
+
+    /// <summary>The device a run uses: CPU unless CUDA is asked for (or auto and usable).</summary>
+    public static Device ResolveDevice(string name, TextWriter log)
+    {
+        switch (name)
+        {
+            case "cpu":
+                return Engine.Device.Cpu;
+            case "cuda":
+                // Fails with a DeviceException naming why when no backend is registered for the GPU.
+                Kernels.Backends.For(Engine.Device.Cuda(0), "train");
+                return Engine.Device.Cuda(0);
+            default:
+                if (CudaProbe.IsAvailable)
+                {
+                    try { Kernels.Backends.For(Engine.Device.Cuda(0), "train"); return Engine.Device.Cuda(0); }
+                    catch (DeviceException e) { log.WriteLine($"note: a GPU is present but {e.Message}; using the CPU"); }
+                }
+                return Engine.Device.Cpu;
+        }
+    }
+
+    public static int Run(TrainSettings s, TextWriter log)
+    {
+        try
+        {
+            var device = ResolveDevice(s.Device, log);
+            Directory.CreateDirectory(s.Output);
+            var rng = new Generator(s.Seed);
+            if (s.Deterministic) Generator.Default.ManualSeed(s.Seed);
+
+            var trainSet = Limit(FashionMnist.Load(s.Data, train: true), s.LimitTrain);
+            var testSet = Limit(FashionMnist.Load(s.Data, train: false), s.LimitTest);
+            var source = FashionMnist.Load(s.Data, train: true).Source;
+            log.WriteLine($"data: Fashion-MNIST ({source}), {trainSet.Count} training and {testSet.Count} test images; device {device}");
+
+            var shape = ModelRegistry.InputShape(s.Model);
+            int h = (int)shape[1], w = (int)shape[2];
+            var normalize = new Normalize([0.2860f], [0.3530f]); // Fashion-MNIST channel statistics
+            var trainTransform = Augmentations.Preset(s.Augment, h, w, normalize);
+            var testTransform = Augmentations.Preset("none", h, w, normalize);
+            ImageGrid.WriteAugmentations(Path.Combine(s.Output, "augmentations.png"), trainSet, trainTransform, samples: 8, variants: 8, seed: s.Seed);
+
+            using var trainLoader = new DataLoader(trainSet, s.BatchSize, shuffle: true, dropLast: true, transform: trainTransform,
+                batchTransform: Augmentations.BatchPreset(s.Mix, 10), numWorkers: s.Workers, seed: s.Seed, device: device);
+            using var testLoader = new DataLoader(testSet, 256, transform: testTransform, numWorkers: s.Workers, seed: s.Seed, device: device);
+
+            using var model = ModelRegistry.Create(s.Model, new ModelOptions(10, (int)shape[0], rng));
+            model.To(device);
+            log.WriteLine($"model: {s.Model}, {model.ParameterCount():N0} parameters");
+            using var opt = CreateOptimizer(s, model);
+            var sched = CreateSchedule(s, opt, trainLoader.Count);
+            var trainer = new Trainer(model, opt, 10, sched, stepSchedulePerBatch: s.Schedule == "onecycle");
+            trainer.Callbacks.Add(new ProgressReporter());
+            trainer.Callbacks.Add(new CsvLogger(Path.Combine(s.Output, "log.csv")));
+            trainer.Callbacks.Add(new JsonLinesLogger(Path.Combine(s.Output, "log.jsonl")));
+            trainer.Callbacks.Add(new BestCheckpoint(Path.Combine(s.Output, "best.safetensors"), Path.Combine(s.Output, "last.safetensors"), rng,
+                new Dictionary<string, string> { ["model"] = s.Model }));
+            if (s.Patience > 0) trainer.Callbacks.Add(new EarlyStopping(s.Patience));
+
+            int start = 0;
+            if (s.Resume is not null)
+            {
+                var info = Checkpoint.Load(s.Resume, model, opt, sched, rng);
+                start = info.Epoch + 1;
+                log.WriteLine($"resumed from {s.Resume} after epoch {start}");
+            }
+            trainer.Fit(trainLoader, testLoader, s.Epochs, start);
+            Plots.Write(s.Output, trainer.History, FashionMnist.ClassNames);
+            var best = trainer.History.MaxBy(e => e.TestTop1 ?? 0);
+            if (best is not null)
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"best test accuracy {100 * best.TestTop1:F2}% (epoch {best.Epoch + 1}); wrote {s.Output}/best.safetensors, log.csv, log.jsonl, loss.png, accuracy.png, confusion.png"));
+            return 0;
+        }
+        catch (EngineException e)
+        {
+            log.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static IDataset Limit(IDataset d, int n) => n > 0 && n < d.Count ? new Subset(d, [.. Enumerable.Range(0, n)]) : d;
+
+    private static Optimizer CreateOptimizer(TrainSettings s, Module model) => s.Optimizer switch
+    {
+        "adam" => new Adam(model.Parameters(), s.Lr, weightDecay: s.WeightDecay),
+        "adamw" => new AdamW(model.Parameters(), s.Lr, weightDecay: s.WeightDecay),
+        "rmsprop" => new RMSprop(model.Parameters(), s.Lr, weightDecay: s.WeightDecay, momentum: s.Momentum),
+        _ => new SGD(model.Parameters(), s.Lr, momentum: s.Momentum, weightDecay: s.WeightDecay, nesterov: s.Momentum > 0),
+    };
+
+    private static LRScheduler? CreateSchedule(TrainSettings s, Optimizer opt, int batchesPerEpoch)
+    {
+        int epochsAfterWarmup = Math.Max(1, s.Epochs - s.Warmup);
+        LRScheduler? main = s.Schedule switch
+        {
+            "step" => new StepLR(opt, Math.Max(1, s.Epochs / 3)),
+            "cosine" => new CosineAnnealingLR(opt, epochsAfterWarmup),
+            "onecycle" => new OneCycleLR(opt, s.Lr, Math.Max(2, s.Epochs * batchesPerEpoch)),
+            _ => null,
+        };
+        return s.Warmup > 0 && s.Schedule != "onecycle" ? new LinearWarmup(opt, s.Warmup, after: main) : main;
+    }
+}
