@@ -105,6 +105,7 @@ internal static class TrainCommand
     {
         try
         {
+            var shape = ModelRegistry.InputShape(s.Model); // validates the model name before any work
             var device = ResolveDevice(s.Device, log);
             Directory.CreateDirectory(s.Output);
             var rng = new Generator(s.Seed);
@@ -115,7 +116,6 @@ internal static class TrainCommand
             var source = FashionMnist.Load(s.Data, train: true).Source;
             log.WriteLine($"data: Fashion-MNIST ({source}), {trainSet.Count} training and {testSet.Count} test images; device {device}");
 
-            var shape = ModelRegistry.InputShape(s.Model);
             int h = (int)shape[1], w = (int)shape[2];
             var normalize = new Normalize([0.2860f], [0.3530f]); // Fashion-MNIST channel statistics
             var trainTransform = Augmentations.Preset(s.Augment, h, w, normalize);
