@@ -1,4 +1,5 @@
 using Engine.Kernels.Cpu;
+using Engine.Kernels.Gpu;
 
 namespace Engine.Kernels;
 
@@ -8,14 +9,27 @@ public static class Backends
     private static readonly Dictionary<Device, IBackend> s_backends = new() { [Device.Cpu] = new CpuBackend() };
     private static readonly Lock s_lock = new();
 
+    // Backends created on first use: the emulated GPU (the GPU backend over the PTX interpreter).
+    private static readonly Dictionary<Device, Func<IBackend>> s_lazy = new()
+    {
+        [Device.Emulated] = () => new GpuBackend(EmulatedRuntime.Shared),
+    };
+
     /// <summary>The backend for <paramref name="device"/>; a <see cref="DeviceException"/> when none is registered.</summary>
     public static IBackend For(Device device, string op = "to")
     {
         lock (s_lock)
         {
             if (s_backends.TryGetValue(device, out var b)) return b;
+            if (s_lazy.TryGetValue(device, out var make)) return s_backends[device] = make();
         }
         throw new DeviceException(op, $"no backend is available for device {device}");
+    }
+
+    /// <summary>Registers a backend created on the first <see cref="For"/> of <paramref name="device"/> (unless one is registered by then).</summary>
+    public static void RegisterLazy(Device device, Func<IBackend> create)
+    {
+        lock (s_lock) s_lazy[device] = create;
     }
 
     /// <summary>Registers (or replaces) the backend of a device.</summary>

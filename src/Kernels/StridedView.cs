@@ -38,6 +38,9 @@ public readonly struct StridedView
     /// <summary>The same memory seen with another shape and strides.</summary>
     public StridedView With(long[] shape, long[] strides, long? offset = null) => new(Storage, offset ?? Offset, shape, strides, DType);
 
-    /// <summary>Pointer to element [0,..,0] (CPU storages only).</summary>
-    public unsafe T* Ptr<T>() where T : unmanaged => (T*)((Cpu.CpuStorage)Storage).Pointer + Offset;
+    /// <summary>Host pointer to element [0,..,0] (host-addressable storages only: CPU and emulated GPU memory).</summary>
+    /// <exception cref="DeviceException">The storage is not addressable from the host (real GPU memory).</exception>
+    public unsafe T* Ptr<T>() where T : unmanaged => Storage is IHostAddressable h
+        ? (T*)h.HostPointer + Offset
+        : throw new DeviceException("kernel", $"memory on {Storage.Device} is not addressable from the host");
 }

@@ -58,7 +58,8 @@ public sealed unsafe class CpuBackend : IBackend
         }
     }
 
-    private static byte* Bytes(in StridedView v) => ((CpuStorage)v.Storage).Pointer + v.Offset * v.DType.ElementSize();
+    private static byte* Bytes(in StridedView v) =>
+        v.With(v.Shape, v.Strides, offset: 0).Ptr<byte>() + v.Offset * v.DType.ElementSize();
 
     /// <inheritdoc/>
     public void CopyFromHost(in StridedView dst, ReadOnlySpan<byte> src) =>

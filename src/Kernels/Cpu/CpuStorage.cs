@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Engine.Kernels.Cpu;
 
 /// <summary>Host memory from <see cref="NativeMemory.AlignedAlloc"/>, 64-byte aligned for vector loads.</summary>
-public sealed unsafe class CpuStorage : Storage
+public sealed unsafe class CpuStorage : Storage, IHostAddressable
 {
     private static long s_liveBytes, s_liveCount, s_finalized;
     private byte* _ptr;
@@ -31,6 +31,9 @@ public sealed unsafe class CpuStorage : Storage
 
     /// <summary>Start of the memory.</summary>
     public byte* Pointer => _ptr;
+
+    /// <inheritdoc/>
+    public byte* HostPointer => _ptr;
 
     /// <inheritdoc/>
     protected override void Free()

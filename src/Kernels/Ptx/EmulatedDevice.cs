@@ -48,7 +48,8 @@ public sealed class EmulatedDevice : IDisposable
         const string op = "EmulatedDevice.Alloc";
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (bytes < 0 || bytes > Array.MaxLength) throw new ArgumentValueException(op, $"cannot allocate {bytes} bytes (0 to {Array.MaxLength})");
-        var a = AddAllocation(new byte[bytes], readOnly: false, $"buffer #{++_count} ({bytes} bytes)");
+        // Pinned (on the pinned object heap) so the memory has a stable host address: see HostPointer.
+        var a = AddAllocation(GC.AllocateArray<byte>((int)bytes, pinned: true), readOnly: false, $"buffer #{++_count} ({bytes} bytes)");
         return new DeviceBuffer(a.Base, bytes);
     }
 
@@ -113,6 +114,16 @@ public sealed class EmulatedDevice : IDisposable
         var r = new T[(long)a.Length / es];
         a.Data.AsSpan().CopyTo(MemoryMarshal.AsBytes(r.AsSpan()));
         return r;
+    }
+
+    /// <summary>
+    /// The host address of a live buffer's first byte. Buffers from <see cref="Alloc(long)"/> are pinned, so the address
+    /// stays valid until the buffer is freed; host code (CPU fallback kernels) may read and write the memory in place.
+    /// </summary>
+    public unsafe byte* HostPointer(DeviceBuffer buffer)
+    {
+        var a = Find(buffer, "EmulatedDevice.HostPointer");
+        return (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(a.Data));
     }
 
     /// <summary>Sets every byte of a buffer to <paramref name="value"/>.</summary>
