@@ -85,7 +85,7 @@ public static unsafe class CpuElementwise
             TD* pd = (TD*)d + off[0];
             TS* ps = (TS*)s + off[1];
             long sd = st[0], ss = st[1];
-            if (typeof(TS) == typeof(TD) && sd == 1 && ss == 1 && n <= int.MaxValue)
+            if (typeof(TS) == typeof(TD) && !toBool && sd == 1 && ss == 1 && n <= int.MaxValue)
             {
                 new ReadOnlySpan<TD>(ps, (int)n).CopyTo(new Span<TD>(pd, (int)n));
                 return;

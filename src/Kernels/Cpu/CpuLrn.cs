@@ -11,6 +11,22 @@ namespace Engine.Kernels.Cpu;
 /// </summary>
 public static unsafe class CpuLrn
 {
+    // scale ← scale^(−β). β = 0.75 (AlexNet's) and 0.5, 1 avoid the general pow (exp and log per element):
+    // s^−0.75 = 1/(√s·√√s).
+    private static void NegPow<T>(Span<T> scale, T nb, Span<T> tmp) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (nb == T.CreateTruncating(-0.75))
+        {
+            TensorPrimitives.Sqrt(scale, scale);
+            TensorPrimitives.Sqrt(scale, tmp);
+            TensorPrimitives.Multiply(scale, tmp, scale);
+            TensorPrimitives.Divide(T.One, scale, scale);
+        }
+        else if (nb == T.CreateTruncating(-0.5)) { TensorPrimitives.Sqrt(scale, scale); TensorPrimitives.Divide(T.One, scale, scale); }
+        else if (nb == -T.One) TensorPrimitives.Divide(T.One, scale, scale);
+        else TensorPrimitives.Pow(scale, nb, scale);
+    }
+
     // win ← Σ sq rows over the window for channel c, updated from channel c−1.
     private static void Slide<T>(Span<T> win, T* sq, int c, int channels, int s, int lo, int hi) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -34,9 +50,10 @@ public static unsafe class CpuLrn
         Parallel.For(0, n, i =>
         {
             T* xs = (T*)xp + (long)i * c * s, ys = (T*)yp + (long)i * c * s;
-            T* sq = (T*)Scratch.Get(3, (2L * c * s + s) * sizeof(T));
+            T* sq = (T*)Scratch.Get(3, ((long)c * s + 3L * s) * sizeof(T));
             var win = new Span<T>(sq + (long)c * s, s);
             var scale = new Span<T>(sq + (long)c * s + s, s);
+            var tmp = new Span<T>(sq + (long)c * s + 2L * s, s);
             TensorPrimitives.Multiply(new ReadOnlySpan<T>(xs, c * s), new ReadOnlySpan<T>(xs, c * s), new Span<T>(sq, c * s));
             InitWindow(win, sq, c, s, hi);
             for (int ch = 0; ch < c; ch++)
@@ -44,7 +61,7 @@ public static unsafe class CpuLrn
                 Slide(win, sq, ch, c, s, lo, hi);
                 TensorPrimitives.Multiply(win, a, scale);
                 TensorPrimitives.Add(scale, kk, scale);
-                TensorPrimitives.Pow(scale, nb, scale);
+                NegPow(scale, nb, tmp);
                 TensorPrimitives.Multiply(new ReadOnlySpan<T>(xs + (long)ch * s, s), scale, new Span<T>(ys + (long)ch * s, s));
             }
         });
@@ -65,11 +82,12 @@ public static unsafe class CpuLrn
         {
             long at = (long)i * c * s;
             T* xs = (T*)xp + at, ys = (T*)yp + at, gs = (T*)dyp + at, ds = (T*)dxp + at;
-            T* buf = (T*)Scratch.Get(3, (3L * c * s + s) * sizeof(T));
+            T* buf = (T*)Scratch.Get(3, (3L * c * s + 2L * s) * sizeof(T));
             T* sq = buf;                         // x², then reused for t = dy·y/s
             T* sc = buf + (long)c * s;           // s_c for every channel
             var win = new Span<T>(buf + 2L * c * s, s);
             var tmp = new Span<T>(buf + 3L * c * s, s);
+            var tmp2 = new Span<T>(buf + 3L * c * s + s, s);
             int cs = c * s;
             TensorPrimitives.Multiply(new ReadOnlySpan<T>(xs, cs), new ReadOnlySpan<T>(xs, cs), new Span<T>(sq, cs));
             InitWindow(win, sq, c, s, hi);
@@ -89,7 +107,8 @@ public static unsafe class CpuLrn
             {
                 Slide(win, sq, ch, c, s, hi, lo);
                 var d = new Span<T>(ds + (long)ch * s, s);
-                TensorPrimitives.Pow(new ReadOnlySpan<T>(sc + (long)ch * s, s), nb, tmp);
+                new ReadOnlySpan<T>(sc + (long)ch * s, s).CopyTo(tmp);
+                NegPow(tmp, nb, tmp2);
                 TensorPrimitives.Multiply(new ReadOnlySpan<T>(gs + (long)ch * s, s), tmp, d);
                 TensorPrimitives.Multiply(new ReadOnlySpan<T>(xs + (long)ch * s, s), win, tmp);
                 TensorPrimitives.Multiply(tmp, coef, tmp);
