@@ -110,8 +110,16 @@ public sealed unsafe class EmulatedRuntime : IHostMappedRuntime, IDisposable
     }
 
     /// <inheritdoc/>
-    public GpuModule LoadModule(string name, string ptx) =>
-        _modules.GetOrAdd(name, static (n, text) => new EmulatedModule(n, PtxModule.Load(text)), ptx);
+    public GpuModule LoadModule(string name, string ptx)
+    {
+        _texts.TryAdd(name, ptx);
+        return _modules.GetOrAdd(name, static (n, text) => new EmulatedModule(n, PtxModule.Load(text)), ptx);
+    }
+
+    private readonly ConcurrentDictionary<string, string> _texts = new();
+
+    /// <summary>The PTX text of every module loaded so far, by name (for checking them with ptxas).</summary>
+    public IReadOnlyDictionary<string, string> ModuleTexts => _texts;
 
     /// <summary>Number of modules loaded (each is parsed once).</summary>
     public int ModuleCount => _modules.Count;

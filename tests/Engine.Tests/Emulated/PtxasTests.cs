@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Engine.Kernels.Gpu;
+using Engine.Tests.Ptx;
+
+namespace Engine.Tests.Emulated;
+
+/// <summary>
+/// Every PTX module the engine generates, and the complete test kernels, assembled by NVIDIA's ptxas for sm_80
+/// and sm_90: PTX the emulator accepts must also be PTX a real driver accepts. Runs when ptxas is on the PATH
+/// (.ci/run extracts the CUDA 11.8 ptxas from Debian's nvidia-cuda-toolkit package); reports Ignored otherwise.
+/// </summary>
+[Category("Ptxas")]
+public class PtxasTests
+{
+    private static string? FindPtxas()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var p = Path.Combine(dir, "ptxas");
+            if (File.Exists(p)) return p;
+        }
+        return null;
+    }
+
+    private static void Assemble(string ptxas, string name, string text)
+    {
+        string dir = Directory.CreateTempSubdirectory("ptxas").FullName;
+        try
+        {
+            string file = Path.Combine(dir, name + ".ptx");
+            File.WriteAllText(file, text);
+            foreach (var arch in new[] { "sm_80", "sm_90" })
+            {
+                var psi = new ProcessStartInfo(ptxas, ["-arch=" + arch, file, "-o", Path.Combine(dir, $"{name}.{arch}.cubin")])
+                {
+                    RedirectStandardError = true,
+                    RedirectStandardOutput = true,
+                };
+                using var p = Process.Start(psi)!;
+                string err = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+                Assert.That(p.ExitCode, Is.EqualTo(0), $"ptxas -arch={arch} rejected {name}:\n{err}\n--- PTX ---\n{text}");
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void EveryGeneratedKernelAssembles()
+    {
+        var ptxas = FindPtxas();
+        if (ptxas is null) Assert.Ignore("ptxas is not on the PATH (.ci/run installs it)");
+        // Run every generated kernel family once, for every dtype and a few ranks, so its module is built.
+        using (var scope = Tensor.NewDisposeScope())
+        {
+            var g = new Generator(1);
+            foreach (var dt in new[] { DType.Float32, DType.Float64, DType.Int64, DType.Int32, DType.UInt8, DType.Bool })
+            {
+                var a = Tensor.RandInt(0, 2, [3, 4, 5], dt == DType.Bool ? DType.UInt8 : dt, g).To(dt).To(Device.Emulated);
+                var b = a.Permute(2, 0, 1).Contiguous();
+                Tensor.Where(a.Ne(0.0), a, a);
+                foreach (var to in new[] { DType.Float32, DType.Float64, DType.Int64, DType.Int32, DType.UInt8, DType.Bool })
+                {
+                    _ = a.To(to);                      // contiguous copy-cast
+                    _ = a.Permute(1, 0, 2).To(to);     // strided copy-cast
+                }
+                if (dt is DType.Bool or DType.UInt8) continue;
+                _ = a.Add(a); _ = a.Sub(b.Permute(1, 2, 0)); _ = a.Mul(a.Narrow(2, 0, 1)); _ = a.Maximum(a); _ = a.Minimum(a);
+                _ = a.Eq(a); _ = a.Lt(a); _ = a.Le(a); _ = a.Gt(a); _ = a.Ge(a); _ = a.Ne(a);
+                if (dt is DType.Float32 or DType.Float64)
+                {
+                    var f = Tensor.Randn([4, 5], dt, g).To(Device.Emulated);
+                    _ = f.Div(f); _ = f.Neg(); _ = f.Abs(); _ = f.Square(); _ = f.Sign(); _ = f.Mul(2.0); _ = f.RDiv(1.0); _ = f.Relu(); _ = f.Relu6();
+                    _ = f.LeakyRelu(); _ = f.Clamp(-1, 1); _ = f.Exp(); _ = f.Abs().Log(); _ = f.Abs().Sqrt(); _ = f.Abs().Add(1.0).Rsqrt();
+                    _ = f.Sigmoid(); _ = f.Tanh(); _ = f.Silu();
+                    _ = Tensor.BinaryKernel("relu_backward", Kernels.BinaryOp.ReluBackward, f, f);
+                }
+            }
+        }
+        var texts = EmulatedRuntime.Shared.ModuleTexts;
+        Assert.That(texts, Has.Count.GreaterThan(30), "the workload built the generated kernels");
+        Parallel.ForEach(texts, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, kv => Assemble(ptxas!, kv.Key, kv.Value));
+    }
+
+    [Test]
+    public void TheEmulatorsTestKernelsAssemble()
+    {
+        var ptxas = FindPtxas();
+        if (ptxas is null) Assert.Ignore("ptxas is not on the PATH (.ci/run installs it)");
+        Assemble(ptxas!, "vector_add", PtxHarness.Header + PtxKernels.VectorAdd);
+        Assemble(ptxas!, "block_sum", PtxHarness.Header + PtxKernels.BlockSum());
+        Assemble(ptxas!, "warp_sum", PtxHarness.Header + PtxKernels.WarpSum);
+        Assemble(ptxas!, "histogram", PtxHarness.Header + PtxKernels.Histogram);
+    }
+}
