@@ -113,7 +113,12 @@ public static partial class Functional
         NoBatchMean(op, reduction);
         CheckLogitsTarget(op, logits, target);
         if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new ArgumentValueException(op, $"label smoothing must be in [0, 1], got {labelSmoothing}");
-        if (target.DType.IsFloatingPoint()) return CrossEntropySoft(logits, target, weight, reduction, labelSmoothing);
+        if (target.DType.IsFloatingPoint())
+        {
+            // As PyTorch: an ignore index means nothing for probability targets, so a real one is an error.
+            if (ignoreIndex >= 0) throw new ArgumentValueException(op, $"ignore_index={ignoreIndex} is not supported with probability targets");
+            return CrossEntropySoft(logits, target, weight, reduction, labelSmoothing);
+        }
         CheckLabels(op, logits, target, ignoreIndex);
         CheckWeight(op, logits, weight);
         long c = logits.Size(1);
@@ -262,6 +267,7 @@ public static partial class Functional
         const string op = "mse_loss";
         NoBatchMean(op, reduction);
         CheckFloatOperands(op, input, target);
+        Checks.Broadcast(op, input.ShapeSpan, target.ShapeSpan); // names this op, not "sub", on a mismatch
         return Reduce(input.Sub(target).Square(), reduction);
     }
 }
