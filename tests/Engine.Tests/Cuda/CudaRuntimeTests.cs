@@ -307,6 +307,17 @@ public class CudaRuntimeTests
     }
 
     [Test]
+    public void ErrorNamesComeFromTheDriverOrTheFallbackTable()
+    {
+        // without libcuda the binding's DllNotFoundException is caught and the probe's table answers; with it, cuGetErrorName
+        Assert.That(CudaDriver.ErrorName(2), Is.EqualTo("CUDA_ERROR_OUT_OF_MEMORY"));
+        Assert.That(CudaDriver.ErrorName(218), Is.EqualTo("CUDA_ERROR_INVALID_PTX"));
+        var ex = Assert.Throws<CudaException>(() => CudaDriver.Check(201, "cuCtxPushCurrent_v2"));
+        Assert.That(ex!.Message, Does.Contain("cuCtxPushCurrent_v2").And.Contain("CUDA_ERROR_INVALID_CONTEXT (201)"));
+        Assert.DoesNotThrow(() => CudaDriver.Check(0, "cuInit"));
+    }
+
+    [Test]
     public void ACudaDeviceWithoutAGpuIsADeviceErrorNamingTheReason()
     {
         if (CudaProbe.IsAvailable)
