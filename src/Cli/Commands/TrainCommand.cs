@@ -92,11 +92,10 @@ internal static class TrainCommand
                 Kernels.Backends.For(Engine.Device.Cuda(0), "train");
                 return Engine.Device.Cuda(0);
             default:
+                // The CUDA backend runs only the elementwise ops so far (no GEMM, convolution, pooling or reductions
+                // on the GPU yet), so "auto" keeps training on the CPU even when a GPU is present.
                 if (CudaProbe.IsAvailable)
-                {
-                    try { Kernels.Backends.For(Engine.Device.Cuda(0), "train"); return Engine.Device.Cuda(0); }
-                    catch (DeviceException e) { log.WriteLine($"note: a GPU is present but {e.Message}; using the CPU"); }
-                }
+                    log.WriteLine("note: a GPU is present, but the CUDA backend does not run every training op yet; using the CPU (--device cuda forces it)");
                 return Engine.Device.Cpu;
         }
     }
