@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace Engine.Kernels.Cpu;
@@ -44,6 +45,15 @@ public static unsafe class CpuConv
                                 if ((uint)id >= (uint)inD || (uint)ih >= (uint)inH) { new Span<T>(drow, o[2]).Clear(); continue; }
                                 T* src = x + (((long)c * inD + id) * inH + ih) * inW;
                                 int sw = g.Stride[2], iw0 = -g.PadBegin[2] + l * g.Dilation[2];
+                                if (sw == 1)
+                                {
+                                    // Unit stride: zeros for the padding on each side, one block copy between.
+                                    int lo = Math.Clamp(-iw0, 0, o[2]), hi = Math.Clamp(inW - iw0, lo, o[2]);
+                                    new Span<T>(drow, lo).Clear();
+                                    new ReadOnlySpan<T>(src + lo + iw0, hi - lo).CopyTo(new Span<T>(drow + lo, hi - lo));
+                                    new Span<T>(drow + hi, o[2] - hi).Clear();
+                                    continue;
+                                }
                                 for (int ow = 0; ow < o[2]; ow++)
                                 {
                                     int iw = ow * sw + iw0;
@@ -79,6 +89,13 @@ public static unsafe class CpuConv
                                 T* srow = src + (od * o[1] + oh) * o[2];
                                 T* dst = dx + (((long)c * inD + id) * inH + ih) * inW;
                                 int sw = g.Stride[2], iw0 = -g.PadBegin[2] + l * g.Dilation[2];
+                                if (sw == 1)
+                                {
+                                    int lo = Math.Clamp(-iw0, 0, o[2]), hi = Math.Clamp(inW - iw0, lo, o[2]);
+                                    var d = new Span<T>(dst + lo + iw0, hi - lo);
+                                    TensorPrimitives.Add(d, new ReadOnlySpan<T>(srow + lo, hi - lo), d);
+                                    continue;
+                                }
                                 for (int ow = 0; ow < o[2]; ow++)
                                 {
                                     int iw = ow * sw + iw0;
