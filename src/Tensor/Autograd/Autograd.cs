@@ -50,7 +50,18 @@ internal static class Autograd
         }
         order.Reverse();
 
+        // Gradients waiting for their node, and how many of those slots hold each tensor object (one object can
+        // flow to several inputs). A gradient is disposed as soon as nothing waits for it, so the pass frees memory
+        // as it goes instead of holding every intermediate gradient until the end.
         var grads = new Dictionary<GradNode, Tensor> { [root.GradFn!] = rootGrad };
+        var holds = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance) { [rootGrad] = 1 };
+        void Hold(Tensor t) => holds[t] = holds.GetValueOrDefault(t) + 1;
+        void Release(Tensor t)
+        {
+            if (holds.TryGetValue(t, out int n) && n > 1) { holds[t] = n - 1; return; }
+            holds.Remove(t);
+            if (!ReferenceEquals(t, gradient)) t.Dispose();
+        }
         foreach (var node in order)
         {
             if (!grads.Remove(node, out var g)) continue; // nothing flowed into this node
@@ -64,10 +75,25 @@ internal static class Autograd
                 if (!ig.ShapeSpan.SequenceEqual(input.ShapeSpan))
                     throw new ShapeException("backward", $"node '{node.Name}' returned a gradient of shape {ShapeUtil.Format(ig.ShapeSpan)} for an input of shape {ShapeUtil.Format(input.ShapeSpan)}");
                 if (input.GradFn is { } next)
-                    grads[next] = grads.TryGetValue(next, out var acc) ? acc.Add(ig) : ig;
-                else
-                    Accumulate(input, ig);
+                {
+                    if (grads.TryGetValue(next, out var acc))
+                    {
+                        var sum = acc.Add(ig);
+                        Release(acc);
+                        grads[next] = sum;
+                        Hold(sum);
+                    }
+                    else
+                    {
+                        grads[next] = ig;
+                        Hold(ig);
+                    }
+                }
+                else Accumulate(input, ig);
             }
+            Release(g);
+            foreach (var ig in inputGrads)
+                if (ig is not null && !holds.ContainsKey(ig) && !ReferenceEquals(ig, gradient)) ig.Dispose();
         }
     }
 

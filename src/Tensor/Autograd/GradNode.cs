@@ -2,7 +2,9 @@ namespace Engine;
 
 /// <summary>
 /// Computes the gradients of an op's inputs from the gradient of its output. <paramref name="needed"/> says
-/// which inputs want one; entries for the others may be null.
+/// which inputs want one; entries for the others may be null. Return new tensors or views of
+/// <paramref name="grad"/> (never a tensor saved from the forward pass): the engine disposes each gradient as
+/// soon as the nodes that need it have consumed it.
 /// </summary>
 public delegate Tensor?[] BackwardFn(Tensor grad, bool[] needed);
 
