@@ -151,13 +151,6 @@ public sealed partial class Tensor
         return Autograd.Record(owned, op, [this, src], (g, need) => [need[0] ? g : null, need[1] ? g.Gather(d, index) : null]);
     }
 
-    internal Tensor CloneNoGrad()
-    {
-        var t = Empty(_shape, DType, Device, op: "clone");
-        Backend.Copy(t.View("clone"), View("clone"));
-        return t;
-    }
-
     internal void ScatterAddInPlace(int d, Tensor index, Tensor src)
     {
         const string op = "scatter_add";

@@ -233,20 +233,18 @@ public sealed partial class Tensor
     }
 
     /// <summary>A contiguous copy with its own storage (gradient flows through).</summary>
-    public Tensor Clone()
+    public Tensor Clone() => Autograd.Record(CloneNoGrad(), "clone", [this], (g, _) => [g]);
+
+    /// <summary>A contiguous copy with its own storage, outside the graph.</summary>
+    internal Tensor CloneNoGrad()
     {
         var t = Empty(_shape, DType, Device, op: "clone");
         Backend.Copy(t.View("clone"), View("clone"));
-        return Autograd.Record(t, "clone", [this], (g, _) => [g]);
-    }
-
-    internal Tensor ContiguousNoGrad()
-    {
-        if (IsContiguous) return Alias(_shape, _strides, _offset, "contiguous");
-        var t = Empty(_shape, DType, Device, op: "contiguous");
-        Backend.Copy(t.View("contiguous"), View("contiguous"));
         return t;
     }
+
+    /// <summary>This tensor's elements contiguous, outside the graph: an alias when already contiguous, else a copy.</summary>
+    internal Tensor ContiguousNoGrad() => IsContiguous ? Alias(_shape, _strides, _offset, "contiguous") : CloneNoGrad();
 
     /// <summary>A copy converted to <paramref name="dtype"/> (differentiable between float types).</summary>
     public Tensor To(DType dtype) => dtype == DType ? this : ToOwned(dtype, Device, copy: true);
@@ -285,7 +283,7 @@ public sealed partial class Tensor
     internal Tensor CopyFromUnchecked(Tensor src)
     {
         Checks.SameDevice("copy_", this, src);
-        Checks.Broadcast("copy_", _shape, src._shape);
+        // src must broadcast to this shape without growing it (one-sided, so stricter than Checks.Broadcast)
         if (src.Rank > Rank) throw new ShapeException("copy_", $"cannot copy shape {ShapeUtil.Format(src._shape)} into {ShapeUtil.Format(_shape)}");
         for (int i = 0; i < src.Rank; i++)
         {

@@ -18,20 +18,10 @@ internal static class TestUtil
     /// <summary>A non-contiguous float64 leaf of the given shape: the transpose of a contiguous tensor of the reversed shape.</summary>
     public static Tensor StridedLeaf(Generator g, params long[] shape)
     {
-        var rev = shape.Reverse().ToArray();
         var dims = Enumerable.Range(0, shape.Length).Reverse().ToArray();
-        using var _ = Tensor.NoGrad();
-        var baseT = Tensor.Randn(rev, DType.Float64, g).RequiresGrad_();
-        var v = baseT.Permute(dims);
-        v.RequiresGrad = false;
-        return Leafify(v);
-    }
-
-    // Makes a view a leaf that requires grad while keeping its strides.
-    private static Tensor Leafify(Tensor v)
-    {
-        v.RequiresGrad = true;
-        return v;
+        using var contiguous = Tensor.Randn(shape.Reverse().ToArray(), DType.Float64, g);
+        // The base does not require grad, so the permuted view is itself a leaf (it keeps the storage alive).
+        return contiguous.Permute(dims).RequiresGrad_();
     }
 
     public static void AssertClose(Tensor actual, double[] expected, double atol = 1e-6, double rtol = 1e-5)

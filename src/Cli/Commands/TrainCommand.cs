@@ -110,9 +110,10 @@ internal static class TrainCommand
             var rng = new Generator(s.Seed);
             if (s.Deterministic) Generator.Default.ManualSeed(s.Seed);
 
-            var trainSet = Limit(FashionMnist.Load(s.Data, train: true), s.LimitTrain);
+            var fullTrain = FashionMnist.Load(s.Data, train: true);
+            var trainSet = Limit(fullTrain, s.LimitTrain);
             var testSet = Limit(FashionMnist.Load(s.Data, train: false), s.LimitTest);
-            var source = FashionMnist.Load(s.Data, train: true).Source;
+            var source = fullTrain.Source;
             log.WriteLine($"data: Fashion-MNIST ({source}), {trainSet.Count} training and {testSet.Count} test images; device {device}");
 
             int h = (int)shape[1], w = (int)shape[2];
