@@ -6,7 +6,7 @@ namespace Engine.Kernels.Cpu;
 /// The CPU backend: maps each kernel call to a generic kernel instantiated for the operand dtype.
 /// Validation happened in the tensor layer; a dtype reaching a kernel that lacks it is a DTypeException.
 /// </summary>
-public sealed unsafe class CpuBackend : IBackend
+public sealed unsafe partial class CpuBackend : IBackend
 {
     /// <inheritdoc/>
     public Device Device => Device.Cpu;

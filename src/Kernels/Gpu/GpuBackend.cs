@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Engine.Kernels.Cpu;
+using Engine.Kernels.Ptx;
 
 namespace Engine.Kernels.Gpu;
 
@@ -30,7 +31,7 @@ namespace Engine.Kernels.Gpu;
 /// <para>Any elementwise op whose operands still need more than <see cref="PtxGen.MaxRank"/> dimensions after coalescing also
 /// falls back to the CPU.</para>
 /// </remarks>
-public sealed class GpuBackend : IBackend
+public sealed partial class GpuBackend : IBackend
 {
     private readonly IGpuRuntime _runtime;
     private readonly CpuBackend _cpu = new();
@@ -317,6 +318,23 @@ public sealed class GpuBackend : IBackend
     }
 
     /// <summary>
+    /// Kernel <paramref name="kernel"/> of the hand-written module <paramref name="module"/> (a file under
+    /// src/Kernels/Gpu/Kernels, see <see cref="HandWrittenPtx"/>), loaded on first use and cached.
+    /// </summary>
+    internal GpuFunction HandWritten(string module, string kernel) =>
+        _functions.GetOrAdd(module + "/" + kernel, _ => _runtime.LoadModule(module, HandWrittenPtx.Text(module)).GetFunction(kernel));
+
+    /// <summary>Launches a kernel with the parameters packed in <paramref name="p"/>, counting it in <see cref="PtxLaunches"/>.</summary>
+    internal void Launch(GpuFunction fn, Dim3 grid, Dim3 block, int sharedBytes, ParamBuffer p)
+    {
+        _runtime.Launch(fn, grid, block, sharedBytes, p.Span);
+        Interlocked.Increment(ref _ptxLaunches);
+    }
+
+    /// <summary>The device address of a view's first element, checking it lives on this backend's device.</summary>
+    internal ulong AddressOf(in StridedView v, string op) => Addr(v, op);
+
+    /// <summary>
     /// Drops size-1 dimensions and merges neighbours that every operand lays out contiguously relative to each other
     /// (the CPU RowPlan's rule). A scalar becomes rank 1 of size 1. Returns sizes and, per operand, strides.
     /// </summary>
@@ -344,75 +362,4 @@ public sealed class GpuBackend : IBackend
         for (int o = 0; o < k; o++) per[o] = st.Select(s => s[o]).ToArray();
         return (dims.ToArray(), per);
     }
-
-    // ---- CPU fallbacks (cuBLAS / cuDNN / not-yet-written kernels on a real GPU) ----
-
-    /// <inheritdoc/>
-    public void Reduce(ReduceOp op, in StridedView dst, in StridedView src) => Cpu(op.ToString()).Reduce(op, dst, src);
-
-    /// <inheritdoc/>
-    public void ArgReduce(bool max, in StridedView values, in StridedView indices, in StridedView src, int dim) => Cpu("argmax").ArgReduce(max, values, indices, src, dim);
-
-    /// <inheritdoc/>
-    public void MatMul(in StridedView dst, in StridedView x, in StridedView y) => Cpu("matmul").MatMul(dst, x, y);
-
-    /// <inheritdoc/>
-    public void Softmax(in StridedView dst, in StridedView src, bool log) => Cpu("softmax").Softmax(dst, src, log);
-
-    /// <inheritdoc/>
-    public void SoftmaxBackward(in StridedView dst, in StridedView grad, in StridedView y, bool log) => Cpu("softmax_backward").SoftmaxBackward(dst, grad, y, log);
-
-    /// <inheritdoc/>
-    public void Gather(in StridedView dst, in StridedView src, in StridedView index, int dim) => Cpu("gather").Gather(dst, src, index, dim);
-
-    /// <inheritdoc/>
-    public void ScatterAdd(in StridedView dst, in StridedView index, in StridedView src, int dim) => Cpu("scatter_add").ScatterAdd(dst, index, src, dim);
-
-    /// <inheritdoc/>
-    public void IndexSelect(in StridedView dst, in StridedView src, in StridedView index, int dim) => Cpu("index_select").IndexSelect(dst, src, index, dim);
-
-    /// <inheritdoc/>
-    public void IndexAdd(in StridedView dst, in StridedView index, in StridedView src, int dim) => Cpu("index_add").IndexAdd(dst, index, src, dim);
-
-    /// <inheritdoc/>
-    public void FillRandom(in StridedView dst, RandomKind kind, ulong seed, ulong offset, double a, double b) => Cpu("random").FillRandom(dst, kind, seed, offset, a, b);
-
-    /// <inheritdoc/>
-    public void ConvForward(ConvGeometry g, in StridedView y, in StridedView x, in StridedView w, StridedView? bias) => Cpu("conv").ConvForward(g, y, x, w, bias);
-
-    /// <inheritdoc/>
-    public void ConvBackwardData(ConvGeometry g, in StridedView dx, in StridedView dy, in StridedView w) => Cpu("conv_backward").ConvBackwardData(g, dx, dy, w);
-
-    /// <inheritdoc/>
-    public void ConvBackwardWeight(ConvGeometry g, in StridedView dw, StridedView? db, in StridedView dy, in StridedView x) => Cpu("conv_backward").ConvBackwardWeight(g, dw, db, dy, x);
-
-    /// <inheritdoc/>
-    public void MaxPoolForward(PoolGeometry g, in StridedView y, in StridedView indices, in StridedView x) => Cpu("max_pool").MaxPoolForward(g, y, indices, x);
-
-    /// <inheritdoc/>
-    public void MaxPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy, in StridedView indices) => Cpu("max_pool_backward").MaxPoolBackward(g, dx, dy, indices);
-
-    /// <inheritdoc/>
-    public void AvgPoolForward(PoolGeometry g, in StridedView y, in StridedView x) => Cpu("avg_pool").AvgPoolForward(g, y, x);
-
-    /// <inheritdoc/>
-    public void AvgPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy) => Cpu("avg_pool_backward").AvgPoolBackward(g, dx, dy);
-
-    /// <inheritdoc/>
-    public void BatchNormForward(int n, int c, int s, in StridedView y, in StridedView x, StridedView? weight, StridedView? bias,
-        StridedView? runningMean, StridedView? runningVar, bool training, double momentum, double eps, in StridedView saveMean, in StridedView saveInvStd) =>
-        Cpu("batch_norm").BatchNormForward(n, c, s, y, x, weight, bias, runningMean, runningVar, training, momentum, eps, saveMean, saveInvStd);
-
-    /// <inheritdoc/>
-    public void BatchNormBackward(int n, int c, int s, StridedView? dx, StridedView? dw, StridedView? db, in StridedView dy, in StridedView x,
-        StridedView? weight, in StridedView saveMean, in StridedView saveInvStd, bool training) =>
-        Cpu("batch_norm_backward").BatchNormBackward(n, c, s, dx, dw, db, dy, x, weight, saveMean, saveInvStd, training);
-
-    /// <inheritdoc/>
-    public void LrnForward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView y, in StridedView x) =>
-        Cpu("local_response_norm").LrnForward(n, c, s, size, alpha, beta, k, y, x);
-
-    /// <inheritdoc/>
-    public void LrnBackward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y) =>
-        Cpu("local_response_norm_backward").LrnBackward(n, c, s, size, alpha, beta, k, dx, dy, x, y);
 }

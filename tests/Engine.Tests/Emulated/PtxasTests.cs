@@ -92,4 +92,15 @@ public class PtxasTests
         Assemble(ptxas!, "warp_sum", PtxHarness.Header + PtxKernels.WarpSum);
         Assemble(ptxas!, "histogram", PtxHarness.Header + PtxKernels.Histogram);
     }
+
+    /// <summary>Every hand-written module (src/Kernels/Gpu/Kernels/*.ptx) assembles for sm_80 and sm_90.</summary>
+    [Test]
+    public void EveryHandWrittenKernelAssembles()
+    {
+        var ptxas = FindPtxas();
+        if (ptxas is null) Assert.Ignore("ptxas is not on the PATH (.ci/run installs it)");
+        Assert.That(HandWrittenPtx.Names, Is.Not.Empty, "the hand-written modules are embedded");
+        Parallel.ForEach(HandWrittenPtx.Names, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+            n => Assemble(ptxas!, n, HandWrittenPtx.Text(n)));
+    }
 }
