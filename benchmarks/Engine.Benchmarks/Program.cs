@@ -6,13 +6,16 @@ namespace Engine.Benchmarks;
 /// Entry point. Everything after <c>--</c> goes to BenchmarkDotNet (<c>--filter '*'</c>, <c>--list flat</c>, …) except
 /// two switches handled here: <c>--quick</c> (one cold invocation per case, a smoke test that only proves the
 /// benchmarks run) and <c>--one-core</c> (adds a job pinned to CPU 0 with one visible processor, next to the
-/// default all-cores job). A job named on the command line (<c>--job dry</c>, <c>--job short</c>, …) replaces the
+/// default all-cores job), and <c>--gpu [filter]</c>, which runs the GPU suite timed with CUDA events
+/// (<see cref="Gpu.GpuSuite"/>) instead of BenchmarkDotNet. A job named on the command line (<c>--job dry</c>, <c>--job short</c>, …) replaces the
 /// default job instead of running beside it.
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        // --gpu: the CUDA-event-timed GPU suite instead of BenchmarkDotNet (see Gpu/GpuSuite.cs).
+        if (args.Contains("--gpu")) return Gpu.GpuSuite.Run([.. args.Where(a => a != "--gpu")]);
         bool quick = args.Contains("--quick");
         bool oneCore = args.Contains("--one-core");
         string[] rest = [.. args.Where(a => a is not "--quick" and not "--one-core")];

@@ -54,6 +54,11 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial int cuModuleGetFunction(out nint function, nint module, string name);
     [LibraryImport(Lib)] internal static partial int cuLaunchKernel(nint f, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedMemBytes, nint stream, void** kernelParams, void** extra);
+    [LibraryImport(Lib)] internal static partial int cuEventCreate(out nint ev, uint flags);
+    [LibraryImport(Lib)] internal static partial int cuEventRecord(nint ev, nint stream);
+    [LibraryImport(Lib)] internal static partial int cuEventSynchronize(nint ev);
+    [LibraryImport(Lib)] internal static partial int cuEventElapsedTime(out float ms, nint start, nint end);
+    [LibraryImport(Lib)] internal static partial int cuEventDestroy_v2(nint ev);
     [LibraryImport(Lib)] internal static partial int cuGetErrorName(int error, out nint name);
 
     /// <summary>The CUresult's name from cuGetErrorName, falling back to the probe's table when the call fails.</summary>

@@ -66,6 +66,52 @@ public sealed unsafe class CudaRuntime : IGpuRuntime, IDisposable
         return ((long)free, (long)total);
     }
 
+    /// <inheritdoc/>
+    public GpuEvent CreateEvent()
+    {
+        using var _ = Enter();
+        Check(cuEventCreate(out var ev, 0), nameof(cuEventCreate));   // CU_EVENT_DEFAULT: timing enabled
+        return new CudaEvent(this, ev);
+    }
+
+    /// <inheritdoc/>
+    public void RecordEvent(GpuEvent e)
+    {
+        var ce = Own(e, "gpu.event_record");
+        using var _ = Enter();
+        Check(cuEventRecord(ce.Handle, 0), nameof(cuEventRecord));
+    }
+
+    /// <inheritdoc/>
+    public float ElapsedMilliseconds(GpuEvent start, GpuEvent end)
+    {
+        var (a, b) = (Own(start, "gpu.event_elapsed"), Own(end, "gpu.event_elapsed"));
+        using var _ = Enter();
+        Check(cuEventSynchronize(b.Handle), nameof(cuEventSynchronize));
+        Check(cuEventElapsedTime(out float ms, a.Handle, b.Handle), nameof(cuEventElapsedTime));
+        return ms;
+    }
+
+    private CudaEvent Own(GpuEvent e, string op) =>
+        e is CudaEvent ce && ReferenceEquals(ce.Runtime, this) && ce.Handle != 0 ? ce
+        : throw new ArgumentValueException(op, "the event was not created by this runtime, or is disposed");
+
+    private sealed class CudaEvent(CudaRuntime runtime, nint handle) : GpuEvent
+    {
+        public CudaRuntime Runtime { get; } = runtime;
+        public nint Handle { get; private set; } = handle;
+
+        protected override void Release()
+        {
+            nint h = Handle;
+            Handle = 0;
+            if (h == 0 || Volatile.Read(ref Runtime._disposed) != 0) return;
+            if (cuCtxPushCurrent_v2(Runtime._context.Context) != CUDA_SUCCESS) return;
+            try { cuEventDestroy_v2(h); }
+            finally { cuCtxPopCurrent_v2(out _); }
+        }
+    }
+
     /// <summary>Waits for all work issued to the device (cuCtxSynchronize); raises errors of earlier launches.</summary>
     public void Synchronize()
     {

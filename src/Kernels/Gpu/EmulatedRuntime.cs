@@ -135,6 +135,33 @@ public sealed unsafe class EmulatedRuntime : IHostMappedRuntime, IDisposable
         }
     }
 
+    /// <inheritdoc/>
+    public void Synchronize() { }   // launches and copies complete before they return
+
+    /// <inheritdoc/>
+    public GpuEvent CreateEvent() => new HostEvent();
+
+    /// <inheritdoc/>
+    public void RecordEvent(GpuEvent e)
+    {
+        if (e is not HostEvent h) throw new ArgumentValueException("gpu.event_record", "the event was not created by this runtime");
+        h.Ticks = System.Diagnostics.Stopwatch.GetTimestamp();
+    }
+
+    /// <inheritdoc/>
+    public float ElapsedMilliseconds(GpuEvent start, GpuEvent end)
+    {
+        if (start is not HostEvent a || end is not HostEvent b) throw new ArgumentValueException("gpu.event_elapsed", "the events were not created by this runtime");
+        if (a.Ticks == 0 || b.Ticks == 0) throw new ArgumentValueException("gpu.event_elapsed", "both events must be recorded first");
+        return (float)System.Diagnostics.Stopwatch.GetElapsedTime(a.Ticks, b.Ticks).TotalMilliseconds;
+    }
+
+    private sealed class HostEvent : GpuEvent
+    {
+        public long Ticks;
+        protected override void Release() { }
+    }
+
     /// <summary>Frees the emulator's memory.</summary>
     public void Dispose()
     {

@@ -47,6 +47,35 @@ public interface IGpuRuntime
 
     /// <summary>Bytes of device memory currently allocated through <see cref="Allocate"/>.</summary>
     long LiveBytes { get; }
+
+    /// <summary>Waits until all work issued to the device has finished; raises errors of earlier launches.</summary>
+    void Synchronize();
+
+    /// <summary>A timing event (cuEventCreate on a GPU). Dispose it when done.</summary>
+    GpuEvent CreateEvent();
+
+    /// <summary>Records <paramref name="e"/> after the work issued so far (cuEventRecord on the stream the backend launches on).</summary>
+    void RecordEvent(GpuEvent e);
+
+    /// <summary>
+    /// Milliseconds of device time between two recorded events (cuEventElapsedTime), waiting for <paramref name="end"/>
+    /// first. The emulator, which runs launches synchronously, reports the host time between the two records.
+    /// </summary>
+    float ElapsedMilliseconds(GpuEvent start, GpuEvent end);
+}
+
+/// <summary>A timing event of an <see cref="IGpuRuntime"/> (a CUevent on a real GPU).</summary>
+public abstract class GpuEvent : IDisposable
+{
+    /// <summary>Releases the event.</summary>
+    public void Dispose()
+    {
+        Release();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the native event, if any (called once by <see cref="Dispose"/>).</summary>
+    protected abstract void Release();
 }
 
 /// <summary>A runtime whose device memory is also host memory (the emulator; later perhaps unified memory).</summary>

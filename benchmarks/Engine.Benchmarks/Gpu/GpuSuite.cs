@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using Engine.Kernels.Gpu;
+
+namespace Engine.Benchmarks.Gpu;
+
+/// <summary>One GPU benchmark: registers its cases on the suite (found by reflection; needs a public parameterless constructor).</summary>
+public interface IGpuBenchmark
+{
+    /// <summary>Adds this benchmark's cases to <paramref name="suite"/>; the tensors it makes live until the suite ends.</summary>
+    void Run(GpuSuite suite);
+}
+
+/// <summary>
+/// The GPU benchmark run (<c>dotnet run -c Release --project benchmarks/Engine.Benchmarks -- --gpu [filter]</c>): every
+/// <see cref="IGpuBenchmark"/> whose type name contains the filter, each case timed with CUDA events
+/// (<see cref="GpuTiming.Measure"/>, median of 100 after 10 warm-ups), printed as a table with achieved GB/s and
+/// TFLOP/s, and the fraction of the device-to-device copy bandwidth measured at the start of the same run; also written
+/// as Markdown to <c>gpu-results.md</c>. Without a GPU it prints why and exits 0 (CPU-only machines run the CPU benchmarks).
+/// </summary>
+public sealed class GpuSuite
+{
+    private readonly List<string> _rows = [];
+
+    /// <summary>The backend under test.</summary>
+    public GpuBackend Backend { get; }
+
+    /// <summary>The runtime under test.</summary>
+    public IGpuRuntime Runtime => Backend.Runtime;
+
+    /// <summary>Device-to-device copy bandwidth measured at the start of this run (GB/s, read + write).</summary>
+    public double CopyGBs { get; }
+
+    private GpuSuite(GpuBackend backend)
+    {
+        Backend = backend;
+        CopyGBs = GpuTiming.CopyBandwidth(backend.Runtime);
+    }
+
+    /// <summary>
+    /// Times <paramref name="work"/> and records a row: <paramref name="bytes"/> moved (read + written) and
+    /// <paramref name="flops"/> per run (0 when not meaningful), with an optional target in milliseconds.
+    /// </summary>
+    public void Case(string name, string shape, Action work, double bytes, double flops = 0, double? targetMs = null)
+    {
+        var (median, min) = GpuTiming.Measure(Runtime, work);
+        double gbs = bytes / (median * 1e-3) / 1e9;
+        string tf = flops > 0 ? (flops / (median * 1e-3) / 1e12).ToString("F1", CultureInfo.InvariantCulture) : "";
+        string frac = bytes > 0 ? (gbs / CopyGBs).ToString("P0", CultureInfo.InvariantCulture) : "";
+        string target = targetMs is { } t ? t.ToString("G3", CultureInfo.InvariantCulture) + (median <= t ? " (met)" : " (missed)") : "";
+        string row = string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {shape} | {median:F4} | {min:F4} | {(bytes > 0 ? gbs.ToString("F0", CultureInfo.InvariantCulture) : "")} | {frac} | {tf} | {target} |");
+        _rows.Add(row);
+        Console.WriteLine(row);
+    }
+
+    /// <summary>Runs the suite; returns the process exit code.</summary>
+    public static int Run(string[] args)
+    {
+        string filter = args.FirstOrDefault(a => !a.StartsWith('-')) ?? "";
+        var backend = GpuTiming.Cuda(out string reason);
+        if (backend is null)
+        {
+            Console.WriteLine($"GPU benchmarks skipped: no usable CUDA device ({reason}).");
+            return 0;
+        }
+        var suite = new GpuSuite(backend);
+        Console.WriteLine($"device-to-device copy: {suite.CopyGBs:F0} GB/s (read + write)");
+        const string header = "| case | shape | median ms | min ms | GB/s | of copy BW | TFLOP/s | target ms |\n|---|---|---|---|---|---|---|---|";
+        Console.WriteLine(header);
+        var types = typeof(GpuSuite).Assembly.GetTypes()
+            .Where(t => typeof(IGpuBenchmark).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false } && t.Name.Contains(filter, StringComparison.OrdinalIgnoreCase))
+            .OrderBy(t => t.Name, StringComparer.Ordinal);
+        int failures = 0;
+        foreach (var t in types)
+        {
+            using var scope = Tensor.NewDisposeScope();
+            try { ((IGpuBenchmark)Activator.CreateInstance(t)!).Run(suite); }
+            catch (Exception e) when (e is EngineException or TargetInvocationException)
+            {
+                failures++;
+                Console.WriteLine($"| {t.Name} | failed: {e.Message.Split('\n')[0]} |");
+            }
+        }
+        var md = new StringBuilder().AppendLine(CultureInfo.InvariantCulture, $"device-to-device copy: {suite.CopyGBs:F0} GB/s").AppendLine().AppendLine(header);
+        foreach (var r in suite._rows) md.AppendLine(r);
+        File.WriteAllText(Environment.GetEnvironmentVariable("OUT") is { Length: > 0 } o ? Path.Combine(o, "gpu-results.md") : "gpu-results.md", md.ToString());
+        return failures == 0 ? 0 : 1;
+    }
+}
