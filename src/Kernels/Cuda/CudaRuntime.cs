@@ -22,7 +22,7 @@ namespace Engine.Kernels.Cuda;
 /// the work before it. Set <c>ENGINE_CUDA_LAUNCH_BLOCKING=1</c> to synchronise after every launch (errors then surface at
 /// the launch that caused them).</para>
 /// </remarks>
-public sealed unsafe class CudaRuntime : IGpuRuntime, IDisposable
+public sealed unsafe partial class CudaRuntime : IGpuRuntime, IDisposable
 {
     private readonly PrimaryContext _context;
     private readonly ConcurrentDictionary<ulong, long> _allocations = new();
@@ -79,7 +79,7 @@ public sealed unsafe class CudaRuntime : IGpuRuntime, IDisposable
     {
         var ce = Own(e, "gpu.event_record");
         using var _ = Enter();
-        Check(cuEventRecord(ce.Handle, 0), nameof(cuEventRecord));
+        Check(cuEventRecord(ce.Handle, Stream), nameof(cuEventRecord));
     }
 
     /// <inheritdoc/>
@@ -272,10 +272,19 @@ public sealed unsafe class CudaRuntime : IGpuRuntime, IDisposable
                 (void*)CU_LAUNCH_PARAM_END,
             };
             Check(cuLaunchKernel(f.Handle, (uint)grid.X, (uint)grid.Y, (uint)grid.Z, (uint)block.X, (uint)block.Y, (uint)block.Z,
-                (uint)sharedBytes, 0, null, extra), nameof(cuLaunchKernel));
+                (uint)sharedBytes, Stream, null, extra), nameof(cuLaunchKernel));
         }
         if (_launchBlocking) Check(cuCtxSynchronize(), $"{nameof(cuCtxSynchronize)} after launching {f.Name}");
     }
+
+    /// <summary>
+    /// The stream every kernel, copy and library call of this runtime is issued on (the context's default stream). cuBLAS and
+    /// cuDNN handles are bound to it, so all work of a device stays in issue order without extra synchronisation.
+    /// </summary>
+    internal nint Stream => 0;
+
+    /// <summary>Makes the primary context current on this thread until the returned scope is disposed (for library calls).</summary>
+    internal ContextScope EnterContext() => Enter();
 
     /// <summary>Makes the primary context current on this thread until the returned scope is disposed.</summary>
     private ContextScope Enter()
@@ -284,11 +293,11 @@ public sealed unsafe class CudaRuntime : IGpuRuntime, IDisposable
         return new ContextScope(_context);
     }
 
-    private ref struct ContextScope
+    internal ref struct ContextScope
     {
         private PrimaryContext? _ctx;
 
-        public ContextScope(PrimaryContext ctx)
+        internal ContextScope(PrimaryContext ctx)
         {
             bool added = false;
             ctx.DangerousAddRef(ref added);
@@ -331,7 +340,7 @@ public sealed unsafe class CudaRuntime : IGpuRuntime, IDisposable
     }
 
     /// <summary>The retained primary context of a device; released (cuDevicePrimaryCtxRelease) exactly once.</summary>
-    private sealed class PrimaryContext : SafeHandle
+    internal sealed class PrimaryContext : SafeHandle
     {
         public int DeviceOrdinal { get; }
 
