@@ -82,17 +82,25 @@ internal static unsafe partial class CudaDriver
 
 /// <summary>
 /// The one <see cref="NativeLibrary.SetDllImportResolver"/> of the Engine.Kernels assembly (an assembly can have only
-/// one). It maps the library name "cuda" to libcuda.so.1 as <see cref="NativeLibraries"/> finds it; any other name
-/// returns 0, which leaves it to the default probing, so other imports of the assembly are unaffected. Registered by
-/// the static constructor (run once, thread-safely, by the runtime) the first time <see cref="Ensure"/> is called.
+/// one). It maps the library names the bindings import to the handles <see cref="NativeLibraries"/> finds:
+/// "cuda" → libcuda.so.1, "cublas" → libcublas.so.13 then .so.12, "cudnn" → libcudnn.so.9. Any other name returns 0,
+/// which leaves it to the default probing, so other imports of the assembly are unaffected. Registered by the static
+/// constructor (run once, thread-safely, by the runtime) the first time <see cref="Ensure"/> is called.
 /// </summary>
 internal static class NativeResolver
 {
     /// <summary>The library name the driver imports use.</summary>
     internal const string CudaName = "cuda";
 
-    private static readonly Lazy<nint> s_cuda = new(() =>
-        NativeLibraries.TryLoad(["libcuda.so.1", "libcuda.so", "nvcuda.dll"], out var h, out _) ? h : 0);
+    /// <summary>The library name the cuBLAS imports use.</summary>
+    internal const string CublasName = "cublas";
+
+    /// <summary>The library name the cuDNN imports use.</summary>
+    internal const string CudnnName = "cudnn";
+
+    private static readonly Lazy<nint> s_cuda = new(() => Load(CudaName));
+    private static readonly Lazy<nint> s_cublas = new(() => Load(CublasName));
+    private static readonly Lazy<nint> s_cudnn = new(() => Load(CudnnName));
 
     static NativeResolver() =>
         NativeLibrary.SetDllImportResolver(typeof(NativeResolver).Assembly, Resolve);
@@ -100,6 +108,38 @@ internal static class NativeResolver
     /// <summary>Makes sure the resolver is registered (the work happens in the static constructor, once).</summary>
     internal static void Ensure() { }
 
-    private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? path) =>
-        name == CudaName ? s_cuda.Value : 0;
+    /// <summary>The file names tried for an import name, in order (empty for a name this resolver does not handle).</summary>
+    internal static string[] Candidates(string name) => name switch
+    {
+        CudaName => ["libcuda.so.1", "libcuda.so", "nvcuda.dll"],
+        CublasName => ["libcublas.so.13", "libcublas.so.12"],
+        CudnnName => ["libcudnn.so.9"],
+        _ => [],
+    };
+
+    /// <summary>
+    /// Libraries that <paramref name="file"/> needs from its own directory: loaded first from there, so that a library found
+    /// outside the loader's path (e.g. /usr/local/cuda-13.0/targets/x86_64-linux/lib) still resolves them (the dynamic
+    /// linker matches a dependency against libraries already loaded, by soname). cuBLAS links cuBLASLt of its major version;
+    /// cuDNN 9 opens its sub-libraries by soname at run time.
+    /// </summary>
+    internal static string[] Companions(string file) => file switch
+    {
+        "libcublas.so.13" => ["libcublasLt.so.13"],
+        "libcublas.so.12" => ["libcublasLt.so.12"],
+        "libcudnn.so.9" => ["libcudnn_graph.so.9", "libcudnn_ops.so.9", "libcudnn_cnn.so.9", "libcudnn_heuristic.so.9",
+            "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9"],
+        _ => [],
+    };
+
+    private static nint Load(string name) =>
+        NativeLibraries.TryLoad(Candidates(name), out var h, out _, Companions) ? h : 0;
+
+    private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? path) => name switch
+    {
+        CudaName => s_cuda.Value,
+        CublasName => s_cublas.Value,
+        CudnnName => s_cudnn.Value,
+        _ => 0,
+    };
 }

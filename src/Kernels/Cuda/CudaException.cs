@@ -36,3 +36,33 @@ public sealed class CudaException : EngineException
         return msg;
     }
 }
+
+/// <summary>
+/// A cuBLAS or cuDNN call that returned an error status: carries the library, the function, the status code and its
+/// name (from cublasGetStatusName / cudnnGetErrorString when the library answers, else from a built-in table).
+/// <see cref="EngineException.Op"/> is the library function's name.
+/// </summary>
+public sealed class CudaLibraryException : EngineException
+{
+    /// <summary>"cuBLAS" or "cuDNN".</summary>
+    public string Library { get; }
+
+    /// <summary>The library function that failed (e.g. cudnnConvolutionForward).</summary>
+    public string Function { get; }
+
+    /// <summary>The status it returned (cublasStatus_t or cudnnStatus_t).</summary>
+    public int Code { get; }
+
+    /// <summary>The status's name (e.g. CUDNN_STATUS_BAD_PARAM).</summary>
+    public string CodeName { get; }
+
+    /// <summary>Creates the exception; <paramref name="detail"/> (if any) is appended to the message.</summary>
+    public CudaLibraryException(string library, string function, int code, string codeName, string? detail = null)
+        : base(function, $"{library} failed with {codeName} ({code})" + (string.IsNullOrEmpty(detail) ? "" : ": " + detail))
+    {
+        Library = library;
+        Function = function;
+        Code = code;
+        CodeName = codeName;
+    }
+}

@@ -42,7 +42,7 @@ public static unsafe class CudaProbe
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows())
             return new(false, "CUDA is only supported on Linux and Windows", 0, [], null, null, 0);
-        if (!NativeLibraries.TryLoad(["libcuda.so.1", "libcuda.so", "nvcuda.dll"], out var cuda, out var where))
+        if (!NativeLibraries.TryLoad(NativeResolver.Candidates(NativeResolver.CudaName), out var cuda, out var where))
             return new(false, $"the CUDA driver library (libcuda.so.1) is {where}", 0, [], null, null, 0);
         try
         {
@@ -74,10 +74,10 @@ public static unsafe class CudaProbe
                 cuDeviceGetAttribute(&minor, 76, dev); // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
                 devices.Add(new(i, Marshal.PtrToStringUTF8((nint)name) ?? "?", (long)mem, major, minor));
             }
-            string? cublas = NativeLibraries.TryLoad(["libcublas.so.13", "libcublas.so.12"], out _, out var cw) ? cw : "not found: " + cw;
+            string? cublas = NativeLibraries.TryLoad(NativeResolver.Candidates(NativeResolver.CublasName), out _, out var cw, NativeResolver.Companions) ? cw : "not found: " + cw;
             long cudnnVersion = 0;
             string? cudnn;
-            if (NativeLibraries.TryLoad(["libcudnn.so.9"], out var dnn, out var dw))
+            if (NativeLibraries.TryLoad(NativeResolver.Candidates(NativeResolver.CudnnName), out var dnn, out var dw, NativeResolver.Companions))
             {
                 cudnn = dw;
                 if (NativeLibrary.TryGetExport(dnn, "cudnnGetVersion", out var f)) cudnnVersion = (long)((delegate* unmanaged<nuint>)f)();

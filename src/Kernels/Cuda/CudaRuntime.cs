@@ -326,6 +326,7 @@ public sealed unsafe partial class CudaRuntime : IGpuRuntime, IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        DisposeLibraries();
         foreach (var m in _modules.Values)
             if (m.IsValueCreated) m.Value.Handle.Dispose();
         _modules.Clear();

@@ -38,9 +38,11 @@ public static class NativeLibraries
 
     /// <summary>
     /// Loads the first of <paramref name="names"/> (e.g. libcublas.so.13 then .so.12) found by the override, the
-    /// loader or the search directories. Returns false with the places tried when none loads.
+    /// loader or the search directories. Returns false with the places tried when none loads. A library found by path
+    /// first has its <paramref name="companions"/> (file names, given the library's file name) loaded from the same
+    /// directory, so its own dependencies resolve even when that directory is not on the loader's path.
     /// </summary>
-    public static bool TryLoad(string[] names, out nint handle, out string detail)
+    public static bool TryLoad(string[] names, out nint handle, out string detail, Func<string, string[]>? companions = null)
     {
         var tried = new List<string>();
         var overrideDirs = Environment.GetEnvironmentVariable("ENGINE_CUDA_LIBRARY_PATH") is { Length: > 0 } o
@@ -48,22 +50,25 @@ public static class NativeLibraries
         foreach (var name in names)
         {
             foreach (var d in overrideDirs)
-                if (TryPath(Path.Combine(d, name), tried, out handle)) { detail = Path.Combine(d, name); return true; }
+                if (TryPath(Path.Combine(d, name), tried, companions, out handle)) { detail = Path.Combine(d, name); return true; }
             if (NativeLibrary.TryLoad(name, out handle)) { detail = name; return true; }
             tried.Add($"{name} (loader)");
             foreach (var d in SearchDirectories())
-                if (TryPath(Path.Combine(d, name), tried, out handle)) { detail = Path.Combine(d, name); return true; }
+                if (TryPath(Path.Combine(d, name), tried, companions, out handle)) { detail = Path.Combine(d, name); return true; }
         }
         handle = 0;
         detail = $"not found; tried {string.Join(", ", tried.Distinct())}";
         return false;
     }
 
-    private static bool TryPath(string path, List<string> tried, out nint handle)
+    private static bool TryPath(string path, List<string> tried, Func<string, string[]>? companions, out nint handle)
     {
         handle = 0;
         if (!File.Exists(path)) return false;
         tried.Add(path);
+        if (companions is not null && Path.GetDirectoryName(path) is { } dir)
+            foreach (var c in companions(Path.GetFileName(path)))
+                if (File.Exists(Path.Combine(dir, c))) NativeLibrary.TryLoad(Path.Combine(dir, c), out _);
         return NativeLibrary.TryLoad(path, out handle);
     }
 }
