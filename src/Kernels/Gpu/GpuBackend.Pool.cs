@@ -1,19 +1,81 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Engine.Kernels.Cuda;
 
 namespace Engine.Kernels.Gpu;
 
 // Pooling. Average pooling (ordinary, and adaptive when its windows are uniform) runs through cuDNN on a real GPU when
 // CudnnPoolPlan maps the window tables onto a cuDNN pooling descriptor; other geometries raise a DeviceException naming
-// why. Max pooling stays off cuDNN: cuDNN produces no argmax indices, and the engine's max-pool backward scatters through
-// the int64 indices of the forward (the IBackend contract), so it needs its own kernel (not written yet: on a real GPU it
-// raises a DeviceException, on the emulator it runs the CPU kernel on host-mapped memory).
+// why. Max pooling does not use cuDNN: cuDNN produces no argmax indices, and the engine's max-pool backward scatters
+// through the int64 indices of the forward (the IBackend contract; cuDNN's backward would need x and y instead). So max
+// pooling runs the hand-written kernels of max_pool.ptx, on the GPU and on the emulator alike: the forward walks the
+// geometry's window tables (any padding, dilation, ceil mode, adaptive windows) and records the first maximum's index,
+// the backward zeroes dx and adds each dy at its index atomically.
 public sealed unsafe partial class GpuBackend
 {
-    /// <inheritdoc/>
-    public void MaxPoolForward(PoolGeometry g, in StridedView y, in StridedView indices, in StridedView x) => Cpu("max_pool").MaxPoolForward(g, y, indices, x);
+    private const int PoolBlock = 256, PoolMaxBlocks = 4096;
+
+    // The window tables of a geometry on the device (int32 [start..., end...] per dim), uploaded once per geometry: the
+    // forward and its backward share the geometry object, and the memory goes with it (GpuStorage's finalizer).
+    private readonly ConditionalWeakTable<PoolGeometry, GpuStorage[]> _poolTables = new();
 
     /// <inheritdoc/>
-    public void MaxPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy, in StridedView indices) => Cpu("max_pool_backward").MaxPoolBackward(g, dx, dy, indices);
+    public void MaxPoolForward(PoolGeometry g, in StridedView y, in StridedView indices, in StridedView x)
+    {
+        const string op = "max_pool";
+        string t = PoolType(x.DType, op);
+        ulong xa = Addr(x, op), ya = Addr(y, op), ia = Addr(indices, op);
+        long total = (long)g.Planes * g.OutPlane;
+        if (total == 0) return;
+        CheckPoolSize(total, g.InPlane, op);
+        var tables = _poolTables.GetValue(g, UploadTables);
+        var p = new ParamBuffer().U64(xa).U64(ya).U64(ia).U64(tables[0].Address).U64(tables[1].Address).U64(tables[2].Address)
+            .U32((uint)total).U32((uint)g.OutSize[0]).U32((uint)g.OutSize[1]).U32((uint)g.OutSize[2])
+            .U32((uint)g.In[1]).U32((uint)g.In[2]).U32((uint)g.InPlane)
+            .U32((uint)g.Dilation[0]).U32((uint)g.Dilation[1]).U32((uint)g.Dilation[2]);
+        Launch(HandWritten("max_pool", "max_pool_fwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
+    }
+
+    /// <inheritdoc/>
+    public void MaxPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy, in StridedView indices)
+    {
+        const string op = "max_pool_backward";
+        string t = PoolType(dy.DType, op);
+        ulong dxa = Addr(dx, op), dya = Addr(dy, op), ia = Addr(indices, op);
+        Fill(dx, 0);
+        long total = (long)g.Planes * g.OutPlane;
+        if (total == 0) return;
+        CheckPoolSize(total, g.InPlane, op);
+        var p = new ParamBuffer().U64(dxa).U64(dya).U64(ia).U32((uint)total).U32((uint)g.OutPlane).U32((uint)g.InPlane);
+        Launch(HandWritten("max_pool", "max_pool_bwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
+    }
+
+    private static string PoolType(DType dt, string op) => dt switch
+    {
+        DType.Float32 => "f32",
+        DType.Float64 => "f64",
+        _ => throw new DTypeException(op, $"max pooling runs float32 and float64, got {dt.Name()}"),
+    };
+
+    private static void CheckPoolSize(long total, long inPlane, string op)
+    {
+        if (total > uint.MaxValue || inPlane > int.MaxValue)
+            throw new DeviceException(op, $"{total} outputs exceed the kernel's 32-bit indexing");
+    }
+
+    private static int PoolBlocks(long total) => (int)Math.Min((total + PoolBlock - 1) / PoolBlock, PoolMaxBlocks);
+
+    private GpuStorage[] UploadTables(PoolGeometry g)
+    {
+        var result = new GpuStorage[3];
+        for (int d = 0; d < 3; d++)
+        {
+            int[] table = [.. g.WinStart[d], .. g.WinEnd[d]];
+            result[d] = Scratch(table.Length * 4L);
+            _runtime.CopyHostToDevice(result[d].Address, MemoryMarshal.AsBytes(table.AsSpan()));
+        }
+        return result;
+    }
 
     /// <inheritdoc/>
     public void AvgPoolForward(PoolGeometry g, in StridedView y, in StridedView x)
