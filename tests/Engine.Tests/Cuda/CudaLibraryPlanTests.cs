@@ -311,28 +311,42 @@ public class CudaLibraryPlanTests
     }
 
     [Test]
-    public unsafe void PoolPlansReproduceTheGeometryWhenTheyExist([Range(0, 15)] int trial)
+    public void PoolPlansReproduceTheGeometryWhenTheyExist([Range(0, 15)] int trial) => PoolPlanCase(trial, Rng());
+
+    [Test]
+    public void PoolPlansHoldOverManyRandomGeometries()
     {
-        var r = Rng();
+        int first = Rng().Next();
+        for (int i = 0; i < 1000; i++)
+        {
+            int seed = first + i;
+            try { PoolPlanCase(i % 16, new Random(seed)); }
+            catch (AssertionException e) { Assert.Fail($"seed {seed}, trial {i % 16}: {e.Message}"); }
+        }
+    }
+
+    private static void PoolPlanCase(int trial, Random r)
+    {
         int h = r.Next(3, 12), w = r.Next(3, 12), k = r.Next(1, Math.Min(h, w) + 1), s = r.Next(1, 4), p = r.Next(0, k / 2 + 1);
         bool ceil = trial % 3 == 0, include = trial % 2 == 0;
         int? divisor = trial % 5 == 4 ? k * k + 1 : null;
         var g = Pool2d(1, h, w, k, s, p, ceil, include, divisor);
         var plan = CudnnPoolPlan.For(g, out string reason);
         bool ceilExtra = g.OutSize[1] != (h + 2 * p - k) / s + 1 || g.OutSize[2] != (w + 2 * p - k) / s + 1;
-        if (divisor is not null || ceilExtra)
+        if (plan is null)
         {
-            Assert.That(plan, Is.Null, "divisor_override and ceil-mode extra windows have no cuDNN equivalent");
+            // Only divisor_override and ceil-mode extra windows may lack a cuDNN equivalent, and the reason says so.
+            Assert.That(divisor is not null || ceilExtra, Is.True, $"k{k} s{s} p{p} on {h}x{w}: {reason}");
             Assert.That(reason, Is.Not.Empty);
             return;
         }
-        Assert.That(plan, Is.Not.Null, reason);
+        // A plan (sometimes a different window, padding and stride whose tables coincide) must pool exactly like the geometry.
         // The plan's cuDNN pooling equals the CPU backend's pooling of the geometry on random data.
         var gen = TestUtil.Gen();
         using var x = TestUtil.Randn(gen, 1, 1, h, w);
         using var y = Tensor.Zeros([1, 1, g.OutSize[1], g.OutSize[2]], DType.Float64);
         Backends.For(Device.Cpu).AvgPoolForward(g, y.View("t"), x.View("t"));
-        var expected = CudnnAvg(x.ToDoubleArray(), h, w, plan!, g.OutSize[1], g.OutSize[2]);
+        var expected = CudnnAvg(x.ToDoubleArray(), h, w, plan, g.OutSize[1], g.OutSize[2]);
         TestUtil.AssertClose(y, expected, 1e-12, 1e-12);
     }
 
