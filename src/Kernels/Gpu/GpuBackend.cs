@@ -24,9 +24,13 @@ namespace Engine.Kernels.Gpu;
 /// <item><term>Binary</term><description>PTX for float32/float64/int64/int32: Add, Sub, Mul, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge,
 /// ReluBackward, and Div for floats; broadcasting and arbitrary strides. CPU: the other backward ops, Pow, uint8/bool</description></item>
 /// <item><term>Where</term><description>PTX, every dtype</description></item>
-/// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward), Gather, ScatterAdd, IndexSelect, IndexAdd, FillRandom,
-/// Conv*, MaxPool*, AvgPool*, BatchNorm*, Lrn*</term><description>CPU (MatMul, conv, pooling, batch norm, LRN are cuBLAS/cuDNN on a
-/// real GPU)</description></item>
+/// <item><term>MatMul</term><description>cuBLAS on a real GPU (GemmPlan: transposition identity, strided-batched GEMM, TF32 per
+/// <see cref="AllowTf32"/>); CPU on the emulator</description></item>
+/// <item><term>Conv*, AvgPool*, BatchNorm*</term><description>cuDNN on a real GPU (CudnnConvPlan, CudnnPoolPlan; algorithms found
+/// once per shape); CPU on the emulator</description></item>
+/// <item><term>MaxPool*</term><description>PTX (max_pool.ptx) on both, with int64 argmax indices</description></item>
+/// <item><term>Reduce, ArgReduce, Softmax(Backward), Gather, ScatterAdd, IndexSelect, IndexAdd, FillRandom, Lrn*</term>
+/// <description>CPU</description></item>
 /// </list>
 /// <para>Any elementwise op whose operands still need more than <see cref="PtxGen.MaxRank"/> dimensions after coalescing also
 /// falls back to the CPU.</para>
