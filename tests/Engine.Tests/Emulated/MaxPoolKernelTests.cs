@@ -17,10 +17,13 @@ public class MaxPoolKernelTests
 
     private static Random Rng() => new((int)TestContext.CurrentContext.Random.NextUInt());
 
-    private static void Check(Func<Tensor, (Tensor Y, Tensor I)> pool, Tensor x, string what)
+    private static void Check(Func<Tensor, (Tensor Y, Tensor I)> pool, Tensor x, string what) => Check(pool, x, what, Emu);
+
+    private static void Check(Func<Tensor, (Tensor Y, Tensor I)> pool, Tensor x, string what, Device device)
     {
+        var Gpu = (GpuBackend)Backends.For(device);
         using var xc = x.Detach().RequiresGrad_();
-        using var xe = x.To(Emu).Detach().RequiresGrad_();
+        using var xe = x.To(device).Detach().RequiresGrad_();
         var (y, i) = pool(xc);
         long launches = Gpu.PtxLaunches, fallbacks = Gpu.CpuFallbacks;
         var (ye, ie) = pool(xe);
@@ -29,7 +32,7 @@ public class MaxPoolKernelTests
         Assert.That(ie.ToArray<long>(), Is.EqualTo(i.ToArray<long>()), what + ": indices");
         using var gy = Tensor.Randn(y.Shape, x.DType, TestUtil.Gen());
         y.Backward(gy);
-        ye.Backward(gy.To(Emu));
+        ye.Backward(gy.To(device));
         TestUtil.AssertClose(xe.Grad!, xc.Grad!, 1e-12, 1e-6);
         Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), what + ": no CPU fallback");
         y.Dispose(); i.Dispose(); ye.Dispose(); ie.Dispose();
@@ -62,5 +65,18 @@ public class MaxPoolKernelTests
         // Stride 1 with a 3-wide window: each input is the maximum of several windows, so the backward adds several dy.
         using var x = Tensor.FromArray(new float[] { 0, 1, 9, 2, 3, float.NaN, 4, 5, 6 }, 1, 1, 3, 3);
         Check(t => F.MaxPool2dWithIndices(t, [2, 2], [1, 1]), x, "NaN and overlaps");
+    }
+
+    [Test, Category("Cuda")]
+    public void TheSameKernelsMatchTheCpuOnARealGpu([Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        if (!Engine.Kernels.Cuda.CudaProbe.IsAvailable) Assert.Ignore(Engine.Kernels.Cuda.CudaProbe.Reason);
+        var gen = TestUtil.Gen();
+        var gpu = Device.Cuda(0);
+        using var x = Tensor.Randn([8, 16, 57, 57], dt, gen);
+        Check(t => F.MaxPool2dWithIndices(t, [3, 3], [2, 2], [1, 1]), x, "ResNet stem max pool", gpu);
+        Check(t => F.MaxPool2dWithIndices(t, [3, 3], [2, 2], [0, 0], [2, 2], ceilMode: true), x, "dilated, ceil", gpu);
+        using var x3 = Tensor.Randn([2, 3, 9, 10, 11], dt, gen);
+        Check(t => F.MaxPool3dWithIndices(t, [2, 2, 2], [2, 2, 2]), x3, "3-D", gpu);
     }
 }
