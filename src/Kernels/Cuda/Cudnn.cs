@@ -203,6 +203,20 @@ internal static unsafe partial class Cudnn
         return StatusName(code);
     }
 
+    private static readonly Lazy<string?> s_missing = new(() =>
+    {
+        try { _ = cudnnGetVersion(); return null; }
+        catch (DllNotFoundException e) { return e.Message; }
+        catch (EntryPointNotFoundException e) { return e.Message; }
+    });
+
+    /// <summary>Throws a <see cref="DeviceException"/> naming <paramref name="op"/> when the library cannot be loaded (checked once).</summary>
+    internal static void Require(string op)
+    {
+        if (s_missing.Value is { } why)
+            throw new DeviceException(op, $"libcudnn.so.9 is not available ({why}); set ENGINE_CUDA_LIBRARY_PATH to the directory holding it");
+    }
+
     /// <summary>Throws a <see cref="CudaLibraryException"/> naming <paramref name="function"/> unless <paramref name="rc"/> is CUDNN_STATUS_SUCCESS.</summary>
     internal static void Check(int rc, string function, string? detail = null)
     {

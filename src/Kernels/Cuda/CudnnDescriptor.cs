@@ -39,12 +39,18 @@ internal sealed unsafe class CudnnDescriptor : SafeHandle
     }
 
     /// <summary>The cudnnDataType_t of an engine dtype (float32 or float64; others are rejected before any call).</summary>
-    internal static int DataType(DType t, string op) => t switch
+    /// <remarks>Every cuDNN route calls this first, so it also checks that cuDNN loads (a clear DeviceException if not).</remarks>
+    internal static int DataType(DType t, string op)
     {
-        DType.Float32 => Cudnn.CUDNN_DATA_FLOAT,
-        DType.Float64 => Cudnn.CUDNN_DATA_DOUBLE,
-        _ => throw new DTypeException(op, $"cuDNN runs float32 and float64, got {t.Name()}"),
-    };
+        int dt = t switch
+        {
+            DType.Float32 => Cudnn.CUDNN_DATA_FLOAT,
+            DType.Float64 => Cudnn.CUDNN_DATA_DOUBLE,
+            _ => throw new DTypeException(op, $"cuDNN runs float32 and float64, got {t.Name()}"),
+        };
+        Cudnn.Require(op);
+        return dt;
+    }
 
     /// <summary>A fully packed (row-major) tensor of the given dims (at least 4, as cudnnSetTensorNdDescriptor wants).</summary>
     internal static CudnnDescriptor Tensor(int dataType, ReadOnlySpan<int> dims)

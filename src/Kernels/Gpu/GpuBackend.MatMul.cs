@@ -19,6 +19,7 @@ public sealed unsafe partial class GpuBackend
         var dt = dst.DType;
         if (dt is not (DType.Float32 or DType.Float64) || x.DType != dt || y.DType != dt)
             throw new DTypeException(op, $"cuBLAS multiplies float32 or float64 matrices on {Device}, got {x.DType.Name()} and {y.DType.Name()}");
+        Cublas.Require(op);
         var plan = GemmPlan.For(x.Shape, x.Strides, y.Shape, y.Strides, dst.Shape, dst.Strides);
         _ = Addr(dst, op); _ = Addr(x, op); _ = Addr(y, op);   // device checks before any work
         if (plan.Batch == 0 || plan.M == 0 || plan.N == 0) return;

@@ -79,6 +79,18 @@ public class CudaLibraryPlanTests
         }
     }
 
+    [Test]
+    public void AMissingLibraryIsADeviceExceptionNamingIt()
+    {
+        // On a machine with the libraries this passes trivially; without them, the route's first check says what is missing.
+        bool cudnn = NativeLibraries.TryLoad(NativeResolver.Candidates(NativeResolver.CudnnName), out _, out _, NativeResolver.Companions);
+        bool cublas = NativeLibraries.TryLoad(NativeResolver.Candidates(NativeResolver.CublasName), out _, out _, NativeResolver.Companions);
+        if (cudnn) Assert.DoesNotThrow(() => Cudnn.Require("conv"));
+        else Assert.That(Assert.Throws<DeviceException>(() => Cudnn.Require("conv"))!.Message, Does.Contain("libcudnn.so.9").And.Contain("ENGINE_CUDA_LIBRARY_PATH"));
+        if (cublas) Assert.DoesNotThrow(() => Cublas.Require("matmul"));
+        else Assert.That(Assert.Throws<DeviceException>(() => Cublas.Require("matmul"))!.Message, Does.Contain("libcublas.so.13"));
+    }
+
     // ---- status codes ----
 
     [TestCase(7, "CUBLAS_STATUS_INVALID_VALUE")]
