@@ -24,8 +24,10 @@ namespace Engine.Kernels.Gpu;
 /// <item><term>Binary</term><description>PTX for float32/float64/int64/int32: Add, Sub, Mul, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge,
 /// ReluBackward, and Div for floats; broadcasting and arbitrary strides. CPU: the other backward ops, Pow, uint8/bool</description></item>
 /// <item><term>Where</term><description>PTX, every dtype</description></item>
+/// <item><term>LrnForward, LrnBackward</term><description>PTX, hand-written (lrn.ptx), float32 and float64; <see cref="LrnKernels"/>
+/// picks the sliding-window kernels (default) or the simple ones</description></item>
 /// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward), Gather, ScatterAdd, IndexSelect, IndexAdd, FillRandom,
-/// Conv*, MaxPool*, AvgPool*, BatchNorm*, Lrn*</term><description>CPU (MatMul, conv, pooling, batch norm, LRN are cuBLAS/cuDNN on a
+/// Conv*, MaxPool*, AvgPool*, BatchNorm*</term><description>CPU (MatMul, conv, pooling, batch norm are cuBLAS/cuDNN on a
 /// real GPU)</description></item>
 /// </list>
 /// <para>Any elementwise op whose operands still need more than <see cref="PtxGen.MaxRank"/> dimensions after coalescing also
