@@ -31,7 +31,7 @@ public sealed partial class GpuBackend
         ulong xa = Addr(x, op), ya = Addr(y, op);
         if ((long)n * c * s == 0) return;
         bool simple = LrnKernels == LrnKernels.Simple;
-        var p = new ParamBuffer().U64(xa).U64(ya).U32((uint)n).U32((uint)c).U32((uint)s).U32((uint)size);
+        var p = new ParamBuffer().U64(xa).U64(ya).U32((uint)n).U32((uint)c).U32((uint)s).U32((uint)LrnWindow(size, c));
         LrnScalars(p, f32, alpha / size, k, -beta);
         int block = LrnBlockFor(s);
         LaunchLrn(simple ? "lrn_forward_simple" : "lrn_forward", f32, s, block, simple ? (long)n * c : n, 0, p);
@@ -48,11 +48,12 @@ public sealed partial class GpuBackend
         int block = LrnBlockFor(s);
         // The sliding kernel keeps a ring of 2·size values per thread in shared memory: fewer threads per block for
         // a wide window, and the simple kernel beyond what 32 threads can hold (size > 192 in float32, > 96 in float64).
-        int fit = LrnMaxShared / (2 * size * elem) / 32 * 32;
+        int win = LrnWindow(size, c);
+        int fit = (int)Math.Min(LrnBlock, LrnMaxShared / (2L * win * elem) / 32 * 32);
         bool simple = LrnKernels == LrnKernels.Simple || fit < 32;
         var p = new ParamBuffer().U64(xa);
         if (simple) p.U64(ya);
-        p.U64(dya).U64(dxa).U32((uint)n).U32((uint)c).U32((uint)s).U32((uint)size);
+        p.U64(dya).U64(dxa).U32((uint)n).U32((uint)c).U32((uint)s).U32((uint)win);
         LrnScalars(p, f32, alpha / size, k, -beta);
         double coef = -2 * alpha * beta / size;
         if (f32) p.F32((float)coef); else p.F64(coef);
@@ -60,9 +61,13 @@ public sealed partial class GpuBackend
         else
         {
             block = Math.Min(block, fit);
-            LaunchLrn("lrn_backward", f32, s, block, n, 2 * size * block * elem, p);
+            LaunchLrn("lrn_backward", f32, s, block, n, 2 * win * block * elem, p);
         }
     }
+
+    // The window the kernels walk: past 2C + 2 channels every window already covers all C, so a wider one is cut to
+    // 2C + 1 (odd) or 2C + 2 (even), which keeps lo, hi ≥ C and the parity (α/size keeps the caller's size).
+    private static int LrnWindow(int size, int c) => size <= 2L * c + 2 ? size : size % 2 == 1 ? 2 * c + 1 : 2 * c + 2;
 
     // Float32 kernels take the scalars as the CPU op rounds them (T.CreateTruncating of the double).
     private static void LrnScalars(ParamBuffer p, bool f32, double alphaN, double k, double negBeta)

@@ -26,6 +26,8 @@ public class LrnKernelTests
         (3, 10, 1, 3),     // S = 1
         (1, 6, 35, 2),     // even window (PyTorch's convention: lo = 1, hi = 0)
         (2, 9, 33, 4),
+        (2, 4, 9, 1_000_001),   // a window far wider than C (the backend cuts it to 2C + 1)
+        (1, 3, 5, 1_000_000),
     ];
 
     private static readonly (double Alpha, double Beta, double K)[] Params =
@@ -203,12 +205,13 @@ public class LrnKernelTests
     {
         using var scope = Tensor.NewDisposeScope();
         var g = TestUtil.Gen();
-        const int n = 1, c = 40, s = 5, size = 97;
+        const int n = 1, c = 100, s = 5, size = 97;
         var x = Values(g, n, c, s, DType.Float64);
         var dy = Values(g, n, c, s, DType.Float64, 1);
         var y = CpuForward(x, n, c, s, size, 0.8, 0.75, 1.2);
         var want = CpuBackward(x, y, dy, n, c, s, size, 0.8, 0.75, 1.2);
         var dxe = Tensor.Empty([n, c, s], DType.Float64, Emu);
+        Assert.That(Gpu.LrnKernels, Is.EqualTo(LrnKernels.Sliding));
         Gpu.LrnBackward(n, c, s, size, 0.8, 0.75, 1.2, dxe.View("t"), dy.To(Emu).View("t"), x.To(Emu).View("t"), y.To(Emu).View("t"));
         var (atol, rtol) = Tol(DType.Float64, want);
         TestUtil.AssertClose(dxe, want, atol, rtol);
