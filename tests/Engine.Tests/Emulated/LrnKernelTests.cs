@@ -165,6 +165,23 @@ public class LrnKernelTests
         });
     }
 
+    /// <summary>The kernels need contiguous [N, C, S]; the tensor layer copies a permuted input first.</summary>
+    [Test]
+    public void APermutedInputIsCopiedFirst([Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        using var scope = Tensor.NewDisposeScope();
+        var g = TestUtil.Gen();
+        var b = (Tensor.Randn([5, 4, 3, 6], DType.Float64, g) * 3).To(dt);
+        var want = Functional.LocalResponseNorm(b.Permute(1, 3, 2, 0), 3, 0.5, 0.75, 1.5);
+        var xe = b.To(Emu).Permute(1, 3, 2, 0);
+        Assert.That(xe.IsContiguous, Is.False);
+        long fallbacks = Gpu.CpuFallbacks;
+        var got = Functional.LocalResponseNorm(xe, 3, 0.5, 0.75, 1.5);
+        Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "no CPU fallback");
+        var (atol, rtol) = Tol(dt, want);
+        TestUtil.AssertClose(got, want, atol, rtol);
+    }
+
     /// <summary>
     /// C = 384 with every 50th channel 300x larger (squares near 10^6 next to squares near 10): a float32 running sum
     /// would keep an error near ulp(10^6) ≈ 0.06 in W for the rest of the column; the kernels' float64 window does not.
