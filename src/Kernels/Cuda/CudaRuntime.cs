@@ -58,7 +58,7 @@ public sealed unsafe partial class CudaRuntime : IGpuRuntime, IDisposable
     /// <summary>Number of modules loaded.</summary>
     public int ModuleCount => _modules.Count;
 
-    /// <summary>(free, total) bytes of device memory as the driver reports them (cuMemGetInfo).</summary>
+    /// <inheritdoc/>
     public (long Free, long Total) MemoryInfo()
     {
         using var _ = Enter();
@@ -122,23 +122,33 @@ public sealed unsafe partial class CudaRuntime : IGpuRuntime, IDisposable
     /// <inheritdoc/>
     public ulong Allocate(long bytes)
     {
+        ulong ptr = TryAllocate(bytes);
+        if (ptr != 0) return ptr;
+        var (free, total) = MemoryInfoOrZero();
+        throw new CudaException(nameof(cuMemAlloc_v2), CUDA_ERROR_OUT_OF_MEMORY, ErrorName(CUDA_ERROR_OUT_OF_MEMORY),
+            $"out of device memory: requested {bytes} bytes, {free} bytes free of {total} on {Device}; {LiveBytes} bytes allocated by this engine");
+    }
+
+    /// <inheritdoc/>
+    public ulong TryAllocate(long bytes)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         using var _ = Enter();
         long n = Math.Max(bytes, 1);   // cuMemAlloc rejects 0 bytes
         int rc = cuMemAlloc_v2(out ulong ptr, (nuint)n);
-        if (rc == CUDA_ERROR_OUT_OF_MEMORY)
-        {
-            string info = cuMemGetInfo_v2(out var free, out var total) == CUDA_SUCCESS
-                ? $"{free} bytes free of {total} on {Device}" : $"free memory unknown on {Device}";
-            throw new CudaException(nameof(cuMemAlloc_v2), rc, ErrorName(rc),
-                $"out of device memory: requested {bytes} bytes, {info}; {LiveBytes} bytes allocated by this engine");
-        }
+        if (rc == CUDA_ERROR_OUT_OF_MEMORY) return 0;
         Check(rc, nameof(cuMemAlloc_v2));
         try { Check(cuMemsetD8_v2(ptr, 0, (nuint)n), nameof(cuMemsetD8_v2)); }
         catch { cuMemFree_v2(ptr); throw; }
         _allocations[ptr] = bytes;
         Interlocked.Add(ref _liveBytes, bytes);
         return ptr;
+    }
+
+    private (long Free, long Total) MemoryInfoOrZero()
+    {
+        try { return MemoryInfo(); }
+        catch (CudaException) { return (0, 0); }
     }
 
     /// <inheritdoc/>

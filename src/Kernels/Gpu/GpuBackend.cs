@@ -42,6 +42,7 @@ public sealed partial class GpuBackend : IBackend
     {
         ArgumentNullException.ThrowIfNull(runtime);
         _runtime = runtime;
+        Memory = new CachingAllocator(runtime);
     }
 
     /// <summary>The runtime.</summary>
@@ -64,9 +65,16 @@ public sealed partial class GpuBackend : IBackend
 
     private long _ptxLaunches, _cpuFallbacks;
 
+    /// <summary>The caching allocator every storage of this backend comes from (<see cref="MemoryStats"/>, cache release).</summary>
+    public CachingAllocator Memory { get; }
+
     /// <inheritdoc/>
-    public Storage Allocate(long bytes, bool zero) =>
-        _runtime is IHostMappedRuntime m ? new MappedGpuStorage(m, bytes) : new GpuStorage(_runtime, bytes);
+    public Storage Allocate(long bytes, bool zero)
+    {
+        var s = _runtime is IHostMappedRuntime ? new MappedGpuStorage(Memory, bytes) : new GpuStorage(Memory, bytes);
+        if (zero && bytes > 0) _runtime.Memset(s.Address, 0, bytes);   // cached blocks come back dirty
+        return s;
+    }
 
     private GpuStorage G(in StridedView v, string op) =>
         v.Storage is GpuStorage g && ReferenceEquals(g.Runtime, _runtime) ? g
