@@ -191,22 +191,6 @@ public sealed unsafe partial class CudaRuntime : IGpuRuntime, IDisposable
     }
 
     /// <inheritdoc/>
-    public void CopyHostToDevice(ulong dst, ReadOnlySpan<byte> src)
-    {
-        if (src.IsEmpty) return;
-        using var _ = Enter();
-        fixed (byte* p = src) Check(cuMemcpyHtoD_v2(dst, p, (nuint)src.Length), nameof(cuMemcpyHtoD_v2));
-    }
-
-    /// <inheritdoc/>
-    public void CopyDeviceToHost(Span<byte> dst, ulong src)
-    {
-        if (dst.IsEmpty) return;
-        using var _ = Enter();
-        fixed (byte* p = dst) Check(cuMemcpyDtoH_v2(p, src, (nuint)dst.Length), nameof(cuMemcpyDtoH_v2));
-    }
-
-    /// <inheritdoc/>
     public void CopyDeviceToDevice(ulong dst, ulong src, long bytes)
     {
         CheckSize(bytes, "gpu.copy_dtod");
@@ -336,6 +320,7 @@ public sealed unsafe partial class CudaRuntime : IGpuRuntime, IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        ReleaseStaging();
         foreach (var m in _modules.Values)
             if (m.IsValueCreated) m.Value.Handle.Dispose();
         _modules.Clear();

@@ -36,4 +36,32 @@ public class DeviceMemoryCudaTests
         using var t = Tensor.Ones([5], DType.Float32, Device.Cuda(0));
         Assert.That(t.ToArray<float>(), Is.All.EqualTo(1f));
     }
+
+    [Test, Category("Cuda")]
+    public void LargeCopiesThroughThePinnedStagingBuffersRoundTrip()
+    {
+        RequireGpu();
+        var g = TestUtil.Gen();
+        foreach (long n in new long[] { 1, 1023, (3L << 20) + 5, (11L << 20) / 4 + 3 })   // the last spans three 4 MiB chunks
+        {
+            using var x = Tensor.Randn([n], DType.Float32, g);
+            using var d = x.To(Device.Cuda(0));
+            using var back = d.To(Device.Cpu);
+            Assert.That(back.ToArray<float>(), Is.EqualTo(x.ToArray<float>()), $"{n} floats");
+        }
+    }
+
+    [Test]
+    public void AvailabilityAgreesWithTheProbeAndExplainsItself()
+    {
+        Assert.That(Engine.Cuda.IsAvailable, Is.EqualTo(CudaProbe.IsAvailable));
+        if (Engine.Cuda.IsAvailable) Assert.That((Engine.Cuda.Reason, Engine.Cuda.DeviceCount), Is.EqualTo(("", CudaProbe.Devices.Count)));
+        else
+        {
+            Assert.That(Engine.Cuda.Reason, Is.Not.Empty);
+            Assert.That(Engine.Cuda.DeviceCount, Is.Zero);
+            Assert.Throws<DeviceException>(() => Engine.Cuda.Synchronize());
+            Assert.Throws<DeviceException>(() => Engine.Cuda.MemoryStats());
+        }
+    }
 }
