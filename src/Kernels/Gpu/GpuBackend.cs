@@ -89,8 +89,14 @@ public sealed partial class GpuBackend : IBackend
         if (_runtime is not IHostMappedRuntime)
             throw new DeviceException(op, $"has no kernel on {Device} yet");
         Interlocked.Increment(ref _cpuFallbacks);
+        _fallbackOps.AddOrUpdate(op, 1, static (_, n) => n + 1);
         return _cpu;
     }
+
+    private readonly ConcurrentDictionary<string, long> _fallbackOps = new();
+
+    /// <summary>How often each op name fell back to the CPU kernels (emulator only), for finding ops without a GPU kernel.</summary>
+    public IReadOnlyDictionary<string, long> CpuFallbackOps => _fallbackOps;
 
     /// <inheritdoc/>
     public void CopyFromHost(in StridedView dst, ReadOnlySpan<byte> src) => _runtime.CopyHostToDevice(Addr(dst, "copy_from_host"), src);
