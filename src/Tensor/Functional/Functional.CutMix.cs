@@ -45,8 +45,8 @@ public static partial class Functional
         Checks.SameDevice(op, images, labels);
         if (images.Rank != 4) throw new ShapeException(op, $"expected images of shape (N, C, H, W), got {ShapeUtil.Format(images.ShapeSpan)}");
         CheckLabels(op, labels, images.Size(0), numClasses);
-        var box = CutMixBox.Sample((int)images.Size(0), (int)images.Size(2), (int)images.Size(3), alpha, generator ?? Generator.Default);
         if (inPlace) images.CheckInPlace(op + "_");
+        var box = CutMixBox.Sample((int)images.Size(0), (int)images.Size(2), (int)images.Size(3), alpha, generator ?? Generator.Default);
         return (MixImages(op, images, box, inPlace), MixLabels(op, labels, numClasses, box), box);
     }
 

@@ -72,8 +72,9 @@ internal static class CutMixKernelChecks
         var r = new Random((int)TestContext.CurrentContext.Random.NextUInt());
         long fallbacks = gpu.CpuFallbacks, launches = gpu.PtxLaunches;
         int expectedLaunches = 0;
+        // int32/int64 move as the same 32-bit words as float32/float64: two shapes each (one per kernel path) suffice
         foreach (var dt in new[] { DType.Float32, DType.Float64, DType.Int32, DType.Int64 })
-            foreach (var (n, c, h, w) in Shapes)
+            foreach (var (n, c, h, w) in dt.IsFloatingPoint() ? Shapes : Shapes[1..3])
                 foreach (var box in Boxes(n, h, w, r, g))
                 {
                     using var scope = Tensor.NewDisposeScope();
