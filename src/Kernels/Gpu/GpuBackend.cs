@@ -28,7 +28,9 @@ namespace Engine.Kernels.Gpu;
 /// <item><term>Where</term><description>PTX, every dtype</description></item>
 /// <item><term>LrnForward, LrnBackward</term><description>PTX, hand-written (lrn.ptx), float32 and float64; <see cref="LrnKernels"/>
 /// picks the sliding-window kernels (default) or the simple ones</description></item>
-/// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward), Gather, ScatterAdd, IndexSelect, IndexAdd, FillRandom,
+/// <item><term>FillRandom</term><description>hand-written PTX (Kernels/philox.ptx): every kind and dtype the CPU fills, same values</description></item>
+/// <item><term>CutMix, CutMixLabels</term><description>hand-written PTX (Kernels/cutmix.ptx), 4- and 8-byte dtypes, out of place and in place</description></item>
+/// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward), Gather, ScatterAdd, IndexSelect, IndexAdd,
 /// Conv*, MaxPool*, AvgPool*, BatchNorm*</term><description>CPU (MatMul, conv, pooling, batch norm are cuBLAS/cuDNN on a
 /// real GPU)</description></item>
 /// </list>
