@@ -40,12 +40,12 @@ internal static class OptimKernels
     }
 
     /// <summary>
-    /// True when a fused update applies: every operand contiguous, and the gradient in its own memory (the chain
+    /// True when a fused update applies: a float32/float64 parameter, every operand contiguous, and the gradient in its own memory (the chain
     /// reads the gradient after writing the parameter, so an aliased gradient would be seen differently).
     /// </summary>
     public static bool CanFuse(Tensor param, Tensor grad, params ReadOnlySpan<Tensor?> state)
     {
-        if (!param.IsContiguous || !grad.IsContiguous) return false;
+        if (param.DType is not (DType.Float32 or DType.Float64) || !param.IsContiguous || !grad.IsContiguous) return false;
         if (ReferenceEquals(param.View(Op).Storage, grad.View(Op).Storage)) return false;
         foreach (var s in state)
             if (s is not null && !s.IsContiguous) return false;
