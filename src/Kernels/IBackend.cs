@@ -120,4 +120,23 @@ public interface IBackend
     /// contiguous, labels in [0, classes).
     /// </summary>
     void CutMixLabels(in StridedView dst, in StridedView labels, in StridedView partner, double lambda);
+
+    /// One SGD step (torch.optim.SGD) in place, fused into one pass: d = grad (+ weightDecay·param); with momentum,
+    /// the momentum buffer becomes d on <paramref name="firstStep"/> (it is then only written) and
+    /// momentum·buffer + (1 − dampening)·d afterwards, and d = d + momentum·buffer (Nesterov) or the buffer;
+    /// param −= lr·d. Operands are contiguous, of one shape and float dtype; <paramref name="momentumBuffer"/> is
+    /// required when momentum ≠ 0 and ignored otherwise. Equal, bit for bit, to the unfused chain of elementwise
+    /// kernels in src/Nn/Optim/SGD.cs.
+    void SgdUpdate(in StridedView param, in StridedView grad, StridedView? momentumBuffer, double lr, double momentum,
+        double dampening, double weightDecay, bool nesterov, bool firstStep);
+
+    /// One Adam step (torch.optim.Adam; AdamW when <paramref name="decoupled"/>) in place, fused into one pass:
+    /// weight decay (decoupled: param ·= 1 − lr·weightDecay; else grad + weightDecay·param), the moments
+    /// expAvg = β1·expAvg + (1 − β1)·g and expAvgSq = β2·expAvgSq + (1 − β2)·g², with
+    /// <paramref name="maxExpAvgSq"/> (AMSGrad, when given) = maximum(maxExpAvgSq, expAvgSq) used in place of expAvgSq,
+    /// then param −= lr/bc1 · expAvg / (√expAvgSq/√bc2 + eps), where bc1 = 1 − β1ᵗ and bc2 = 1 − β2ᵗ are this step's
+    /// bias corrections. Operands are contiguous, of one shape and float dtype. Equal, bit for bit, to the unfused
+    /// chain of elementwise kernels in src/Nn/Optim/Adam.cs.
+    void AdamUpdate(in StridedView param, in StridedView grad, in StridedView expAvg, in StridedView expAvgSq, StridedView? maxExpAvgSq,
+        double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled, double biasCorrection1, double biasCorrection2);
 }

@@ -30,6 +30,7 @@ namespace Engine.Kernels.Gpu;
 /// picks the sliding-window kernels (default) or the simple ones</description></item>
 /// <item><term>FillRandom</term><description>hand-written PTX (Kernels/philox.ptx): every kind and dtype the CPU fills, same values</description></item>
 /// <item><term>CutMix, CutMixLabels</term><description>hand-written PTX (Kernels/cutmix.ptx), 4- and 8-byte dtypes, out of place and in place</description></item>
+/// <item><term>SgdUpdate, AdamUpdate</term><description>PTX, hand-written (Kernels/optim.ptx), float32/float64</description></item>
 /// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward), Gather, ScatterAdd, IndexSelect, IndexAdd,
 /// Conv*, MaxPool*, AvgPool*, BatchNorm*</term><description>CPU (MatMul, conv, pooling, batch norm are cuBLAS/cuDNN on a
 /// real GPU)</description></item>
