@@ -24,7 +24,9 @@ namespace Engine.Kernels.Gpu;
 /// <item><term>Binary</term><description>PTX for float32/float64/int64/int32: Add, Sub, Mul, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge,
 /// ReluBackward, and Div for floats; broadcasting and arbitrary strides. CPU: the other backward ops, Pow, uint8/bool</description></item>
 /// <item><term>Where</term><description>PTX, every dtype</description></item>
-/// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward), Gather, ScatterAdd, IndexSelect, IndexAdd, FillRandom,
+/// <item><term>Gather, ScatterAdd, IndexSelect, IndexAdd</term><description>PTX (GpuBackend.Index.cs): every dtype for gather and
+/// index_select, float32/float64/int64/int32/uint8 for the atomic scatter_add and index_add; any strides</description></item>
+/// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward), FillRandom,
 /// Conv*, MaxPool*, AvgPool*, BatchNorm*, Lrn*</term><description>CPU (MatMul, conv, pooling, batch norm, LRN are cuBLAS/cuDNN on a
 /// real GPU)</description></item>
 /// </list>
@@ -82,11 +84,21 @@ public sealed partial class GpuBackend : IBackend
         return _cpu;
     }
 
-    /// <inheritdoc/>
-    public void CopyFromHost(in StridedView dst, ReadOnlySpan<byte> src) => _runtime.CopyHostToDevice(Addr(dst, "copy_from_host"), src);
+    // An empty view may point past its allocation (a slice of nothing): nothing to copy, so no runtime call.
 
     /// <inheritdoc/>
-    public void CopyToHost(in StridedView src, Span<byte> dst) => _runtime.CopyDeviceToHost(dst, Addr(src, "copy_to_host"));
+    public void CopyFromHost(in StridedView dst, ReadOnlySpan<byte> src)
+    {
+        ulong a = Addr(dst, "copy_from_host");
+        if (src.Length > 0) _runtime.CopyHostToDevice(a, src);
+    }
+
+    /// <inheritdoc/>
+    public void CopyToHost(in StridedView src, Span<byte> dst)
+    {
+        ulong a = Addr(src, "copy_to_host");
+        if (dst.Length > 0) _runtime.CopyDeviceToHost(dst, a);
+    }
 
     /// <inheritdoc/>
     public void Fill(in StridedView dst, double value)

@@ -14,12 +14,16 @@ public class GpuStorage : Storage
     /// <summary>Device address of the first byte.</summary>
     public ulong Address { get; }
 
-    /// <summary>Allocates <paramref name="byteLength"/> bytes of zeroed memory on <paramref name="runtime"/>.</summary>
+    /// <summary>
+    /// Allocates <paramref name="byteLength"/> bytes of zeroed memory on <paramref name="runtime"/>, rounded up to whole
+    /// 32-bit words (as CUDA's allocator does, at a far coarser granularity), so a kernel may work on the aligned word
+    /// holding a byte: uint8 scatter_add/index_add update bytes by compare-and-swap on their word.
+    /// </summary>
     public GpuStorage(IGpuRuntime runtime, long byteLength) : base(byteLength)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         Runtime = runtime;
-        Address = runtime.Allocate(byteLength);
+        Address = runtime.Allocate((byteLength + 3) & ~3L);
     }
 
     /// <inheritdoc/>
