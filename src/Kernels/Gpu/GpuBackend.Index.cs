@@ -8,6 +8,9 @@ public sealed partial class GpuBackend
     /// <summary>Threads per block of the row-copy index_select kernel.</summary>
     private const int RowBlock = 256;
 
+    /// <summary>Use the 64-bit element index kernels even when 32 bits suffice (so tests run them on small tensors).</summary>
+    internal bool WideIndexKernels { get; set; }
+
     /// <inheritdoc/>
     public void Gather(in StridedView dst, in StridedView src, in StridedView index, int dim)
     {
@@ -80,7 +83,7 @@ public sealed partial class GpuBackend
         if (dims.Length > PtxGen.MaxRank) return false;
         int rank = dims.Length;
         long blocks = Math.Min((total + BlockSize - 1) / BlockSize, MaxBlocks);
-        bool wide = total + blocks * BlockSize > uint.MaxValue;
+        bool wide = WideIndexKernels || total + blocks * BlockSize > uint.MaxValue;
         string name = nameOf(rank, wide);
         var fn = _functions.GetOrAdd(name, n => _runtime.LoadModule(n, generate(n, rank, wide)).GetFunction(n));
         var p = new ParamBuffer().U64((ulong)total).U64(pd).U64(pi).U64(ps);

@@ -245,6 +245,38 @@ public class IndexKernelTests
         AssertEqual(ed, cd, what);
     }
 
+    /// <summary>The kernels with 64-bit element indices (used above 2^32 elements) on small tensors, forced.</summary>
+    [TestCaseSource(nameof(AddTypes))]
+    public void The64BitIndexKernelsMatchCpu(DType dt)
+    {
+        using var scope = Tensor.NewDisposeScope();
+        var g = TestUtil.Gen();
+        var r = Rng();
+        Gpu.WideIndexKernels = true;
+        try
+        {
+            foreach (var (rank, dim) in RanksAndDims())
+            {
+                var shape = RandomShape(r, rank);
+                var (cs, es, sl) = Laid(r, shape, s => Values(g, s, dt));
+                var (ci, ei, il) = Laid(r, shape, s => Indices(g, s, shape[dim]));
+                var (cd, ed, dl) = Laid(r, shape, s => Values(g, s, dt));
+                string what = $"{dt.Name()} dim {dim} shape {ShapeUtil.Format(shape)} ({sl}, {il}, {dl})";
+                var cg = Tensor.Empty(shape, dt, Device.Cpu);
+                var eg = Tensor.Empty(shape, dt, Emu);
+                Cpu.Gather(cg.View("t"), cs.View("t"), ci.View("t"), dim);
+                OnPtx("gather " + what, 1, () => Gpu.Gather(eg.View("t"), es.View("t"), ei.View("t"), dim));
+                AssertEqual(eg, cg, "gather " + what);
+                Cpu.ScatterAdd(cd.View("t"), ci.View("t"), cs.View("t"), dim);
+                OnPtx("scatter_add " + what, 1, () => Gpu.ScatterAdd(ed.View("t"), ei.View("t"), es.View("t"), dim));
+                if (dt.IsFloatingPoint()) TestUtil.AssertClose(ed, cd, 1e-4, 1e-5);   // at most 6 terms of |x| < 40
+                else AssertEqual(ed, cd, "scatter_add " + what);
+            }
+        }
+        finally { Gpu.WideIndexKernels = false; }
+        Assert.That(EmulatedRuntime.Shared.ModuleTexts.Keys, Has.Some.EndsWith("_w64"), "the 64-bit variants were built");
+    }
+
     [Test]
     public void AnOutOfRangeIndexInADirectCallLeavesItsElementAlone()
     {
