@@ -12,6 +12,16 @@ namespace Engine.Tests.Emulated;
 [NonParallelizable]
 public class IndexKernelTests
 {
+    // The shared helpers (random layouts, values, exact and summation-order-aware comparisons).
+    private static Random Rng() => IndexOpChecks.Rng();
+    private static long[] RandomShape(Random r, int rank) => IndexOpChecks.RandomShape(r, rank);
+    private static (Tensor Cpu, Tensor Emu, string Layout) Laid(Random r, long[] shape, Func<long[], Tensor> make) => IndexOpChecks.Laid(Emu, r, shape, make);
+    private static Tensor Values(Generator g, long[] shape, DType dt) => IndexOpChecks.Values(g, shape, dt);
+    private static Tensor Indices(Generator g, long[] shape, long size) => IndexOpChecks.Indices(g, shape, size);
+    private static void AssertEqual(Tensor a, Tensor b, string what) => IndexOpChecks.AssertEqual(a, b, what);
+    private static void OnPtx(string what, long launches, Action call) => IndexOpChecks.OnPtx(Gpu, what, launches, call);
+    private static IEnumerable<(int Rank, int Dim)> RanksAndDims() => IndexOpChecks.RanksAndDims();
+
     private static readonly Device Emu = Device.Emulated;
     private static IBackend Cpu => Backends.For(Device.Cpu);
     private static GpuBackend Gpu => (GpuBackend)Backends.For(Emu);
@@ -21,191 +31,17 @@ public class IndexKernelTests
     /// <summary>The dtypes the CPU's scatter_add and index_add support (not bool).</summary>
     public static readonly DType[] AddTypes = [DType.Float32, DType.Float64, DType.Int64, DType.Int32, DType.UInt8];
 
-    private static Random Rng() => new((int)TestContext.CurrentContext.Random.NextUInt());
-
-    private static long[] RandomShape(Random r, int rank) => [.. Enumerable.Range(0, rank).Select(_ => (long)r.Next(1, 7))];
-
-    /// <summary>Random contents of <paramref name="dt"/>: normals for floats, wide integers (uint8 over its whole range, so sums wrap).</summary>
-    private static Tensor Values(Generator g, long[] shape, DType dt) => dt switch
-    {
-        DType.Float32 or DType.Float64 => (Tensor.Randn(shape, DType.Float64, g) * 3).To(dt),
-        DType.Bool => Tensor.Bernoulli(shape, 0.5, DType.Bool, g),
-        DType.UInt8 => Tensor.RandInt(0, 256, shape, DType.Int64, g).To(dt),
-        _ => Tensor.RandInt(-1000, 1000, shape, DType.Int64, g).To(dt),
-    };
-
-    /// <summary>
-    /// A tensor of logical shape <paramref name="shape"/> in a random layout (contiguous; a permutation of a contiguous
-    /// base; every other element along one dim of a longer base), on the CPU and the same values and layout on the
-    /// emulated device. <paramref name="make"/> fills the CPU base of the given shape.
-    /// </summary>
-    private static (Tensor Cpu, Tensor Emu, string Layout) Laid(Random r, long[] shape, Func<long[], Tensor> make)
-    {
-        int rank = shape.Length, kind = r.Next(3);
-        if (kind == 1 && rank > 1)
-        {
-            var perm = Enumerable.Range(0, rank).OrderBy(_ => r.Next()).ToArray();   // base dim i holds view dim perm[i]
-            var inv = new int[rank];
-            for (int i = 0; i < rank; i++) inv[perm[i]] = i;
-            var b = make([.. perm.Select(p => shape[p])]);
-            return (b.Permute(inv), b.To(Emu).Permute(inv), $"permuted({string.Join(",", inv)})");
-        }
-        if (kind == 2)
-        {
-            int d = r.Next(rank);
-            var bs = (long[])shape.Clone();
-            bs[d] = shape[d] * 2 + 1;
-            var b = make(bs);
-            return (b.Slice(d, 1, bs[d], 2), b.To(Emu).Slice(d, 1, bs[d], 2), $"step 2 along {d}");
-        }
-        var c = make(shape);
-        return (c, c.To(Emu), "contiguous");
-    }
-
-    private static Tensor Indices(Generator g, long[] shape, long size) => Tensor.RandInt(0, size, shape, DType.Int64, g);
-
-    /// <summary>Exact equality (the bits moved or integer sums).</summary>
-    private static void AssertEqual(Tensor emu, Tensor cpu, string what)
-    {
-        Assert.That(emu.Shape, Is.EqualTo(cpu.Shape), what);
-        double[] a = emu.ToDoubleArray(), x = cpu.ToDoubleArray();
-        for (int i = 0; i < a.Length; i++)
-            if (!(a[i] == x[i] || (double.IsNaN(a[i]) && double.IsNaN(x[i])))) Assert.Fail($"{what}: element {i}: emulated {a[i]:R}, cpu {x[i]:R}");
-    }
-
-    /// <summary>
-    /// Float sums in another order: |emulated − cpu| ≤ 2 (n + 1) ε · bound, with n the most terms one element can
-    /// receive and bound the same sum over absolute values (the standard error bound of recursive summation).
-    /// </summary>
-    private static void AssertSumClose(Tensor emu, Tensor cpu, Tensor bound, long n, string what)
-    {
-        double eps = cpu.DType == DType.Float32 ? Math.Pow(2, -24) : Math.Pow(2, -53);
-        double[] a = emu.ToDoubleArray(), x = cpu.ToDoubleArray(), b = bound.ToDoubleArray();
-        for (int i = 0; i < a.Length; i++)
-        {
-            double tol = 2 * (n + 1) * eps * b[i];
-            if (!(Math.Abs(a[i] - x[i]) <= tol)) Assert.Fail($"{what}: element {i}: emulated {a[i]:R}, cpu {x[i]:R} (tolerance {tol:G3})");
-        }
-    }
-
-    /// <summary>Runs <paramref name="call"/> on the emulated backend, asserting it launched exactly <paramref name="launches"/> PTX kernels and fell back to the CPU never.</summary>
-    private static void OnPtx(string what, long launches, Action call)
-    {
-        long l0 = Gpu.PtxLaunches, f0 = Gpu.CpuFallbacks;
-        call();
-        Assert.That(Gpu.CpuFallbacks, Is.EqualTo(f0), $"{what}: no CPU fallback");
-        Assert.That(Gpu.PtxLaunches - l0, Is.EqualTo(launches), $"{what}: PTX launches");
-    }
-
-    /// <summary>(rank, dim) for every dim of ranks 1–4.</summary>
-    private static IEnumerable<(int Rank, int Dim)> RanksAndDims() =>
-        Enumerable.Range(1, 4).SelectMany(rank => Enumerable.Range(0, rank).Select(dim => (rank, dim)));
+    [TestCaseSource(nameof(AllTypes))]
+    public void GatherMatchesCpu(DType dt) => IndexOpChecks.Gather(Emu, dt, max: 6);
 
     [TestCaseSource(nameof(AllTypes))]
-    public void GatherMatchesCpu(DType dt)
-    {
-        using var scope = Tensor.NewDisposeScope();
-        var g = TestUtil.Gen();
-        var r = Rng();
-        foreach (var (rank, dim) in RanksAndDims())
-            foreach (bool empty in new[] { false, true })
-            {
-                var srcShape = RandomShape(r, rank);
-                var idxShape = srcShape.Select(s => (long)r.Next(1, (int)s + 1)).ToArray();
-                idxShape[dim] = empty ? 0 : r.Next(1, 9);   // longer than src along dim too: indices repeat
-                var (cs, es, sl) = Laid(r, srcShape, s => Values(g, s, dt));
-                var (ci, ei, il) = Laid(r, idxShape, s => Indices(g, s, srcShape[dim]));
-                var (cd, ed, dl) = Laid(r, idxShape, s => Tensor.Zeros(s, dt));
-                string what = $"gather {dt.Name()} dim {dim} of src {ShapeUtil.Format(srcShape)} ({sl}), index {ShapeUtil.Format(idxShape)} ({il}), dst ({dl})";
-                Cpu.Gather(cd.View("t"), cs.View("t"), ci.View("t"), dim);
-                OnPtx(what, empty ? 0 : 1, () => Gpu.Gather(ed.View("t"), es.View("t"), ei.View("t"), dim));
-                AssertEqual(ed, cd, what);
-            }
-    }
-
-    [TestCaseSource(nameof(AllTypes))]
-    public void IndexSelectMatchesCpu(DType dt)
-    {
-        using var scope = Tensor.NewDisposeScope();
-        var g = TestUtil.Gen();
-        var r = Rng();
-        foreach (var (rank, dim) in RanksAndDims())
-            foreach (bool empty in new[] { false, true })
-            {
-                var srcShape = RandomShape(r, rank);
-                long n = empty ? 0 : r.Next(1, 9);
-                var dstShape = (long[])srcShape.Clone();
-                dstShape[dim] = n;
-                var (cs, es, sl) = Laid(r, srcShape, s => Values(g, s, dt));
-                var (ci, ei, il) = Laid(r, [n], s => Indices(g, s, srcShape[dim]));
-                var (cd, ed, dl) = Laid(r, dstShape, s => Tensor.Zeros(s, dt));
-                string what = $"index_select {dt.Name()} dim {dim} of src {ShapeUtil.Format(srcShape)} ({sl}), {n} indices ({il}), dst ({dl})";
-                Cpu.IndexSelect(cd.View("t"), cs.View("t"), ci.View("t"), dim);
-                OnPtx(what, empty ? 0 : 1, () => Gpu.IndexSelect(ed.View("t"), es.View("t"), ei.View("t"), dim));
-                AssertEqual(ed, cd, what);
-            }
-    }
+    public void IndexSelectMatchesCpu(DType dt) => IndexOpChecks.IndexSelect(Emu, dt, max: 6);
 
     [TestCaseSource(nameof(AddTypes))]
-    public void ScatterAddMatchesCpu(DType dt)
-    {
-        using var scope = Tensor.NewDisposeScope();
-        var g = TestUtil.Gen();
-        var r = Rng();
-        foreach (var (rank, dim) in RanksAndDims())
-            foreach (string kind in new[] { "random", "one hot index", "empty" })
-            {
-                var dstShape = RandomShape(r, rank);
-                var idxShape = dstShape.Select(s => (long)r.Next(1, (int)s + 1)).ToArray();
-                idxShape[dim] = kind == "empty" ? 0 : r.Next(1, 13);   // often longer than dst along dim: indices repeat
-                long hot = r.Next((int)dstShape[dim]);
-                var (cd, ed, dl) = Laid(r, dstShape, s => Values(g, s, dt));
-                var (cs, es, sl) = Laid(r, idxShape, s => Values(g, s, dt));
-                var (ci, ei, il) = Laid(r, idxShape, s => kind == "one hot index" ? Tensor.Full(s, hot, DType.Int64) : Indices(g, s, dstShape[dim]));
-                var dst0 = cd.Clone();
-                string what = $"scatter_add {dt.Name()} dim {dim} into dst {ShapeUtil.Format(dstShape)} ({dl}), index {ShapeUtil.Format(idxShape)} {kind} ({il}), src ({sl})";
-                Cpu.ScatterAdd(cd.View("t"), ci.View("t"), cs.View("t"), dim);
-                OnPtx(what, kind == "empty" ? 0 : 1, () => Gpu.ScatterAdd(ed.View("t"), ei.View("t"), es.View("t"), dim));
-                if (dt.IsFloatingPoint())
-                {
-                    var bound = dst0.Abs();
-                    Cpu.ScatterAdd(bound.View("t"), ci.View("t"), cs.Abs().View("t"), dim);
-                    AssertSumClose(ed, cd, bound, idxShape[dim], what);
-                }
-                else AssertEqual(ed, cd, what);
-            }
-    }
+    public void ScatterAddMatchesCpu(DType dt) => IndexOpChecks.ScatterAdd(Emu, dt, max: 6);
 
     [TestCaseSource(nameof(AddTypes))]
-    public void IndexAddMatchesCpu(DType dt)
-    {
-        using var scope = Tensor.NewDisposeScope();
-        var g = TestUtil.Gen();
-        var r = Rng();
-        foreach (var (rank, dim) in RanksAndDims())
-            foreach (string kind in new[] { "random", "one hot index", "empty" })
-            {
-                var dstShape = RandomShape(r, rank);
-                long n = kind == "empty" ? 0 : r.Next(1, 13);
-                var srcShape = (long[])dstShape.Clone();
-                srcShape[dim] = n;
-                long hot = r.Next((int)dstShape[dim]);
-                var (cd, ed, dl) = Laid(r, dstShape, s => Values(g, s, dt));
-                var (cs, es, sl) = Laid(r, srcShape, s => Values(g, s, dt));
-                var (ci, ei, il) = Laid(r, [n], s => kind == "one hot index" ? Tensor.Full(s, hot, DType.Int64) : Indices(g, s, dstShape[dim]));
-                var dst0 = cd.Clone();
-                string what = $"index_add {dt.Name()} dim {dim} into dst {ShapeUtil.Format(dstShape)} ({dl}), {n} indices {kind} ({il}), src ({sl})";
-                Cpu.IndexAdd(cd.View("t"), ci.View("t"), cs.View("t"), dim);
-                OnPtx(what, kind == "empty" ? 0 : 1, () => Gpu.IndexAdd(ed.View("t"), ei.View("t"), es.View("t"), dim));
-                if (dt.IsFloatingPoint())
-                {
-                    var bound = dst0.Abs();
-                    Cpu.IndexAdd(bound.View("t"), ci.View("t"), cs.Abs().View("t"), dim);
-                    AssertSumClose(ed, cd, bound, n, what);
-                }
-                else AssertEqual(ed, cd, what);
-            }
-    }
+    public void IndexAddMatchesCpu(DType dt) => IndexOpChecks.IndexAdd(Emu, dt, max: 6);
 
     /// <summary>
     /// Embedding-style index_select (dim 0, or after size-1 dims, of contiguous rows) takes the hand-written row copy:
