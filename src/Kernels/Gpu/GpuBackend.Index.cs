@@ -114,8 +114,7 @@ public sealed partial class GpuBackend
         long rows = index.Shape[0];
         ulong pd = Addr(dst, op), ps = Addr(src, op), pi = Addr(index, op);
         long sStride = src.Strides[dim] * es, dStride = dst.Strides[dim] * es;
-        bool Fits(int unit) => rowBytes % unit == 0 && (long)(pd % (ulong)unit) == 0 && (long)(ps % (ulong)unit) == 0
-            && sStride % unit == 0 && dStride % unit == 0;
+        bool Fits(int unit) => rowBytes % unit == 0 && pd % (ulong)unit == 0 && ps % (ulong)unit == 0 && sStride % unit == 0 && dStride % unit == 0;
         int chunk = Fits(16) ? 16 : Fits(4) ? 4 : 0;
         if (chunk == 0 || rowBytes / chunk > int.MaxValue) return 0;
         if (rows == 0 || rowBytes == 0) return chunk;
