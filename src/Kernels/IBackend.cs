@@ -104,4 +104,20 @@ public interface IBackend
 
     /// <summary>LRN gradient from x, the forward output y and dy.</summary>
     void LrnBackward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y);
+    /// <summary>
+    /// CutMix of images [N, C, H, W] (dst and src contiguous, one dtype of 4 or 8 bytes: float32, float64, int32, int64):
+    /// image i of dst is image i of src outside the box [y1, y2) × [x1, x2) and image partner[i] of src inside it
+    /// (partner int64 [N], contiguous, values in [0, N); 0 ≤ y1 ≤ y2 ≤ H, 0 ≤ x1 ≤ x2 ≤ W). Either dst is fresh memory
+    /// (out of place: every element of dst is written) or dst is src itself (in place: only the boxes are written, each
+    /// from its partner's box as it was before the call, so partners whose own boxes are overwritten are still read
+    /// intact).
+    /// </summary>
+    void CutMix(in StridedView dst, in StridedView src, in StridedView partner, int y1, int y2, int x1, int x2);
+
+    /// <summary>
+    /// CutMix soft labels: dst[i, k] = λ·[k = labels[i]] + (1 − λ)·[k = labels[partner[i]]], computed in dst's dtype
+    /// (float32 or float64, contiguous [N, classes]) from λ and 1 − λ rounded to it; labels and partner int64 [N],
+    /// contiguous, labels in [0, classes).
+    /// </summary>
+    void CutMixLabels(in StridedView dst, in StridedView labels, in StridedView partner, double lambda);
 }

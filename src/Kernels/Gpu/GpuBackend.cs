@@ -20,14 +20,21 @@ namespace Engine.Kernels.Gpu;
 /// <item><term>Copy</term><description>runtime device-to-device memcpy when same dtype and both contiguous; else PTX for every pair of
 /// float32/float64/int64/int32/uint8/bool (casts, strided, broadcast source)</description></item>
 /// <item><term>Unary</term><description>PTX for float32/float64: Neg, Abs, Square, Sign, Affine, ScalarDiv, Relu, Relu6, LeakyRelu, Clamp,
-/// Exp, Log, Sqrt, Rsqrt, Sigmoid, Tanh, Silu. CPU: PowScalar, ScalarPow, Gelu, Hardsigmoid, Hardswish and every integer dtype</description></item>
+/// Exp, Log, Sqrt, Rsqrt, Sigmoid, Tanh, Silu, Hardsigmoid, Hardswish, PowScalar, ScalarPow; for int64/int32: Neg, Abs, Square, Sign, Affine,
+/// Relu, Relu6, Clamp. CPU: Gelu (needs erf), integer ScalarDiv/LeakyRelu, uint8</description></item>
 /// <item><term>Binary</term><description>PTX for float32/float64/int64/int32: Add, Sub, Mul, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge,
-/// ReluBackward, and Div for floats; broadcasting and arbitrary strides. CPU: the other backward ops, Pow, uint8/bool</description></item>
+/// ReluBackward, Relu6Backward, LeakyReluBackward, ClampBackward, AbsBackward; for floats also Div, Pow, PowScalarBackward, SigmoidBackward,
+/// TanhBackward, SiluBackward, HardsigmoidBackward, HardswishBackward; broadcasting and arbitrary strides. CPU: GeluBackward, uint8/bool</description></item>
 /// <item><term>Where</term><description>PTX, every dtype</description></item>
-/// <item><term>Gather, ScatterAdd, IndexSelect, IndexAdd</term><description>PTX (GpuBackend.Index.cs): every dtype for gather and
-/// index_select, float32/float64/int64/int32/uint8 for the atomic scatter_add and index_add; any strides</description></item>
-/// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward), FillRandom,
-/// Conv*, MaxPool*, AvgPool*, BatchNorm*, Lrn*</term><description>CPU (MatMul, conv, pooling, batch norm, LRN are cuBLAS/cuDNN on a
+/// <item><term>LrnForward, LrnBackward</term><description>PTX, hand-written (lrn.ptx), float32 and float64; <see cref="LrnKernels"/>
+/// picks the sliding-window kernels (default) or the simple ones</description></item>
+/// <item><term>FillRandom</term><description>hand-written PTX (Kernels/philox.ptx): every kind and dtype the CPU fills, same values</description></item>
+/// <item><term>CutMix, CutMixLabels</term><description>hand-written PTX (Kernels/cutmix.ptx), 4- and 8-byte dtypes, out of place and in place</description></item>
+/// <item><term>Gather, ScatterAdd, IndexSelect, IndexAdd</term><description>PTX (GpuBackend.Index.cs): generated gather/scatter_add kernels,
+/// every dtype for gather and index_select, float32/float64/int64/int32/uint8 for the atomic scatter_add and index_add, any strides;
+/// hand-written row copy (Kernels/index_rows.ptx) for index_select of contiguous rows along dim 0</description></item>
+/// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward),
+/// Conv*, MaxPool*, AvgPool*, BatchNorm*</term><description>CPU (MatMul, conv, pooling, batch norm are cuBLAS/cuDNN on a
 /// real GPU)</description></item>
 /// </list>
 /// <para>Any elementwise op whose operands still need more than <see cref="PtxGen.MaxRank"/> dimensions after coalescing also
@@ -44,6 +51,7 @@ public sealed partial class GpuBackend : IBackend
     {
         ArgumentNullException.ThrowIfNull(runtime);
         _runtime = runtime;
+        Memory = new CachingAllocator(runtime);
     }
 
     /// <summary>The runtime.</summary>
@@ -66,9 +74,16 @@ public sealed partial class GpuBackend : IBackend
 
     private long _ptxLaunches, _cpuFallbacks;
 
+    /// <summary>The caching allocator every storage of this backend comes from (<see cref="MemoryStats"/>, cache release).</summary>
+    public CachingAllocator Memory { get; }
+
     /// <inheritdoc/>
-    public Storage Allocate(long bytes, bool zero) =>
-        _runtime is IHostMappedRuntime m ? new MappedGpuStorage(m, bytes) : new GpuStorage(_runtime, bytes);
+    public Storage Allocate(long bytes, bool zero)
+    {
+        var s = _runtime is IHostMappedRuntime ? new MappedGpuStorage(Memory, bytes) : new GpuStorage(Memory, bytes);
+        if (zero && bytes > 0) _runtime.Memset(s.Address, 0, bytes);   // cached blocks come back dirty
+        return s;
+    }
 
     private GpuStorage G(in StridedView v, string op) =>
         v.Storage is GpuStorage g && ReferenceEquals(g.Runtime, _runtime) ? g
@@ -81,8 +96,14 @@ public sealed partial class GpuBackend : IBackend
         if (_runtime is not IHostMappedRuntime)
             throw new DeviceException(op, $"has no kernel on {Device} yet");
         Interlocked.Increment(ref _cpuFallbacks);
+        _fallbackOps.AddOrUpdate(op, 1, static (_, n) => n + 1);
         return _cpu;
     }
+
+    private readonly ConcurrentDictionary<string, long> _fallbackOps = new();
+
+    /// <summary>How often each op name fell back to the CPU kernels (emulator only), for finding ops without a GPU kernel.</summary>
+    public IReadOnlyDictionary<string, long> CpuFallbackOps => _fallbackOps;
 
     // An empty view may point past its allocation (a slice of nothing): nothing to copy, so no runtime call.
 
@@ -137,6 +158,13 @@ public sealed partial class GpuBackend : IBackend
     /// <inheritdoc/>
     public void Unary(UnaryOp op, in StridedView dst, in StridedView src, double a, double b)
     {
+        if (dst.DType is DType.Int64 or DType.Int32 && dst.DType == src.DType && IntUnaryBody(op, PtxGen.Of(src.DType)) is { } ibody)
+        {
+            var t = PtxGen.Of(src.DType);
+            var (wa, wb) = (ScalarWriter(t, a), ScalarWriter(t, b));
+            if (Launch($"unary_{op}_{PtxGen.Sfx(t)}", [t, t], [PtxGen.ParamT(t), PtxGen.ParamT(t)], ibody, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
+                return;
+        }
         if (dst.DType is DType.Float32 or DType.Float64 && dst.DType == src.DType && UnaryBody(op, PtxGen.Of(src.DType)) is { } body)
         {
             var t = PtxGen.Of(src.DType);
@@ -204,8 +232,38 @@ public sealed partial class GpuBackend : IBackend
             UnaryOp.Tanh => ViaF64(PtxGen.Tanh64),
             UnaryOp.Sigmoid => ViaF64(PtxGen.Sigmoid64),
             UnaryOp.Silu => ViaF64((w, x) => { string s = PtxGen.Sigmoid64(w, x), o = w.R("fd"); w.I($"mul.rn.f64 {o}, {x}, {s}"); return o; }),
+            UnaryOp.Hardsigmoid => (w, v, _) => Hardsigmoid(w, v[0]),
+            UnaryOp.Hardswish => (w, v, _) => { string hs = Hardsigmoid(w, v[0]), o = w.R(t); w.I($"mul.rn.{f} {o}, {v[0]}, {hs}"); return o; },
+            // x^p and p^x in f64 (rounded once for float32), with C's pow special cases
+            UnaryOp.PowScalar => (w, v, s) => Round(w, Pow64(w, Wide(w, v[0]), Wide(w, s[0]))),
+            UnaryOp.ScalarPow => (w, v, s) => Round(w, Pow64(w, Wide(w, s[0]), Wide(w, v[0]))),
             _ => null,
         };
+
+        string Hardsigmoid(PtxWriter w, string x)
+        {   // clamp(x + 3, 0, 6) / 6 in the element type, NaN stays NaN
+            string u = w.R(t), o = w.R(t);
+            w.I($"add.rn.{f} {u}, {x}, {PtxGen.Imm(t, 3)}");
+            string c = Clamp(w, u, Z, PtxGen.Imm(t, 6));
+            w.I($"div.rn.{f} {o}, {c}, {PtxGen.Imm(t, 6)}");
+            return o;
+        }
+
+        string Wide(PtxWriter w, string x)
+        {
+            if (t == GT.F64) return x;
+            string o = w.R("fd");
+            w.I($"cvt.f64.f32 {o}, {x}");
+            return o;
+        }
+
+        string Round(PtxWriter w, string xd)
+        {
+            if (t == GT.F64) return xd;
+            string o = w.R("f");
+            w.I($"cvt.rn.f32.f64 {o}, {xd}");
+            return o;
+        }
 
         string Clamp(PtxWriter w, string x, string lo, string hi)
         {   // x < lo ? lo : x > hi ? hi : x (NaN stays NaN)
@@ -218,6 +276,91 @@ public sealed partial class GpuBackend : IBackend
         }
     }
 
+    // Integer forms of the unary ops the CPU backend also has for int64/int32 (wrapping arithmetic, as .NET's).
+    private static Func<PtxWriter, string[], string[], string>? IntUnaryBody(UnaryOp op, GT t)
+    {
+        string f = PtxGen.Sfx(t), Z = PtxGen.Imm(t, 0);
+        return op switch
+        {
+            UnaryOp.Neg => (w, v, _) => { string o = w.R(t); w.I($"neg.{f} {o}, {v[0]}"); return o; },
+            UnaryOp.Abs => (w, v, _) => { string o = w.R(t); w.I($"abs.{f} {o}, {v[0]}"); return o; },
+            UnaryOp.Square => (w, v, _) => { string o = w.R(t); w.I($"mul.lo.{f} {o}, {v[0]}, {v[0]}"); return o; },
+            UnaryOp.Affine => (w, v, s) => { string o = w.R(t); w.I($"mad.lo.{f} {o}, {v[0]}, {s[0]}, {s[1]}"); return o; },
+            UnaryOp.Relu => (w, v, _) => { string o = w.R(t); w.I($"max.{f} {o}, {v[0]}, {Z}"); return o; },
+            UnaryOp.Relu6 => (w, v, _) => { string o = w.R(t); w.I($"max.{f} {o}, {v[0]}, {Z}"); w.I($"min.{f} {o}, {o}, {PtxGen.Imm(t, 6)}"); return o; },
+            UnaryOp.Clamp => (w, v, s) =>
+            {   // x < lo ? lo : x > hi ? hi : x, in the CPU's order (lo wins when lo > hi)
+                string o = w.R(t), p = w.R("p");
+                w.I($"setp.gt.{f} {p}, {v[0]}, {s[1]}");
+                w.I($"selp.{f} {o}, {s[1]}, {v[0]}, {p}");
+                w.I($"setp.lt.{f} {p}, {v[0]}, {s[0]}");
+                w.I($"selp.{f} {o}, {s[0]}, {o}, {p}");
+                return o;
+            },
+            UnaryOp.Sign => (w, v, _) =>
+            {
+                string o = w.R(t), p = w.R("p");
+                w.I($"setp.gt.{f} {p}, {v[0]}, 0");
+                w.I($"selp.{f} {o}, 1, 0, {p}");
+                w.I($"setp.lt.{f} {p}, {v[0]}, 0");
+                w.I($"selp.{f} {o}, -1, {o}, {p}");
+                return o;
+            },
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// f64 x^y as C's pow: 1 when y = 0 or x = 1 (also for NaN operands) or x = −1 and y = ±∞; NaN for finite x &lt; 0 with a
+    /// non-integer y; otherwise ±e^(y·ln|x|), negative for x &lt; 0 (including −0) and an odd integer y. ln 0 = −∞ and
+    /// ln ∞ = ∞ give the zero and infinite cases. Accurate to a few ulps of f64 (enough to round float32 correctly).
+    /// </summary>
+    private static string Pow64(PtxWriter w, string x, string y)
+    {
+        string ax = w.R("fd"), lg = w.R("fd"), prod = w.R("fd");
+        w.I($"abs.f64 {ax}, {x}");
+        string ln = PtxGen.Log64(w, ax);
+        w.I($"mul.rn.f64 {prod}, {y}, {ln}");
+        string mag = PtxGen.Exp64(w, prod);
+        // integer and odd tests of y: floor(y) == y; odd when floor(y / 2) * 2 != y
+        string fl = w.R("fd"), half = w.R("fd"), pint = w.R("p"), podd = w.R("p"), pneg = w.R("p"), p = w.R("p"), res = w.R("fd"), neg = w.R("fd");
+        w.I($"cvt.rmi.f64.f64 {fl}, {y}");
+        w.I($"setp.eq.f64 {pint}, {fl}, {y}");
+        w.I($"mul.rn.f64 {half}, {y}, 0d3FE0000000000000");
+        w.I($"cvt.rmi.f64.f64 {half}, {half}");
+        w.I($"add.rn.f64 {half}, {half}, {half}");
+        w.I($"setp.neu.f64 {podd}, {half}, {y}");
+        w.I($"and.pred {podd}, {podd}, {pint}");
+        // sign bit of x (−0 counts as negative)
+        string bits = w.R("rd");
+        w.I($"mov.b64 {bits}, {x}");
+        w.I($"setp.lt.s64 {pneg}, {bits}, 0");
+        w.I($"neg.f64 {neg}, {mag}");
+        w.I($"and.pred {p}, {pneg}, {podd}");
+        w.I($"selp.f64 {res}, {neg}, {mag}, {p}");
+        // x < 0 (not −0, not NaN) and y not an integer (NaN y counts as not an integer): NaN
+        string pxneg = w.R("p"), pnan = w.R("p");
+        w.I($"setp.lt.f64 {pxneg}, {x}, 0d0000000000000000");
+        w.I($"setp.gt.and.f64 {pxneg}, {x}, 0dFFF0000000000000, {pxneg}");   // (−∞)^y is ±∞ or ±0, never NaN
+        w.I($"not.pred {pnan}, {pint}");
+        w.I($"and.pred {pnan}, {pnan}, {pxneg}");
+        w.I($"selp.f64 {res}, 0dFFF8000000000000, {res}, {pnan}");
+        // x = −1 and y = ±∞: 1
+        string pm1 = w.R("p"), pinf = w.R("p"), ay = w.R("fd");
+        w.I($"setp.eq.f64 {pm1}, {x}, 0dBFF0000000000000");
+        w.I($"abs.f64 {ay}, {y}");
+        w.I($"setp.eq.f64 {pinf}, {ay}, 0d7FF0000000000000");
+        w.I($"and.pred {pm1}, {pm1}, {pinf}");
+        w.I($"selp.f64 {res}, 0d3FF0000000000000, {res}, {pm1}");
+        // y = 0 or x = 1: 1 (even when the other operand is NaN)
+        string pone = w.R("p");
+        w.I($"setp.eq.f64 {pone}, {y}, 0d0000000000000000");
+        w.I($"setp.eq.or.f64 {pone}, {x}, 0d3FF0000000000000, {pone}");
+        w.I($"selp.f64 {res}, 0d3FF0000000000000, {res}, {pone}");
+        _ = lg;
+        return res;
+    }
+
     /// <inheritdoc/>
     public void Binary(BinaryOp op, in StridedView dst, in StridedView x, in StridedView y, double a, double b)
     {
@@ -225,8 +368,12 @@ public sealed partial class GpuBackend : IBackend
         {
             var t = PtxGen.Of(x.DType);
             bool cmp = op is BinaryOp.Eq or BinaryOp.Ne or BinaryOp.Lt or BinaryOp.Le or BinaryOp.Gt or BinaryOp.Ge;
+            // ops with scalar parameters (slope, clamp bounds, exponent) take them as two .param of the element type
+            bool scalars = op is BinaryOp.LeakyReluBackward or BinaryOp.ClampBackward or BinaryOp.PowScalarBackward;
+            var (wa, wb) = (ScalarWriter(t, a), ScalarWriter(t, b));
             if (BinaryBody(op, t) is { } body && dst.DType == (cmp ? DType.Bool : x.DType)
-                && Launch($"binary_{op}_{PtxGen.Sfx(t)}", [cmp ? GT.U8 : t, t, t], [], body, op.ToString(), [dst, x, y], null))
+                && Launch($"binary_{op}_{PtxGen.Sfx(t)}", [cmp ? GT.U8 : t, t, t], scalars ? [PtxGen.ParamT(t), PtxGen.ParamT(t)] : [], body, op.ToString(),
+                    [dst, x, y], scalars ? p => { wa(p); wb(p); } : null))
                 return;
         }
         Cpu(op.ToString()).Binary(op, dst, x, y, a, b);
@@ -279,8 +426,125 @@ public sealed partial class GpuBackend : IBackend
                 w.I($"selp.{f} {o}, {v[0]}, {Z}, {p}");
                 return o;
             },
+            BinaryOp.Relu6Backward => (w, v, _) =>
+            {   // g where 0 < x < 6
+                string o = w.R(t), p = w.R("p");
+                w.I($"setp.gt.{f} {p}, {v[1]}, {Z}");
+                w.I($"setp.lt.and.{f} {p}, {v[1]}, {PtxGen.Imm(t, 6)}, {p}");
+                w.I($"selp.{f} {o}, {v[0]}, {Z}, {p}");
+                return o;
+            },
+            BinaryOp.LeakyReluBackward => (w, v, s) =>
+            {   // x > 0 ? g : g·slope
+                string o = w.R(t), m = w.R(t), p = w.R("p");
+                w.I($"mul{rn}{lo}.{f} {m}, {v[0]}, {s[0]}");
+                w.I($"setp.gt.{f} {p}, {v[1]}, {Z}");
+                w.I($"selp.{f} {o}, {v[0]}, {m}, {p}");
+                return o;
+            },
+            BinaryOp.ClampBackward => (w, v, s) =>
+            {   // g where lo ≤ x ≤ hi
+                string o = w.R(t), p = w.R("p");
+                w.I($"setp.ge.{f} {p}, {v[1]}, {s[0]}");
+                w.I($"setp.le.and.{f} {p}, {v[1]}, {s[1]}, {p}");
+                w.I($"selp.{f} {o}, {v[0]}, {Z}, {p}");
+                return o;
+            },
+            BinaryOp.AbsBackward => (w, v, _) =>
+            {   // g·sign(x), sign(NaN) = NaN
+                string sg = w.R(t), o = w.R(t), p = w.R("p");
+                w.I($"mov.{f} {sg}, {Z}");
+                w.I($"setp.gt.{f} {p}, {v[1]}, {Z}");
+                w.I($"@{p} mov.{f} {sg}, {PtxGen.Imm(t, 1)}");
+                w.I($"setp.lt.{f} {p}, {v[1]}, {Z}");
+                w.I($"@{p} mov.{f} {sg}, {PtxGen.Imm(t, -1)}");
+                if (fl)
+                {
+                    w.I($"setp.nan.{f} {p}, {v[1]}, {v[1]}");
+                    w.I($"@{p} mov.{f} {sg}, {v[1]}");
+                }
+                w.I($"mul{rn}{lo}.{f} {o}, {v[0]}, {sg}");
+                return o;
+            },
+            _ when !fl => null,
+            BinaryOp.Pow => (w, v, _) => Narrow(w, Pow64(w, Widen(w, v[0]), Widen(w, v[1]))),
+            BinaryOp.PowScalarBackward => (w, v, s) =>
+            {   // p = 0 ? 0 : (g·p)·x^(p − 1), each product rounded in the element type as on the CPU
+                string pm1 = w.R(t), gp = w.R(t), o = w.R(t), pz = w.R("p");
+                w.I($"sub.rn.{f} {pm1}, {s[0]}, {PtxGen.Imm(t, 1)}");
+                string pw = Narrow(w, Pow64(w, Widen(w, v[1]), Widen(w, pm1)));
+                w.I($"mul.rn.{f} {gp}, {v[0]}, {s[0]}");
+                w.I($"mul.rn.{f} {o}, {gp}, {pw}");
+                w.I($"setp.eq.{f} {pz}, {s[0]}, {Z}");
+                w.I($"selp.{f} {o}, {Z}, {o}, {pz}");
+                return o;
+            },
+            BinaryOp.SigmoidBackward => (w, v, _) =>
+            {   // (g·y)·(1 − y)
+                string gy = w.R(t), om = w.R(t), o = w.R(t);
+                w.I($"mul.rn.{f} {gy}, {v[0]}, {v[1]}");
+                w.I($"sub.rn.{f} {om}, {PtxGen.Imm(t, 1)}, {v[1]}");
+                w.I($"mul.rn.{f} {o}, {gy}, {om}");
+                return o;
+            },
+            BinaryOp.TanhBackward => (w, v, _) =>
+            {   // g·(1 − y²)
+                string yy = w.R(t), om = w.R(t), o = w.R(t);
+                w.I($"mul.rn.{f} {yy}, {v[1]}, {v[1]}");
+                w.I($"sub.rn.{f} {om}, {PtxGen.Imm(t, 1)}, {yy}");
+                w.I($"mul.rn.{f} {o}, {v[0]}, {om}");
+                return o;
+            },
+            BinaryOp.SiluBackward => (w, v, _) =>
+            {   // (g·s)·(1 + x·(1 − s)), s = sigmoid(x) computed in f64 and rounded to the element type
+                string sg = Narrow(w, PtxGen.Sigmoid64(w, Widen(w, v[1])));
+                string gs = w.R(t), om = w.R(t), xm = w.R(t), o = w.R(t);
+                w.I($"mul.rn.{f} {gs}, {v[0]}, {sg}");
+                w.I($"sub.rn.{f} {om}, {PtxGen.Imm(t, 1)}, {sg}");
+                w.I($"mul.rn.{f} {xm}, {v[1]}, {om}");
+                w.I($"add.rn.{f} {xm}, {PtxGen.Imm(t, 1)}, {xm}");
+                w.I($"mul.rn.{f} {o}, {gs}, {xm}");
+                return o;
+            },
+            BinaryOp.HardsigmoidBackward => (w, v, _) =>
+            {   // g / 6 where −3 < x < 3
+                string o = w.R(t), d = w.R(t), p = w.R("p");
+                w.I($"div.rn.{f} {d}, {v[0]}, {PtxGen.Imm(t, 6)}");
+                w.I($"setp.gt.{f} {p}, {v[1]}, {PtxGen.Imm(t, -3)}");
+                w.I($"setp.lt.and.{f} {p}, {v[1]}, {PtxGen.Imm(t, 3)}, {p}");
+                w.I($"selp.{f} {o}, {d}, {Z}, {p}");
+                return o;
+            },
+            BinaryOp.HardswishBackward => (w, v, _) =>
+            {   // x < −3 ? 0 : x > 3 ? g : g·(x/3 + 1/2)
+                string q = w.R(t), m = w.R(t), o = w.R(t), p = w.R("p");
+                w.I($"div.rn.{f} {q}, {v[1]}, {PtxGen.Imm(t, 3)}");
+                w.I($"add.rn.{f} {q}, {q}, {PtxGen.Imm(t, 0.5)}");
+                w.I($"mul.rn.{f} {m}, {v[0]}, {q}");
+                w.I($"setp.gt.{f} {p}, {v[1]}, {PtxGen.Imm(t, 3)}");
+                w.I($"selp.{f} {o}, {v[0]}, {m}, {p}");
+                w.I($"setp.lt.{f} {p}, {v[1]}, {PtxGen.Imm(t, -3)}");
+                w.I($"selp.{f} {o}, {Z}, {o}, {p}");
+                return o;
+            },
             _ => null,
         };
+
+        string Widen(PtxWriter w, string x)
+        {
+            if (t == GT.F64) return x;
+            string o = w.R("fd");
+            w.I($"cvt.f64.f32 {o}, {x}");
+            return o;
+        }
+
+        string Narrow(PtxWriter w, string xd)
+        {
+            if (t == GT.F64) return xd;
+            string o = w.R("f");
+            w.I($"cvt.rn.f32.f64 {o}, {xd}");
+            return o;
+        }
     }
 
     /// <inheritdoc/>

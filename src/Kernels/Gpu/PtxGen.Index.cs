@@ -76,7 +76,7 @@ internal static class IndexPtxGen
     /// <summary>
     /// Adds the byte <paramref name="v"/> (in a 16-bit register) to the byte at <paramref name="addr"/>, wrapping mod 256:
     /// compare-and-swap on the aligned 32-bit word holding it (sm_80 has no 8-bit atomics). The word may extend past
-    /// the tensor's last byte, never past the allocation: device allocations are whole 32-bit words (GpuStorage).
+    /// the tensor's last byte, never past its block: the caching allocator hands out multiples of 512 bytes (CachingAllocator.RoundSize).
     /// </summary>
     private static void ByteAdd(PtxWriter w, string addr, string v)
     {

@@ -74,6 +74,23 @@ public class PtxasTests
                     _ = f.LeakyRelu(); _ = f.Clamp(-1, 1); _ = f.Exp(); _ = f.Abs().Log(); _ = f.Abs().Sqrt(); _ = f.Abs().Add(1.0).Rsqrt();
                     _ = f.Sigmoid(); _ = f.Tanh(); _ = f.Silu();
                     _ = Tensor.BinaryKernel("relu_backward", Kernels.BinaryOp.ReluBackward, f, f);
+                    var gpu = (GpuBackend)Kernels.Backends.For(Device.Emulated);
+                    var o = Tensor.Empty([4, 5], dt, Device.Emulated);
+                    foreach (var bop in new[] { Kernels.BinaryOp.Relu6Backward, Kernels.BinaryOp.LeakyReluBackward, Kernels.BinaryOp.ClampBackward,
+                        Kernels.BinaryOp.AbsBackward, Kernels.BinaryOp.SigmoidBackward, Kernels.BinaryOp.TanhBackward, Kernels.BinaryOp.SiluBackward,
+                        Kernels.BinaryOp.HardsigmoidBackward, Kernels.BinaryOp.HardswishBackward, Kernels.BinaryOp.PowScalarBackward, Kernels.BinaryOp.Pow })
+                        gpu.Binary(bop, o.View("t"), f.View("t"), f.View("t"), 0.5, 1);
+                    foreach (var uop in new[] { Kernels.UnaryOp.Hardsigmoid, Kernels.UnaryOp.Hardswish, Kernels.UnaryOp.PowScalar, Kernels.UnaryOp.ScalarPow })
+                        gpu.Unary(uop, o.View("t"), f.View("t"), 0.5, 1);
+                }
+                if (dt is DType.Int64 or DType.Int32)
+                {
+                    var gpu = (GpuBackend)Kernels.Backends.For(Device.Emulated);
+                    foreach (var uop in new[] { Kernels.UnaryOp.Neg, Kernels.UnaryOp.Abs, Kernels.UnaryOp.Square, Kernels.UnaryOp.Sign, Kernels.UnaryOp.Affine,
+                        Kernels.UnaryOp.Relu, Kernels.UnaryOp.Relu6, Kernels.UnaryOp.Clamp })
+                        gpu.Unary(uop, a.View("t"), b.Permute(1, 2, 0).View("t"), 2, 3);
+                    foreach (var bop in new[] { Kernels.BinaryOp.Relu6Backward, Kernels.BinaryOp.LeakyReluBackward, Kernels.BinaryOp.ClampBackward, Kernels.BinaryOp.AbsBackward })
+                        gpu.Binary(bop, a.View("t"), a.View("t"), a.View("t"), 0, 1);
                 }
             }
             IndexWorkload(g);
