@@ -31,7 +31,10 @@ namespace Engine.Kernels.Gpu;
 /// <item><term>FillRandom</term><description>hand-written PTX (Kernels/philox.ptx): every kind and dtype the CPU fills, same values</description></item>
 /// <item><term>CutMix, CutMixLabels</term><description>hand-written PTX (Kernels/cutmix.ptx), 4- and 8-byte dtypes, out of place and in place</description></item>
 /// <item><term>SgdUpdate, AdamUpdate</term><description>PTX, hand-written (Kernels/optim.ptx), float32/float64</description></item>
-/// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward), Gather, ScatterAdd, IndexSelect, IndexAdd,
+/// <item><term>Gather, ScatterAdd, IndexSelect, IndexAdd</term><description>PTX (GpuBackend.Index.cs): generated gather/scatter_add kernels,
+/// every dtype for gather and index_select, float32/float64/int64/int32/uint8 for the atomic scatter_add and index_add, any strides;
+/// hand-written row copy (Kernels/index_rows.ptx) for index_select of contiguous rows along dim 0</description></item>
+/// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward),
 /// Conv*, MaxPool*, AvgPool*, BatchNorm*</term><description>CPU (MatMul, conv, pooling, batch norm are cuBLAS/cuDNN on a
 /// real GPU)</description></item>
 /// </list>
@@ -103,11 +106,21 @@ public sealed partial class GpuBackend : IBackend
     /// <summary>How often each op name fell back to the CPU kernels (emulator only), for finding ops without a GPU kernel.</summary>
     public IReadOnlyDictionary<string, long> CpuFallbackOps => _fallbackOps;
 
-    /// <inheritdoc/>
-    public void CopyFromHost(in StridedView dst, ReadOnlySpan<byte> src) => _runtime.CopyHostToDevice(Addr(dst, "copy_from_host"), src);
+    // An empty view may point past its allocation (a slice of nothing): nothing to copy, so no runtime call.
 
     /// <inheritdoc/>
-    public void CopyToHost(in StridedView src, Span<byte> dst) => _runtime.CopyDeviceToHost(dst, Addr(src, "copy_to_host"));
+    public void CopyFromHost(in StridedView dst, ReadOnlySpan<byte> src)
+    {
+        ulong a = Addr(dst, "copy_from_host");
+        if (src.Length > 0) _runtime.CopyHostToDevice(a, src);
+    }
+
+    /// <inheritdoc/>
+    public void CopyToHost(in StridedView src, Span<byte> dst)
+    {
+        ulong a = Addr(src, "copy_to_host");
+        if (dst.Length > 0) _runtime.CopyDeviceToHost(dst, a);
+    }
 
     /// <inheritdoc/>
     public void Fill(in StridedView dst, double value)

@@ -65,7 +65,9 @@ public class DeviceMemoryTests
         using (var t = Tensor.Ones([1000], DType.Float32, Device.Emulated))
         {
             var during = Engine.Cuda.MemoryStats(Device.Emulated);
-            Assert.That(during.Allocated - before.Allocated, Is.EqualTo(4096));
+            // a fresh 4096-byte block, or a cached one up to a quarter larger
+            Assert.That(during.Allocated - before.Allocated, Is.InRange(4096, 5120));
+            Assert.That(during.ActiveBlocks - before.ActiveBlocks, Is.EqualTo(1));
             Assert.That(t.ToArray<float>(), Is.All.EqualTo(1f));
         }
         Assert.That(Engine.Cuda.MemoryStats(Device.Emulated).Allocated, Is.EqualTo(before.Allocated));

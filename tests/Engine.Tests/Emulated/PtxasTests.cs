@@ -93,10 +93,40 @@ public class PtxasTests
                         gpu.Binary(bop, a.View("t"), a.View("t"), a.View("t"), 0, 1);
                 }
             }
+            IndexWorkload(g);
         }
         var texts = EmulatedRuntime.Shared.ModuleTexts;
         Assert.That(texts, Has.Count.GreaterThan(30), "the workload built the generated kernels");
         Parallel.ForEach(texts, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, kv => Assemble(ptxas!, kv.Key, kv.Value));
+    }
+
+    /// <summary>
+    /// The generated index kernels: gather (every element size; 32- and 64-bit element index) and scatter_add (every
+    /// dtype it takes) at ranks 1–3, through gather, index_select, scatter_add and index_add.
+    /// </summary>
+    private static void IndexWorkload(Generator g)
+    {
+        var gpu = (GpuBackend)Kernels.Backends.For(Device.Emulated);
+        foreach (var dt in new[] { DType.Float32, DType.Float64, DType.Int64, DType.Int32, DType.UInt8, DType.Bool })
+        {
+            var x = Tensor.RandInt(0, 2, [3, 4, 5], DType.Int64, g).To(dt).To(Device.Emulated);
+            var idx = Tensor.RandInt(0, 3, [3, 4, 5], DType.Int64, g).To(Device.Emulated);
+            _ = x.Gather(2, idx);                                   // rank 1
+            _ = x.Gather(1, idx.Narrow(2, 0, 2));                   // rank 3
+            _ = x.Permute(2, 0, 1).Gather(0, idx.Permute(2, 0, 1)); // rank 2 after coalescing
+            _ = x.IndexSelect(1, Tensor.FromArray(new long[] { 2, 0 }).To(Device.Emulated));
+            if (dt == DType.Bool) continue;
+            _ = x.ScatterAdd(1, idx, x);
+            _ = x.ScatterAdd(2, idx.Narrow(1, 0, 2), x.Narrow(1, 0, 2));
+            _ = x.ScatterAdd(0, idx.Narrow(0, 0, 1).Narrow(2, 0, 3), x.Narrow(0, 0, 1).Narrow(2, 0, 3));
+            var z = Tensor.Zeros([3, 4, 5], dt, Device.Emulated);
+            gpu.IndexAdd(z.View("t"), Tensor.FromArray(new long[] { 1, 1 }).To(Device.Emulated).View("t"), x.Narrow(0, 0, 2).View("t"), 0);
+        }
+        // The 64-bit element index variants (picked for more than 2^32 elements; too many to run here): generated only.
+        foreach (var (bytes, rank) in new[] { (1, 1), (2, 2), (4, 3), (8, 4) })
+            Kernels.Gpu.EmulatedRuntime.Shared.LoadModule($"gather_b{bytes * 8}_r{rank}_w64", IndexPtxGen.Gather($"gather_b{bytes * 8}_r{rank}_w64", rank, bytes, wide: true));
+        foreach (var (t, rank) in new[] { (GT.F32, 1), (GT.F64, 2), (GT.S64, 3), (GT.S32, 4), (GT.U8, 2) })
+            Kernels.Gpu.EmulatedRuntime.Shared.LoadModule($"scatter_add_{PtxGen.Sfx(t)}_r{rank}_w64", IndexPtxGen.ScatterAdd($"scatter_add_{PtxGen.Sfx(t)}_r{rank}_w64", rank, t, wide: true));
     }
 
     [Test]
