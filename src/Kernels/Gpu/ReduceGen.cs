@@ -124,7 +124,7 @@ internal static class ReduceGen
         w.I($"mov.u32 {ntid}, %ntid.x");
         w.I($"mov.u32 {tid}, %tid.x");
         w.I($"mov.u32 {nctaid}, %nctaid.x");
-        string item = w.R("rd"), step = w.R("rd"), lane = w.R("rd"), group = "", t64 = w.R("rd");
+        string item = w.R("rd"), step = w.R("rd"), lane = w.R("rd"), t64 = w.R("rd");
         switch (mode)
         {
             case ReduceMode.Thread:
@@ -142,13 +142,11 @@ internal static class ReduceGen
                 w.I($"mul.wide.u32 {step}, {nctaid}, {ntid}");
                 w.I($"shr.u64 {step}, {step}, 5");
                 w.I($"and.b64 {lane}, {t64}, 31");
-                group = "32";
                 break;
             default:
                 w.I($"cvt.u64.u32 {item}, {ctaid}");
                 w.I($"cvt.u64.u32 {step}, {nctaid}");
                 w.I($"cvt.u64.u32 {lane}, {tid}");
-                group = BlockThreads.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 break;
         }
 
@@ -192,6 +190,47 @@ internal static class ReduceGen
         w.I($"mov.{a} {v}, {Imm(acc, Identity(kind, tin))}");
         if (arg) w.I($"mov.s64 {ix}, 9223372036854775807");
 
+        int g = mode switch { ReduceMode.Thread => 1, ReduceMode.Warp => 32, _ => BlockThreads };
+        if (rr == 1)
+        {
+            // One reduced dim (the usual case after coalescing): four loads issued back to back per trip, so each
+            // thread keeps four requests in flight; folded in index order. The ELEM loop below does the tail.
+            string bstep = w.R("rd"), istep = argIn ? w.R("rd") : "", j3 = w.R("rd"), ia = argIn ? w.R("rd") : "";
+            w.I($"mul.lo.s64 {bstep}, {rs[0]}, {g * PtxGen.Size(tin)}");
+            if (argIn) w.I($"mul.lo.s64 {istep}, {rs[0]}, {g * 8}");
+            var xs = new string[4]; var xis = new string[4];
+            for (int u = 0; u < 4; u++) { xs[u] = w.R(tin); xis[u] = arg ? w.R("rd") : ""; }
+            w.L("ELEM4");
+            w.I($"add.u64 {j3}, {j}, {3 * g}");
+            w.I($"setp.ge.u64 {p}, {j3}, {jend}");
+            w.I($"@{p} bra ELEM");
+            w.I($"mad.lo.s64 {off}, {j}, {rs[0]}, {soff}");
+            w.I($"mad.lo.s64 {addr}, {off}, {PtxGen.Size(tin)}, {src}");
+            if (argIn) w.I($"mad.lo.s64 {ia}, {off}, 8, {srci}");
+            for (int u = 0; u < 4; u++)
+            {
+                if (u > 0) w.I($"add.s64 {addr}, {addr}, {bstep}");
+                w.I($"ld.global.nc.{PtxGen.Sfx(tin)} {xs[u]}, [{addr}]");
+                if (argIn)
+                {
+                    if (u > 0) w.I($"add.s64 {ia}, {ia}, {istep}");
+                    w.I($"ld.global.nc.s64 {xis[u]}, [{ia}]");
+                }
+            }
+            for (int u = 0; u < 4; u++)
+            {
+                string xv4 = PtxGen.Convert(w, tin, acc, false, xs[u]);
+                if (arg)
+                {
+                    if (!argIn) w.I($"add.u64 {xis[u]}, {j}, {u * g}");
+                    CombineArg(w, kind, acc, v, ix, xv4, xis[u]);
+                }
+                else Combine(w, kind, acc, v, xv4);
+            }
+            w.I($"add.u64 {j}, {j}, {4 * g}");
+            w.I("bra ELEM4");
+        }
+
         w.L("ELEM");
         w.I($"setp.ge.u64 {p}, {j}, {jend}");
         w.I($"@{p} bra FOLD");
@@ -225,7 +264,7 @@ internal static class ReduceGen
             CombineArg(w, kind, acc, v, ix, xv, xi);
         }
         else Combine(w, kind, acc, v, xv);
-        w.I(mode == ReduceMode.Thread ? $"add.u64 {j}, {j}, 1" : $"add.u64 {j}, {j}, {group}");
+        w.I($"add.u64 {j}, {j}, {g}");
         w.I("bra ELEM");
 
         w.L("FOLD");

@@ -245,6 +245,7 @@ public class ReduceKernelTests
         {
             ([3, 5000], [3, 1]),        // block per output, 2 chunks, then a warp pass
             ([12003], [1]),             // full reduction: 3 chunks of a block each
+            ([5, 301], [5, 1]),         // warp per output, four loads per trip and a tail
             ([300, 3], [1, 3]),         // thread per output over an outer dim: 5 chunks, then a thread pass
             ([2, 150, 2, 3], [1, 150, 1, 3]),
         })
