@@ -64,6 +64,7 @@ public class PtxasTests
                     _ = a.To(to);                      // contiguous copy-cast
                     _ = a.Permute(1, 0, 2).To(to);     // strided copy-cast
                 }
+                ReductionWorkload(dt, g);
                 if (dt is DType.Bool or DType.UInt8) continue;
                 _ = a.Add(a); _ = a.Sub(b.Permute(1, 2, 0)); _ = a.Mul(a.Narrow(2, 0, 1)); _ = a.Maximum(a); _ = a.Minimum(a);
                 _ = a.Eq(a); _ = a.Lt(a); _ = a.Le(a); _ = a.Gt(a); _ = a.Ge(a); _ = a.Ne(a);
@@ -127,6 +128,42 @@ public class PtxasTests
             Kernels.Gpu.EmulatedRuntime.Shared.LoadModule($"gather_b{bytes * 8}_r{rank}_w64", IndexPtxGen.Gather($"gather_b{bytes * 8}_r{rank}_w64", rank, bytes, wide: true));
         foreach (var (t, rank) in new[] { (GT.F32, 1), (GT.F64, 2), (GT.S64, 3), (GT.S32, 4), (GT.U8, 2) })
             Kernels.Gpu.EmulatedRuntime.Shared.LoadModule($"scatter_add_{PtxGen.Sfx(t)}_r{rank}_w64", IndexPtxGen.ScatterAdd($"scatter_add_{PtxGen.Sfx(t)}_r{rank}_w64", rank, t, wide: true));
+    }
+
+    /// <summary>
+    /// Every reduction kind on <paramref name="dt"/> in each kernel shape the backend picks: warp per output (reduced dims
+    /// innermost), thread per output (reduced dims outer), block per output with a chunked first pass and its second pass,
+    /// a thread-per-output chunked pass, and a general strided case with two kept and two reduced dims.
+    /// </summary>
+    private static void ReductionWorkload(DType dt, Generator g)
+    {
+        var be = Kernels.Backends.For(Device.Emulated);
+        (long[] Shape, long[] Keep, Func<Tensor, Tensor> View)[] cases =
+        [
+            ([3, 4, 5], [3, 4, 1], t => t),
+            ([3, 4, 5], [1, 4, 5], t => t),
+            ([3, 5000], [3, 1], t => t),
+            ([300, 3], [1, 3], t => t),
+            ([4, 5, 6, 7], [4, 1, 6, 1], t => t.Permute(3, 2, 1, 0).Contiguous().Permute(3, 2, 1, 0)),
+        ];
+        foreach (var (shape, keep, view) in cases)
+        {
+            var x = view(Tensor.RandInt(0, 2, shape, DType.UInt8, g).To(dt).To(Device.Emulated));
+            foreach (var op in new[] { Kernels.ReduceOp.Sum, Kernels.ReduceOp.Max, Kernels.ReduceOp.Min })
+            {
+                var r = Tensor.Empty(keep, dt, Device.Emulated);
+                be.Reduce(op, r.View("t"), x.View("t"));
+            }
+            int dim = Array.FindIndex(keep, k => k == 1);
+            var ak = (long[])shape.Clone();
+            ak[dim] = 1;
+            foreach (var max in new[] { true, false })
+            {
+                var v = Tensor.Empty(ak, dt, Device.Emulated);
+                var ix = Tensor.Empty(ak, DType.Int64, Device.Emulated);
+                be.ArgReduce(max, v.View("t"), ix.View("t"), x.View("t"), dim);
+            }
+        }
     }
 
     [Test]
