@@ -24,7 +24,10 @@ namespace Engine.Kernels.Gpu;
 /// <item><term>Binary</term><description>PTX for float32/float64/int64/int32: Add, Sub, Mul, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge,
 /// ReluBackward, and Div for floats; broadcasting and arbitrary strides. CPU: the other backward ops, Pow, uint8/bool</description></item>
 /// <item><term>Where</term><description>PTX, every dtype</description></item>
-/// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward), Gather, ScatterAdd, IndexSelect, IndexAdd, FillRandom,
+/// <item><term>Softmax, SoftmaxBackward</term><description>PTX for float32 (hand-written softmax.ptx: a warp per row up to 1024
+/// elements, backward 512; a block per row with the row cached in shared memory up to <see cref="SoftmaxCachedMax"/>, backward half;
+/// online max/sum beyond). CPU for float64: works on the emulator, a DeviceException on a real GPU</description></item>
+/// <item><term>Reduce, ArgReduce, MatMul, Gather, ScatterAdd, IndexSelect, IndexAdd, FillRandom,
 /// Conv*, MaxPool*, AvgPool*, BatchNorm*, Lrn*</term><description>CPU (MatMul, conv, pooling, batch norm, LRN are cuBLAS/cuDNN on a
 /// real GPU)</description></item>
 /// </list>
