@@ -20,9 +20,9 @@ public sealed class SoftmaxGpuBenchmarks : IGpuBenchmark
 
         void Cases(long rows, long n, double? forwardTarget, bool simple)
         {
-            var x = Tensor.Randn([rows, n], DType.Float32, g, device: dev);
+            var x = Tensor.Randn([rows, n], DType.Float32, g).To(dev);   // random fill has no GPU kernel yet: made on the CPU
             var y = Tensor.Empty([rows, n], DType.Float32, dev);
-            var grad = Tensor.Randn([rows, n], DType.Float32, g, device: dev);
+            var grad = Tensor.Randn([rows, n], DType.Float32, g).To(dev);
             var dx = Tensor.Empty([rows, n], DType.Float32, dev);
             var (vx, vy, vg, vdx) = (x.View("bench"), y.View("bench"), grad.View("bench"), dx.View("bench"));
             double elems = (double)rows * n;

@@ -83,7 +83,8 @@ def guard(k):
 
 
 def warp_forward(K):
-    L = [f".visible .entry softmax_warp{K}_f32(",
+    L = [f"// One warp per row of n ≤ {32 * K}: lane l holds x[l + 32k], k < {K}; max, then Σ, by shfl; one read, one write.",
+         f".visible .entry softmax_warp{K}_f32(",
          "    .param .u64 dst, .param .u64 src, .param .u32 rows, .param .u32 n,",
          "    .param .f32 k2, .param .f32 k, .param .u32 log)",
          "{",
@@ -132,7 +133,8 @@ def warp_forward(K):
 
 
 def warp_backward(K):
-    L = [f".visible .entry softmax_backward_warp{K}_f32(",
+    L = [f"// One warp per row of n ≤ {32 * K}: lane l holds g and y at l + 32k, k < {K}; Σ by shfl; g and y read once, dx written once.",
+         f".visible .entry softmax_backward_warp{K}_f32(",
          "    .param .u64 dst, .param .u64 grad, .param .u64 y, .param .u32 rows, .param .u32 n,",
          "    .param .f32 k, .param .u32 log)",
          "{",
@@ -198,6 +200,8 @@ BLOCK_FORWARD = f"""\
 .shared .align 4 .f32 res[2];
 .extern .shared .align 16 .b8 row_cache[];
 
+// One block per row: online (max, Σ) in one read pass (caching the row in shared memory when cached ≠ 0), merged over
+// warps and the block, then the output pass from the cache (or a second read of the row).
 .visible .entry softmax_block_f32(
     .param .u64 dst, .param .u64 src, .param .u32 rows, .param .u32 n,
     .param .f32 k2, .param .f32 k, .param .u32 log, .param .u32 cached)
@@ -317,6 +321,7 @@ DONE:
 """
 
 BLOCK_BACKWARD = f"""\
+// One block per row: Σ g·y (or Σ g) in one read pass (caching g and y when cached ≠ 0), block sum, then the output pass.
 .visible .entry softmax_backward_block_f32(
     .param .u64 dst, .param .u64 grad, .param .u64 y, .param .u32 rows, .param .u32 n,
     .param .f32 k, .param .u32 log, .param .u32 cached)
@@ -424,6 +429,8 @@ DONE:
 """
 
 SIMPLE_FORWARD = f"""\
+// The teaching version: one thread per row, three passes (max, Σ, write). Correct, and slow: a warp's 32 loads hit 32
+// rows n·4 bytes apart (32 transactions instead of one), and the row is read three times.
 .visible .entry softmax_simple_f32(
     .param .u64 dst, .param .u64 src, .param .u32 rows, .param .u32 n,
     .param .f32 k2, .param .f32 k, .param .u32 log)
@@ -500,6 +507,7 @@ DONE:
 """
 
 SIMPLE_BACKWARD = f"""\
+// The teaching version of the backward: one thread per row, two passes (Σ, write), uncoalesced like softmax_simple_f32.
 .visible .entry softmax_backward_simple_f32(
     .param .u64 dst, .param .u64 grad, .param .u64 y, .param .u32 rows, .param .u32 n,
     .param .f32 k, .param .u32 log)
