@@ -45,11 +45,17 @@ public interface IBackend
     /// <summary>Batched product dst[b] = x[b] · y[b]; dst [B,M,N], x [B,M,K], y [B,K,N], any strides.</summary>
     void MatMul(in StridedView dst, in StridedView x, in StridedView y);
 
-    /// <summary>Softmax (or log-softmax) over the last dim of contiguous rows.</summary>
-    void Softmax(in StridedView dst, in StridedView src, bool log);
+    /// <summary>
+    /// Softmax (or log-softmax) of <paramref name="scale"/>·x over the last dim of contiguous rows (scale = 1/T for a
+    /// temperature T; positive and finite, checked by the tensor layer), fused: no separate scaling pass.
+    /// </summary>
+    void Softmax(in StridedView dst, in StridedView src, bool log, double scale);
 
-    /// <summary>Gradient of softmax (or log-softmax) over the last dim, from the output y and its gradient.</summary>
-    void SoftmaxBackward(in StridedView dst, in StridedView grad, in StridedView y, bool log);
+    /// <summary>
+    /// Gradient w.r.t. x of softmax (or log-softmax) of <paramref name="scale"/>·x over the last dim, from the forward
+    /// output y and its gradient: scale·y·(g − Σg·y), or scale·(g − e^y·Σg) for log-softmax.
+    /// </summary>
+    void SoftmaxBackward(in StridedView dst, in StridedView grad, in StridedView y, bool log, double scale);
 
     /// <summary>dst[..i..] = src[..index[..i..]..] along dim (index int64, shaped like dst).</summary>
     void Gather(in StridedView dst, in StridedView src, in StridedView index, int dim);

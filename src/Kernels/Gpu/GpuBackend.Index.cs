@@ -6,7 +6,7 @@ namespace Engine.Kernels.Gpu;
 public sealed partial class GpuBackend
 {
     /// <summary>Threads per block of the row-copy index_select kernel.</summary>
-    private const int RowBlock = 256;
+    private const int IndexRowBlock = 256;
 
     /// <summary>Use the 64-bit element index kernels even when 32 bits suffice (so tests run them on small tensors).</summary>
     internal bool WideIndexKernels { get; set; }
@@ -119,8 +119,8 @@ public sealed partial class GpuBackend
         if (chunk == 0 || rowBytes / chunk > int.MaxValue) return 0;
         if (rows == 0 || rowBytes == 0) return chunk;
         int chunks = (int)(rowBytes / chunk);
-        int tx = (int)Math.Min(RowBlock, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)chunks));
-        int ty = RowBlock / tx;
+        int tx = (int)Math.Min(IndexRowBlock, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)chunks));
+        int ty = IndexRowBlock / tx;
         long blocks = Math.Min((rows + ty - 1) / ty, 8 * (long)MaxBlocks);
         var fn = HandWritten("index_rows", chunk == 16 ? "index_rows_v4" : "index_rows_b32");
         var p = new ParamBuffer().U64(pd).U64(ps).U64(pi).U64((ulong)rows).S64(index.Strides[0]).U64((ulong)src.Shape[dim])
