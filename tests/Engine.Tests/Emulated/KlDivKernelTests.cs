@@ -109,16 +109,32 @@ public class KlDivKernelTests
             using var scope = Tensor.NewDisposeScope();
             var (x, t) = Operands(g, inShape, tShape, logTarget, DType.Float32);
             var cpu = Eval((a, b) => Functional.KlDiv(a, b, reduction, logTarget), x, t, new Generator(11));
-            long launches = Gpu.PtxLaunches, fallbacks = Gpu.CpuFallbacks;
+            long launches = Gpu.PtxLaunches;
             var emu = Eval((a, b) => Functional.KlDiv(a, b, reduction, logTarget), x.To(Emu), t.To(Emu), new Generator(11));
             Assert.That(Gpu.PtxLaunches, Is.GreaterThan(launches), "PTX kernels ran");
-            Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "no CPU fallback");
+            if (inShape.SequenceEqual(tShape)) AssertKernelsArePtx(x, t, logTarget, reduction != Reduction.None);
             string what = $"{reduction} logTarget={logTarget} {ShapeUtil.Format(inShape)} vs {ShapeUtil.Format(tShape)}";
             Assert.That(emu.Value.Shape, Is.EqualTo(cpu.Value.Shape), what);
             TestUtil.AssertClose(emu.Value, cpu.Value, 1e-6, 1e-4);
             TestUtil.AssertClose(emu.DInput, cpu.DInput, 1e-6, 1e-4);
             TestUtil.AssertClose(emu.DTarget, cpu.DTarget, 1e-6, 1e-4);
         }
+    }
+
+    // The KL kernels themselves (not the validation's min or the test's reductions) run as PTX with no CPU fallback:
+    // direct backend calls, forward (2 launches reduced: partials and finish) and backward (1 launch, both gradients).
+    private static void AssertKernelsArePtx(Tensor x, Tensor t, bool logTarget, bool reduce)
+    {
+        var (xe, te) = (x.To(Emu), t.To(Emu));
+        var dst = Tensor.Empty(reduce ? [] : x.ShapeSpan, x.DType, Emu, op: "test");
+        var upstream = Tensor.OnesLike(dst);
+        var dx = Tensor.Empty(x.ShapeSpan, x.DType, Emu, op: "test");
+        var dt = Tensor.Empty(x.ShapeSpan, x.DType, Emu, op: "test");
+        long launches = Gpu.PtxLaunches, fallbacks = Gpu.CpuFallbacks;
+        Gpu.KlDiv(dst.View("test"), xe.View("test"), te.View("test"), logTarget, reduce, 0.5);
+        Gpu.KlDivBackward(dx.View("test"), dt.View("test"), upstream.View("test"), xe.View("test"), te.View("test"), logTarget, 0.5);
+        Assert.That(Gpu.PtxLaunches, Is.EqualTo(launches + (reduce ? 3 : 2)), "PTX launches");
+        Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "no CPU fallback");
     }
 
     [Test]
