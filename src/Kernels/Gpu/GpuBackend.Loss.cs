@@ -66,12 +66,15 @@ public sealed partial class GpuBackend
         ulong pl = Addr(loss, op), pr = Addr(rowLoss, op), pd = dStudent is { } d ? Addr(d, op) : 0;
         ulong ps = Addr(student, op), pt = Addr(teacher, op), py = Addr(labels, op);
         if (b > 0)
-            Launch(HandWritten("distillation", "distill_rows"), b, RowThreads(c), 0,
+            Launch(HandWritten("distillation", "distill_rows"), b, RowThreads(b, c), 0,
                 new ParamBuffer().U64(pr).U64(pd).U64(ps).U64(pt).U64(py).U32((uint)c)
                     .F32((float)(1 / temperature)).F32((float)klScale).F32((float)(klScale / temperature)).F32((float)ceScale));
         Launch(HandWritten("distillation", "distill_sum"), 1, LossBlock, 0, new ParamBuffer().U64(pl).U64(pr).U32((uint)b));
     }
 
-    /// <summary>Threads per row block: about 8 columns per thread, a whole number of warps, 32 to 512.</summary>
-    internal static int RowThreads(int columns) => Math.Clamp((columns / 8 + 31) / 32 * 32, 32, 512);
+    /// <summary>
+    /// Threads per row block, a whole number of warps from 32 to 512: about 8 columns per thread when there are enough rows to
+    /// fill the GPU (several blocks per SM), 4 for small batches, where more threads per row hide more memory latency.
+    /// </summary>
+    internal static int RowThreads(int rows, int columns) => Math.Clamp((columns / (rows >= 2048 ? 8 : 4) + 31) / 32 * 32, 32, 512);
 }

@@ -24,6 +24,8 @@ namespace Engine.Kernels.Gpu;
 /// <item><term>Binary</term><description>PTX for float32/float64/int64/int32: Add, Sub, Mul, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge,
 /// ReluBackward, and Div for floats; broadcasting and arbitrary strides. CPU: the other backward ops, Pow, uint8/bool</description></item>
 /// <item><term>Where</term><description>PTX, every dtype</description></item>
+/// <item><term>KlDiv, KlDivBackward, DistillationLoss</term><description>hand-written PTX (kl_div.ptx, distillation.ptx) for float32;
+/// CPU for float64</description></item>
 /// <item><term>Reduce, ArgReduce, MatMul, Softmax(Backward), Gather, ScatterAdd, IndexSelect, IndexAdd, FillRandom,
 /// Conv*, MaxPool*, AvgPool*, BatchNorm*, Lrn*</term><description>CPU (MatMul, conv, pooling, batch norm, LRN are cuBLAS/cuDNN on a
 /// real GPU)</description></item>

@@ -135,6 +135,16 @@ public class DistillationKernelTests
     }
 
     [Test]
+    public void EmulatedKernelOnLongRows()
+    {
+        // 5003 columns: the largest block (512 threads, 16 warps merged) with about 10 columns per thread, the last partial
+        using var scope = Tensor.NewDisposeScope();
+        var g = TestUtil.Gen();
+        var r = Rng();
+        CompareEmulated(Logits(g, 2, 5003, DType.Float32, 4), Logits(g, 2, 5003, DType.Float32, 4), RandomLabels(r, 2, 5003, false), 2, 0.3, "B=2 C=5003", 4 * 5);
+    }
+
+    [Test]
     public void EmulatedKernelOnExtremeAndEqualLogits([Values(0.5, 1, 4, 20)] double t, [Values(0, 0.3, 1)] double alpha)
     {
         using var scope = Tensor.NewDisposeScope();
