@@ -191,7 +191,8 @@ public static partial class Functional
     /// <summary>
     /// KL divergence with <paramref name="input"/> as log-probabilities and <paramref name="target"/> as
     /// probabilities (or log-probabilities when <paramref name="logTarget"/>): pointwise t·(log t − input), 0 where t = 0.
-    /// Mean averages over every element; BatchMean divides the sum by the batch size (the true KL).
+    /// Mean averages over every element; BatchMean divides the sum by the batch size (the true KL). Runs as one fused kernel
+    /// over the broadcast shape (<see cref="IBackend.KlDiv"/>), and one for both gradients.
     /// </summary>
     public static Tensor KlDiv(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, bool logTarget = false)
     {
@@ -200,7 +201,7 @@ public static partial class Functional
         Checks.Float(op, input);
         Checks.SameDType(op, input, target);
         Checks.SameDevice(op, input, target);
-        Checks.Broadcast(op, input.ShapeSpan, target.ShapeSpan);
+        var shape = Checks.Broadcast(op, input.ShapeSpan, target.ShapeSpan);
         if (!logTarget)
         {
             using var _ = Tensor.NoGrad();
@@ -208,7 +209,6 @@ public static partial class Functional
             if (target.NumEl > 0 && mn.Item() < 0) throw new ArgumentValueException(op, $"target probabilities must be non-negative, found {mn.Item():G4}");
         }
         // One fused kernel (IBackend.KlDiv) over the broadcast shape; the operands are made contiguous first.
-        var shape = Checks.Broadcast(op, input.ShapeSpan, target.ShapeSpan);
         long n = ShapeUtil.NumEl(shape);
         bool reduce = reduction != Reduction.None;
         double scale = reduction switch
@@ -250,7 +250,9 @@ public static partial class Functional
 
     /// <summary>
     /// Knowledge-distillation loss (Hinton et al.): α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) (batch mean)
-    /// + (1 − α)·CE(student, labels). The teacher logits get no gradient.
+    /// + (1 − α)·CE(student, labels). The teacher logits get no gradient. [B, C] logits with int64 labels (−100 ignored, as
+    /// cross-entropy) run as one fused kernel that also writes the student gradient (<see cref="IBackend.DistillationLoss"/>);
+    /// soft labels, [N, C, d1, ...] logits and a batch whose labels are all ignored use the composed formula.
     /// </summary>
     public static Tensor DistillationLoss(Tensor studentLogits, Tensor teacherLogits, Tensor labels, double temperature, double alpha)
     {
