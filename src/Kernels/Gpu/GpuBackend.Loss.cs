@@ -65,10 +65,13 @@ public sealed partial class GpuBackend
         int b = (int)student.Shape[0], c = (int)student.Shape[1];
         ulong pl = Addr(loss, op), pr = Addr(rowLoss, op), pd = dStudent is { } d ? Addr(d, op) : 0;
         ulong ps = Addr(student, op), pt = Addr(teacher, op), py = Addr(labels, op);
+        // 16-byte loads and stores when every row starts 16-byte aligned
+        bool vec4 = c % 4 == 0 && ((ps | pt | (pd == 0 ? 0 : pd)) & 15) == 0;
         if (b > 0)
             Launch(HandWritten("distillation", "distill_rows"), b, RowThreads(b, c), 0,
                 new ParamBuffer().U64(pr).U64(pd).U64(ps).U64(pt).U64(py).U32((uint)c)
-                    .F32((float)(1 / temperature)).F32((float)klScale).F32((float)(klScale / temperature)).F32((float)ceScale));
+                    .F32((float)(1 / temperature)).F32((float)klScale).F32((float)(klScale / temperature)).F32((float)ceScale)
+                    .U32(vec4 ? 1u : 0u));
         Launch(HandWritten("distillation", "distill_sum"), 1, LossBlock, 0, new ParamBuffer().U64(pl).U64(pr).U32((uint)b));
     }
 

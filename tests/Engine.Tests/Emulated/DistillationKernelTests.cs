@@ -141,7 +141,27 @@ public class DistillationKernelTests
         using var scope = Tensor.NewDisposeScope();
         var g = TestUtil.Gen();
         var r = Rng();
-        CompareEmulated(Logits(g, 2, 5003, DType.Float32, 4), Logits(g, 2, 5003, DType.Float32, 4), RandomLabels(r, 2, 5003, false), 2, 0.3, "B=2 C=5003", 4 * 5);
+        foreach (int c in new[] { 5003, 5004 })
+            CompareEmulated(Logits(g, 2, c, DType.Float32, 4), Logits(g, 2, c, DType.Float32, 4), RandomLabels(r, 2, c, false), 2, 0.3, $"B=2 C={c}", 4 * 5);
+    }
+
+    [Test]
+    public void MisalignedRowsTakeTheScalarPath()
+    {
+        // C % 4 == 0 but the logits start one element into their storage: 16-byte loads would be misaligned (the
+        // emulator checks alignment), so the kernel must read element by element
+        using var scope = Tensor.NewDisposeScope();
+        var g = TestUtil.Gen();
+        const int b = 5, c = 16;
+        var flatS = Logits(g, 1, b * c + 1, DType.Float32, 3).Reshape(-1);
+        var flatT = Logits(g, 1, b * c + 1, DType.Float32, 3).Reshape(-1);
+        var y = RandomLabels(Rng(), b, c, true);
+        var cpu = LossAndGrad(x => Functional.DistillationLoss(x.Narrow(0, 1, b * c).Reshape(b, c), flatT.Narrow(0, 1, b * c).Reshape(b, c), y, 3, 0.3), flatS);
+        var fs = flatS.To(Emu);
+        var ft = flatT.To(Emu);
+        var emu = LossAndGrad(x => Functional.DistillationLoss(x.Narrow(0, 1, b * c).Reshape(b, c), ft.Narrow(0, 1, b * c).Reshape(b, c), y.To(Emu), 3, 0.3), fs);
+        Assert.That(emu.Loss, Is.EqualTo(cpu.Loss).Within(1e-5));
+        TestUtil.AssertClose(emu.Grad, cpu.Grad, 1e-6, 1e-4);
     }
 
     [Test]
