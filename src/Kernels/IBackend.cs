@@ -145,4 +145,29 @@ public interface IBackend
     /// chain of elementwise kernels in src/Nn/Optim/Adam.cs.
     void AdamUpdate(in StridedView param, in StridedView grad, in StridedView expAvg, in StridedView expAvgSq, StridedView? maxExpAvgSq,
         double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled, double biasCorrection1, double biasCorrection2);
+
+
+    /// <summary>
+    /// KL divergence terms of contiguous <paramref name="input"/> (log-probabilities) and <paramref name="target"/> (same shape;
+    /// probabilities, or log-probabilities when <paramref name="logTarget"/>): t·(log t − x) with 0 where t = 0, or e^t·(t − x).
+    /// Without <paramref name="reduce"/> dst (contiguous, same shape) gets the terms; with it, dst (one element) gets
+    /// <paramref name="scale"/>·Σ terms.
+    /// </summary>
+    void KlDiv(in StridedView dst, in StridedView input, in StridedView target, bool logTarget, bool reduce, double scale);
+
+    /// <summary>
+    /// Gradients of <see cref="KlDiv"/> (all contiguous, one shape; <paramref name="grad"/> one element, broadcast, or pointwise):
+    /// dInput = −scale·g·p and dTarget = scale·g·(e^t·(t − x + 1)) with log targets, scale·g·(t &gt; 0 ? log t − x + 1 : −x)
+    /// otherwise, where p = e^t or t. Either gradient may be null.
+    /// </summary>
+    void KlDivBackward(StridedView? dInput, StridedView? dTarget, in StridedView grad, in StridedView input, in StridedView target, bool logTarget, double scale);
+
+    /// <summary>
+    /// Fused knowledge-distillation loss over contiguous student and teacher logits [B, C] and int64 labels [B]: per row
+    /// rowLoss[b] = klScale·KL(softmax(t/T) ‖ softmax(s/T)) + ceScale·(logsumexp(s) − s[y]) (no CE term when y is outside
+    /// [0, C), the ignore index, or when ceScale is 0); loss (one element) = Σ rowLoss; and, when given,
+    /// dStudent = (klScale/T)·(softmax(s/T) − softmax(t/T)) + ceScale·(softmax(s) − onehot(y)), the gradient of loss.
+    /// </summary>
+    void DistillationLoss(in StridedView loss, in StridedView rowLoss, StridedView? dStudent, in StridedView student, in StridedView teacher,
+        in StridedView labels, double temperature, double klScale, double ceScale);
 }

@@ -39,6 +39,8 @@ namespace Engine.Kernels.Gpu;
 /// <item><term>Softmax, SoftmaxBackward</term><description>PTX for float32 (hand-written softmax.ptx: a warp per row up to 1024
 /// elements, backward 512; a block per row with the row cached in shared memory up to <see cref="SoftmaxCachedMax"/>, backward half;
 /// online max/sum beyond). CPU for float64: works on the emulator, a DeviceException on a real GPU</description></item>
+/// <item><term>KlDiv, KlDivBackward, DistillationLoss</term><description>hand-written PTX (kl_div.ptx, distillation.ptx) for float32;
+/// CPU for float64</description></item>
 /// <item><term>MatMul, Conv*, MaxPool*, AvgPool*, BatchNorm*</term><description>CPU (MatMul, conv, pooling,
 /// batch norm are cuBLAS/cuDNN on a real GPU)</description></item>
 /// </list>
