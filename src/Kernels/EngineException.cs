@@ -19,6 +19,27 @@ public sealed class DTypeException(string op, string message) : EngineException(
 /// <summary>Operands on different devices, or a device without a backend.</summary>
 public sealed class DeviceException(string op, string message) : EngineException(op, message);
 
+/// <summary>
+/// A device allocation that failed even after the caching allocator released its cache and retried: names the request
+/// and the device's memory state, so the user can tell a too-large batch from memory held by live tensors.
+/// </summary>
+public sealed class DeviceOutOfMemoryException(string op, string device, long requested, long allocated, long reserved, long free, long total)
+    : EngineException(op, $"out of memory on {device}: requested {requested} bytes; {allocated} bytes allocated by live tensors, " +
+        $"{reserved} bytes reserved by the engine (allocated + cached), {free} bytes free of {total} on the device")
+{
+    /// <summary>Bytes requested.</summary>
+    public long Requested { get; } = requested;
+
+    /// <summary>Bytes held by live tensors at the time.</summary>
+    public long Allocated { get; } = allocated;
+
+    /// <summary>Bytes the engine held from the device (live plus cached) at the time.</summary>
+    public long Reserved { get; } = reserved;
+
+    /// <summary>Bytes the device reported free.</summary>
+    public long Free { get; } = free;
+}
+
 /// <summary>A dimension or index outside its valid range.</summary>
 public sealed class IndexException(string op, string message) : EngineException(op, message);
 

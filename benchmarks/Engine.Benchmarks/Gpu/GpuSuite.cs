@@ -55,6 +55,30 @@ public sealed class GpuSuite
         Console.WriteLine(row);
     }
 
+    /// <summary>
+    /// Host-side cost per call of <paramref name="work"/>: wall-clock time of <paramref name="iterations"/> back-to-back
+    /// calls plus one final synchronisation, divided by the count (the launch overhead of asynchronous ops), as the median
+    /// of 11 such runs after a warm-up run. Reported in the median column in milliseconds per call.
+    /// </summary>
+    public void HostCase(string name, string shape, Action work, int iterations = 10_000, double? targetMs = null)
+    {
+        var runs = new double[11];
+        for (int r = -1; r < runs.Length; r++)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            for (int i = 0; i < iterations; i++) work();
+            Runtime.Synchronize();
+            double ms = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds / iterations;
+            if (r >= 0) runs[r] = ms;
+        }
+        Array.Sort(runs);
+        double median = runs[runs.Length / 2];
+        string target = targetMs is { } t ? t.ToString("G3", CultureInfo.InvariantCulture) + (median <= t ? " (met)" : " (missed)") : "";
+        string row = string.Create(CultureInfo.InvariantCulture, $"| {name} (host wall clock per call) | {shape} | {median:F4} | {runs[0]:F4} |  |  |  | {target} |");
+        _rows.Add(row);
+        Console.WriteLine(row);
+    }
+
     /// <summary>Runs the suite; returns the process exit code.</summary>
     public static int Run(string[] args)
     {

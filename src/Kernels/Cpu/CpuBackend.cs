@@ -233,23 +233,23 @@ public sealed unsafe partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void Softmax(in StridedView dst, in StridedView src, bool log)
+    public void Softmax(in StridedView dst, in StridedView src, bool log, double scale)
     {
         switch (src.DType)
         {
-            case DType.Float32: CpuSoftmax.Forward<float>(dst, src, log); break;
-            case DType.Float64: CpuSoftmax.Forward<double>(dst, src, log); break;
+            case DType.Float32: CpuSoftmax.Forward<float>(dst, src, log, scale); break;
+            case DType.Float64: CpuSoftmax.Forward<double>(dst, src, log, scale); break;
             default: throw Unsupported("softmax", src.DType);
         }
     }
 
     /// <inheritdoc/>
-    public void SoftmaxBackward(in StridedView dst, in StridedView grad, in StridedView y, bool log)
+    public void SoftmaxBackward(in StridedView dst, in StridedView grad, in StridedView y, bool log, double scale)
     {
         switch (y.DType)
         {
-            case DType.Float32: CpuSoftmax.Backward<float>(dst, grad, y, log); break;
-            case DType.Float64: CpuSoftmax.Backward<double>(dst, grad, y, log); break;
+            case DType.Float32: CpuSoftmax.Backward<float>(dst, grad, y, log, scale); break;
+            case DType.Float64: CpuSoftmax.Backward<double>(dst, grad, y, log, scale); break;
             default: throw Unsupported("softmax_backward", y.DType);
         }
     }

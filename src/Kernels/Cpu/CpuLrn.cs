@@ -6,8 +6,8 @@ namespace Engine.Kernels.Cpu;
 /// <summary>
 /// Local response normalisation across channels (AlexNet), on x seen as [N, C, S]:
 /// y_c = x_c · s_c^(−β), s_c = k + α/n · Σ x_j² over j ∈ [c − ⌊n/2⌋, c + ⌊(n−1)/2⌋] (zeros beyond the edges),
-/// PyTorch's convention. The window sum slides along channels: each step adds one squared row and drops one,
-/// so every input row is read a constant number of times whatever n is, and each step is a vector op over S.
+/// PyTorch's convention. Each step is a vector op over S; the window sum is re-summed per channel for n ≤ 16 (exact to
+/// the rows in the window) and slides along channels (add one squared row, drop one) for wider windows.
 /// </summary>
 public static unsafe class CpuLrn
 {
@@ -27,9 +27,22 @@ public static unsafe class CpuLrn
         else TensorPrimitives.Pow(scale, nb, scale);
     }
 
-    // win ← Σ sq rows over the window for channel c, updated from channel c−1.
+    // Windows up to this many channels are summed afresh for every channel; wider ones slide.
+    private const int FreshWindow = 16;
+
+    // win ← Σ sq rows over the window [c − lo, c + hi] of channel c. A sliding sum (add the entering row, subtract the
+    // leaving one) keeps the rounding error of every row that ever passed through: after a spike leaves the window, a
+    // float32 sum of small rows can be off by 10% or more. So narrow windows (AlexNet's n = 5) are re-summed from their
+    // rows, n − 1 vector adds per channel instead of 2; only windows wider than FreshWindow slide.
     private static void Slide<T>(Span<T> win, T* sq, int c, int channels, int s, int lo, int hi) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (lo + hi + 1 <= FreshWindow)
+        {
+            int from = Math.Max(c - lo, 0), to = Math.Min(c + hi, channels - 1);
+            win.Clear();
+            for (int j = from; j <= to; j++) TensorPrimitives.Add(win, new ReadOnlySpan<T>(sq + (long)j * s, s), win);
+            return;
+        }
         int add = c + hi, drop = c - lo - 1;
         if (add < channels) TensorPrimitives.Add(win, new ReadOnlySpan<T>(sq + (long)add * s, s), win);
         if (drop >= 0) TensorPrimitives.Subtract(win, new ReadOnlySpan<T>(sq + (long)drop * s, s), win);

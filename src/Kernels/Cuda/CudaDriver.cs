@@ -54,6 +54,11 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial int cuModuleGetFunction(out nint function, nint module, string name);
     [LibraryImport(Lib)] internal static partial int cuLaunchKernel(nint f, uint gridX, uint gridY, uint gridZ, uint blockX, uint blockY, uint blockZ,
         uint sharedMemBytes, nint stream, void** kernelParams, void** extra);
+    [LibraryImport(Lib)] internal static partial int cuMemHostAlloc(out void* p, nuint bytes, uint flags);
+    [LibraryImport(Lib)] internal static partial int cuMemFreeHost(void* p);
+    [LibraryImport(Lib)] internal static partial int cuMemcpyHtoDAsync_v2(ulong dst, void* src, nuint bytes, nint stream);
+    [LibraryImport(Lib)] internal static partial int cuMemcpyDtoHAsync_v2(void* dst, ulong src, nuint bytes, nint stream);
+    [LibraryImport(Lib)] internal static partial int cuStreamSynchronize(nint stream);
     [LibraryImport(Lib)] internal static partial int cuEventCreate(out nint ev, uint flags);
     [LibraryImport(Lib)] internal static partial int cuEventRecord(nint ev, nint stream);
     [LibraryImport(Lib)] internal static partial int cuEventSynchronize(nint ev);

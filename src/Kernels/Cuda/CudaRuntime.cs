@@ -58,7 +58,7 @@ public sealed unsafe partial class CudaRuntime : IGpuRuntime, IDisposable
     /// <summary>Number of modules loaded.</summary>
     public int ModuleCount => _modules.Count;
 
-    /// <summary>(free, total) bytes of device memory as the driver reports them (cuMemGetInfo).</summary>
+    /// <inheritdoc/>
     public (long Free, long Total) MemoryInfo()
     {
         using var _ = Enter();
@@ -122,23 +122,33 @@ public sealed unsafe partial class CudaRuntime : IGpuRuntime, IDisposable
     /// <inheritdoc/>
     public ulong Allocate(long bytes)
     {
+        ulong ptr = TryAllocate(bytes);
+        if (ptr != 0) return ptr;
+        var (free, total) = MemoryInfoOrZero();
+        throw new CudaException(nameof(cuMemAlloc_v2), CUDA_ERROR_OUT_OF_MEMORY, ErrorName(CUDA_ERROR_OUT_OF_MEMORY),
+            $"out of device memory: requested {bytes} bytes, {free} bytes free of {total} on {Device}; {LiveBytes} bytes allocated by this engine");
+    }
+
+    /// <inheritdoc/>
+    public ulong TryAllocate(long bytes)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         using var _ = Enter();
         long n = Math.Max(bytes, 1);   // cuMemAlloc rejects 0 bytes
         int rc = cuMemAlloc_v2(out ulong ptr, (nuint)n);
-        if (rc == CUDA_ERROR_OUT_OF_MEMORY)
-        {
-            string info = cuMemGetInfo_v2(out var free, out var total) == CUDA_SUCCESS
-                ? $"{free} bytes free of {total} on {Device}" : $"free memory unknown on {Device}";
-            throw new CudaException(nameof(cuMemAlloc_v2), rc, ErrorName(rc),
-                $"out of device memory: requested {bytes} bytes, {info}; {LiveBytes} bytes allocated by this engine");
-        }
+        if (rc == CUDA_ERROR_OUT_OF_MEMORY) return 0;
         Check(rc, nameof(cuMemAlloc_v2));
         try { Check(cuMemsetD8_v2(ptr, 0, (nuint)n), nameof(cuMemsetD8_v2)); }
         catch { cuMemFree_v2(ptr); throw; }
         _allocations[ptr] = bytes;
         Interlocked.Add(ref _liveBytes, bytes);
         return ptr;
+    }
+
+    private (long Free, long Total) MemoryInfoOrZero()
+    {
+        try { return MemoryInfo(); }
+        catch (CudaException) { return (0, 0); }
     }
 
     /// <inheritdoc/>
@@ -178,22 +188,6 @@ public sealed unsafe partial class CudaRuntime : IGpuRuntime, IDisposable
     private static void CheckSize(long bytes, string op)
     {
         if (bytes < 0) throw new ArgumentValueException(op, $"negative size {bytes}");
-    }
-
-    /// <inheritdoc/>
-    public void CopyHostToDevice(ulong dst, ReadOnlySpan<byte> src)
-    {
-        if (src.IsEmpty) return;
-        using var _ = Enter();
-        fixed (byte* p = src) Check(cuMemcpyHtoD_v2(dst, p, (nuint)src.Length), nameof(cuMemcpyHtoD_v2));
-    }
-
-    /// <inheritdoc/>
-    public void CopyDeviceToHost(Span<byte> dst, ulong src)
-    {
-        if (dst.IsEmpty) return;
-        using var _ = Enter();
-        fixed (byte* p = dst) Check(cuMemcpyDtoH_v2(p, src, (nuint)dst.Length), nameof(cuMemcpyDtoH_v2));
     }
 
     /// <inheritdoc/>
@@ -327,6 +321,7 @@ public sealed unsafe partial class CudaRuntime : IGpuRuntime, IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         DisposeLibraries();
+        ReleaseStaging();
         foreach (var m in _modules.Values)
             if (m.IsValueCreated) m.Value.Handle.Dispose();
         _modules.Clear();

@@ -46,11 +46,36 @@ public sealed unsafe class EmulatedRuntime : IHostMappedRuntime, IDisposable
         get { lock (_lock) return _buffers.Count; }
     }
 
+    /// <summary>
+    /// Device memory this runtime may hand out (default unlimited: the host's memory); allocations beyond it fail as
+    /// out of memory, which lets tests exercise the out-of-memory paths.
+    /// </summary>
+    public long CapacityBytes { get; init; } = long.MaxValue;
+
+    /// <inheritdoc/>
+    public (long Free, long Total) MemoryInfo()
+    {
+        long total = CapacityBytes == long.MaxValue ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes : CapacityBytes;
+        return (Math.Max(0, total - LiveBytes), total);
+    }
+
+    /// <inheritdoc/>
+    public ulong TryAllocate(long bytes)
+    {
+        lock (_lock)
+        {
+            if (CapacityBytes != long.MaxValue && _buffers.Values.Sum(b => b.Bytes) + bytes > CapacityBytes) return 0;
+            return Allocate(bytes);
+        }
+    }
+
     /// <inheritdoc/>
     public ulong Allocate(long bytes)
     {
         lock (_lock)
         {
+            if (CapacityBytes != long.MaxValue && _buffers.Values.Sum(b => b.Bytes) + bytes > CapacityBytes)
+                throw new ArgumentValueException("gpu.alloc", $"out of device memory: requested {bytes} bytes, capacity {CapacityBytes}");
             var b = Emulator.Alloc(bytes);
             _buffers.Add(b.Address, b);
             return b.Address;

@@ -3,7 +3,7 @@ using Engine.Kernels.Cuda;
 namespace Engine.Kernels.Gpu;
 
 // Convolution: cuDNN on a real GPU (2-D and 3-D, stride, padding incl. asymmetric via CudnnConvPlan, dilation, groups;
-// the algorithm found once per shape by cudnnFind and cached on the runtime; workspace from device memory); the CPU
+// the algorithm found once per shape by cudnnFind and cached on the runtime; workspace from the caching allocator (a failed workspace allocation moves on to a workspace-free algorithm)); the CPU
 // kernel on the emulator's host-mapped memory.
 public sealed unsafe partial class GpuBackend
 {
@@ -39,7 +39,7 @@ public sealed unsafe partial class GpuBackend
                         nameof(Cudnn.cudnnFindConvolutionForwardAlgorithm), Shapes(plan));
                     return Usable(r, n, op);
                 });
-                RunConvAlgorithm(cuda, op, algos, cd.Handle, math == Cudnn.CUDNN_FMA_MATH,
+                RunConvAlgorithm(op, algos, cd.Handle, math == Cudnn.CUDNN_FMA_MATH,
                     algo => { Cudnn.Check(Cudnn.cudnnGetConvolutionForwardWorkspaceSize(h, xd.Handle, wd.Handle, cd.Handle, yd.Handle, algo, out var b), nameof(Cudnn.cudnnGetConvolutionForwardWorkspaceSize)); return b; },
                     (algo, ws, bytes) => Cudnn.cudnnConvolutionForward(h, sc, xd.Handle, xa, wd.Handle, wa, cd.Handle, algo, ws, bytes, sc + 8, yd.Handle, ya),
                     nameof(Cudnn.cudnnConvolutionForward));
@@ -89,7 +89,7 @@ public sealed unsafe partial class GpuBackend
                         nameof(Cudnn.cudnnFindConvolutionBackwardDataAlgorithm), Shapes(plan));
                     return Usable(r, n, op);
                 });
-                RunConvAlgorithm(cuda, op, algos, cd.Handle, math == Cudnn.CUDNN_FMA_MATH,
+                RunConvAlgorithm(op, algos, cd.Handle, math == Cudnn.CUDNN_FMA_MATH,
                     algo => { Cudnn.Check(Cudnn.cudnnGetConvolutionBackwardDataWorkspaceSize(h, wd.Handle, dyd.Handle, cd.Handle, dxd.Handle, algo, out var b), nameof(Cudnn.cudnnGetConvolutionBackwardDataWorkspaceSize)); return b; },
                     (algo, ws, bytes) => Cudnn.cudnnConvolutionBackwardData(h, sc, wd.Handle, wa, dyd.Handle, dya, cd.Handle, algo, ws, bytes, sc + 8, dxd.Handle, dxa),
                     nameof(Cudnn.cudnnConvolutionBackwardData));
@@ -131,7 +131,7 @@ public sealed unsafe partial class GpuBackend
                         nameof(Cudnn.cudnnFindConvolutionBackwardFilterAlgorithm), Shapes(plan));
                     return Usable(r, n, op);
                 });
-                RunConvAlgorithm(cuda, op, algos, cd.Handle, math == Cudnn.CUDNN_FMA_MATH,
+                RunConvAlgorithm(op, algos, cd.Handle, math == Cudnn.CUDNN_FMA_MATH,
                     algo => { Cudnn.Check(Cudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(h, xd.Handle, dyd.Handle, cd.Handle, dwd.Handle, algo, out var b), nameof(Cudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize)); return b; },
                     (algo, ws, bytes) => Cudnn.cudnnConvolutionBackwardFilter(h, sc, xd.Handle, xa, dyd.Handle, dya, cd.Handle, algo, ws, bytes, sc + 8, dwd.Handle, dwa),
                     nameof(Cudnn.cudnnConvolutionBackwardFilter));

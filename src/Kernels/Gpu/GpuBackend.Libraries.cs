@@ -21,8 +21,11 @@ public sealed unsafe partial class GpuBackend
 
     private void CountLibraryCall() => Interlocked.Increment(ref _libraryCalls);
 
-    /// <summary>Device memory for a temporary of <paramref name="bytes"/>, released by the caller (<see cref="Storage.Release"/>).</summary>
-    private GpuStorage Scratch(long bytes) => new(_runtime, Math.Max(bytes, 1));
+    /// <summary>
+    /// A temporary of <paramref name="bytes"/> from the caching allocator, released by the caller (<see cref="Storage.Release"/>):
+    /// the block returns to the cache at once, which is safe because all work of the device runs in issue order on one stream.
+    /// </summary>
+    private GpuStorage Scratch(long bytes) => new(Memory, Math.Max(bytes, 1));
 
     /// <summary>A zeroed temporary of <paramref name="elements"/> of <paramref name="dtype"/>.</summary>
     private GpuStorage ZeroScratch(long elements, DType dtype)
@@ -53,10 +56,10 @@ public sealed unsafe partial class GpuBackend
     /// failed workspace allocation moves on to the next algorithm, so under memory pressure a workspace-free one runs. The
     /// descriptor takes each algorithm's math type (TF32 or not) as cudnnFind reported it, unless TF32 is off.
     /// </summary>
-    private void RunConvAlgorithm(CudaRuntime cuda, string op, Cudnn.AlgoPerf[] algos, nint convDesc, bool forceMath,
+    private void RunConvAlgorithm(string op, Cudnn.AlgoPerf[] algos, nint convDesc, bool forceMath,
         Func<int, nuint> workspaceSize, Func<int, ulong, nuint, int> run, string function)
     {
-        CudaException? oom = null;
+        DeviceOutOfMemoryException? oom = null;
         foreach (var perf in algos)
         {
             if (!forceMath) Cudnn.Check(Cudnn.cudnnSetConvolutionMathType(convDesc, perf.MathType), nameof(Cudnn.cudnnSetConvolutionMathType));
@@ -64,11 +67,11 @@ public sealed unsafe partial class GpuBackend
             ulong ws = 0;
             if (bytes > 0)
             {
-                try { ws = cuda.Allocate((long)bytes); }
-                catch (CudaException e) when (e.Code == CudaDriver.CUDA_ERROR_OUT_OF_MEMORY) { oom = e; continue; }
+                try { ws = Memory.Allocate((long)bytes, op); }
+                catch (DeviceOutOfMemoryException e) { oom = e; continue; }
             }
             try { Cudnn.Check(run(perf.Algo, ws, bytes), function, $"{op}, algorithm {perf.Algo}"); }
-            finally { if (ws != 0) cuda.Free(ws); }
+            finally { if (ws != 0) Memory.Free(ws); }
             CountLibraryCall();
             return;
         }

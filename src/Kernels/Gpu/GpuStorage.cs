@@ -1,25 +1,27 @@
 namespace Engine.Kernels.Gpu;
 
 /// <summary>
-/// Device memory of an <see cref="IGpuRuntime"/>: a device address and its runtime. Released deterministically by
-/// the reference count (<see cref="Storage.Release"/>); the finalizer frees memory nobody released.
+/// Device memory of an <see cref="IGpuRuntime"/>: a block of its backend's <see cref="CachingAllocator"/>. Released
+/// deterministically by the reference count (<see cref="Storage.Release"/>), which returns the block to the cache; the
+/// finalizer returns blocks nobody released.
 /// </summary>
 public class GpuStorage : Storage
 {
+    private readonly CachingAllocator _allocator;
     private int _freed;
 
     /// <summary>The runtime that owns the memory.</summary>
-    public IGpuRuntime Runtime { get; }
+    public IGpuRuntime Runtime => _allocator.Runtime;
 
     /// <summary>Device address of the first byte.</summary>
     public ulong Address { get; }
 
-    /// <summary>Allocates <paramref name="byteLength"/> bytes of zeroed memory on <paramref name="runtime"/>.</summary>
-    public GpuStorage(IGpuRuntime runtime, long byteLength) : base(byteLength)
+    /// <summary>Takes a block of at least <paramref name="byteLength"/> bytes from <paramref name="allocator"/> (contents undefined).</summary>
+    public GpuStorage(CachingAllocator allocator, long byteLength) : base(byteLength)
     {
-        ArgumentNullException.ThrowIfNull(runtime);
-        Runtime = runtime;
-        Address = runtime.Allocate(byteLength);
+        ArgumentNullException.ThrowIfNull(allocator);
+        _allocator = allocator;
+        Address = allocator.Allocate(byteLength);
     }
 
     /// <inheritdoc/>
@@ -32,7 +34,7 @@ public class GpuStorage : Storage
     protected override void Free()
     {
         if (Address == 0 || Interlocked.Exchange(ref _freed, 1) != 0) return;
-        Runtime.Free(Address);
+        _allocator.Free(Address);
         GC.SuppressFinalize(this);
     }
 
@@ -50,9 +52,9 @@ public class GpuStorage : Storage
 /// </summary>
 public sealed unsafe class MappedGpuStorage : GpuStorage, IHostAddressable
 {
-    /// <summary>Allocates memory on a host-mapped runtime.</summary>
-    public MappedGpuStorage(IHostMappedRuntime runtime, long byteLength) : base(runtime, byteLength) =>
-        HostPointer = runtime.HostPointer(Address);
+    /// <summary>Takes a block from an allocator over a host-mapped runtime.</summary>
+    public MappedGpuStorage(CachingAllocator allocator, long byteLength) : base(allocator, byteLength) =>
+        HostPointer = ((IHostMappedRuntime)allocator.Runtime).HostPointer(Address);
 
     /// <inheritdoc/>
     public byte* HostPointer { get; }

@@ -17,6 +17,15 @@ public interface IGpuRuntime
     /// <summary>Allocates <paramref name="bytes"/> bytes of zeroed device memory; returns its device address.</summary>
     ulong Allocate(long bytes);
 
+    /// <summary>
+    /// Like <see cref="Allocate"/>, but returns 0 instead of throwing when the device is out of memory (other failures
+    /// still throw), so the caching allocator can release its cache and retry.
+    /// </summary>
+    ulong TryAllocate(long bytes);
+
+    /// <summary>(free, total) bytes of device memory (cuMemGetInfo).</summary>
+    (long Free, long Total) MemoryInfo();
+
     /// <summary>Frees memory from <see cref="Allocate"/>. May be called from the finalizer thread.</summary>
     void Free(ulong address);
 

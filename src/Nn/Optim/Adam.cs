@@ -12,7 +12,9 @@ namespace Engine.Nn;
 /// v̂max = max(v̂max, v)                       (amsgrad; then v̂max replaces v below)
 /// p = p − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + eps)
 /// </code>
-/// State per parameter: "exp_avg", "exp_avg_sq", "max_exp_avg_sq" (amsgrad) and the step count.
+/// State per parameter: "exp_avg", "exp_avg_sq", "max_exp_avg_sq" (amsgrad) and the step count. Each parameter is
+/// updated by one fused kernel (<c>IBackend.AdamUpdate</c>) when it, its gradient and its state are contiguous, else by
+/// the chain of elementwise kernels below; both give the same numbers bit for bit.
 /// </summary>
 public class Adam : Optimizer
 {
@@ -52,6 +54,17 @@ public class Adam : Optimizer
         long t = state.Step;
         var m = state.GetOrZeros("exp_avg", param);
         var v = state.GetOrZeros("exp_avg_sq", param);
+        double bc1 = 1 - Math.Pow(beta1, t), bc2 = 1 - Math.Pow(beta2, t);
+        if (FusedUpdates)
+        {
+            var vmax = group.Amsgrad ? state.GetOrZeros("max_exp_avg_sq", param) : null;
+            if (OptimKernels.CanFuse(param, grad, m, v, vmax))
+            {
+                OptimKernels.AdamUpdate(param, grad, m, v, vmax, lr, beta1, beta2, eps, wd, _decoupled, bc1, bc2);
+                return;
+            }
+        }
+        // The unfused chain (non-contiguous operands): the same steps, one elementwise kernel each.
         var s0 = Scratch(param, 0);
         var s1 = Scratch(param, 1);
 
@@ -74,7 +87,6 @@ public class Adam : Optimizer
         OptimKernels.Affine(s1, s1, 1 - beta2);
         OptimKernels.Binary(BinaryOp.Add, v, v, s1);
 
-        double bc1 = 1 - Math.Pow(beta1, t), bc2 = 1 - Math.Pow(beta2, t);
         double stepSize = lr / bc1, bc2Sqrt = Math.Sqrt(bc2);
         var second = v;
         if (group.Amsgrad)

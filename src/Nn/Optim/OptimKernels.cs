@@ -39,6 +39,30 @@ internal static class OptimKernels
         dst.Backend.Binary(op, dst.View(Op), x.ViewAs(Op, shape), y.ViewAs(Op, shape), 0, 0);
     }
 
+    /// <summary>
+    /// True when a fused update applies: a float32/float64 parameter, every operand contiguous, and the gradient in its own memory (the chain
+    /// reads the gradient after writing the parameter, so an aliased gradient would be seen differently).
+    /// </summary>
+    public static bool CanFuse(Tensor param, Tensor grad, params ReadOnlySpan<Tensor?> state)
+    {
+        if (param.DType is not (DType.Float32 or DType.Float64) || !param.IsContiguous || !grad.IsContiguous) return false;
+        if (ReferenceEquals(param.View(Op).Storage, grad.View(Op).Storage)) return false;
+        foreach (var s in state)
+            if (s is not null && !s.IsContiguous) return false;
+        return true;
+    }
+
+    /// <summary>The fused SGD step (<see cref="IBackend.SgdUpdate"/>) on the parameter's device.</summary>
+    public static void SgdUpdate(Tensor param, Tensor grad, Tensor? buf, double lr, double momentum, double dampening,
+        double weightDecay, bool nesterov, bool firstStep) =>
+        param.Backend.SgdUpdate(param.View(Op), grad.View(Op), buf?.View(Op), lr, momentum, dampening, weightDecay, nesterov, firstStep);
+
+    /// <summary>The fused Adam/AdamW step (<see cref="IBackend.AdamUpdate"/>) on the parameter's device.</summary>
+    public static void AdamUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor? vmax, double lr, double beta1, double beta2,
+        double eps, double weightDecay, bool decoupled, double biasCorrection1, double biasCorrection2) =>
+        param.Backend.AdamUpdate(param.View(Op), grad.View(Op), m.View(Op), v.View(Op), vmax?.View(Op), lr, beta1, beta2, eps,
+            weightDecay, decoupled, biasCorrection1, biasCorrection2);
+
     /// <summary>dst += alpha·x, using <paramref name="tmp"/> (not <paramref name="x"/>) for alpha·x when alpha ≠ ±1.</summary>
     public static void Axpy(Tensor dst, Tensor x, double alpha, Tensor tmp)
     {

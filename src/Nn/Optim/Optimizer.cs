@@ -43,6 +43,13 @@ public abstract class Optimizer : IStateful, IDisposable
     /// <summary>The optimizer's name ("SGD", "Adam", ...), which prefixes its error messages.</summary>
     public string Name { get; }
 
+    /// <summary>
+    /// Whether SGD and Adam/AdamW update each parameter with one fused kernel (<c>IBackend.SgdUpdate</c>/<c>AdamUpdate</c>)
+    /// when its operands are contiguous (default), or with the chain of elementwise kernels they fall back to otherwise.
+    /// Both give the same numbers bit for bit; tests and benchmarks compare them.
+    /// </summary>
+    internal bool FusedUpdates { get; set; } = true;
+
     /// <summary>The parameter groups, in order.</summary>
     public IReadOnlyList<ParamGroup> ParamGroups => _groups;
 

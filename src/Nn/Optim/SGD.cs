@@ -13,7 +13,9 @@ namespace Engine.Nn;
 ///     g   = g + momentum·buf   if nesterov   else   buf
 /// p = p − lr·g
 /// </code>
-/// State per parameter: "momentum_buffer" (only with momentum).
+/// State per parameter: "momentum_buffer" (only with momentum). Each parameter is updated by one fused kernel
+/// (<c>IBackend.SgdUpdate</c>) when it, its gradient and its buffer are contiguous, else by the chain of elementwise
+/// kernels below; both give the same numbers bit for bit.
 /// </summary>
 public sealed class SGD : Optimizer
 {
@@ -42,6 +44,16 @@ public sealed class SGD : Optimizer
     protected override void Update(ParamGroup group, Tensor param, Tensor grad, ParamState state)
     {
         double lr = group.Lr, wd = group.WeightDecay, momentum = group.Momentum, dampening = group.Dampening;
+        var state0 = momentum != 0 ? state["momentum_buffer"] : null;
+        if (FusedUpdates && OptimKernels.CanFuse(param, grad, state0))
+        {
+            bool first = momentum != 0 && state0 is null;
+            var b = first ? Tensor.Empty(param.Shape, param.DType, param.Device, op: "SGD") : state0;   // the kernel writes it first
+            OptimKernels.SgdUpdate(param, grad, b, lr, momentum, dampening, wd, group.Nesterov, first);
+            if (first) state.Set("momentum_buffer", b!);
+            return;
+        }
+        // The unfused chain (non-contiguous operands): the same steps, one elementwise kernel each.
         Tensor d = grad;
         bool dIsScratch = false;
         if (wd != 0)

@@ -47,7 +47,8 @@ public static partial class Functional
         if (logits.Rank < 2) throw new ShapeException(op, $"expected logits of shape (N, C) or (N, C, d1, ...), got {ShapeUtil.Format(logits.ShapeSpan)}");
     }
 
-    private static void CheckLabels(string op, Tensor logits, Tensor target, long ignoreIndex)
+    // Returns how many labels are not the ignore index.
+    private static long CheckLabels(string op, Tensor logits, Tensor target, long ignoreIndex)
     {
         Checks.IsDType(op, target, DType.Int64, "class labels");
         var expect = new List<long> { logits.Size(0) };
@@ -56,9 +57,14 @@ public static partial class Functional
             throw new ShapeException(op, $"labels of shape {ShapeUtil.Format(target.ShapeSpan)} do not match logits {ShapeUtil.Format(logits.ShapeSpan)} (expected {ShapeUtil.Format(expect.ToArray())})");
         long c = logits.Size(1);
         using var _ = Tensor.NoGrad();
+        long counted = 0;
         foreach (var v in target.ToArray<long>())
-            if (v != ignoreIndex && (v < 0 || v >= c))
-                throw new IndexException(op, $"label {v} is out of range for {c} classes (ignore index {ignoreIndex})");
+        {
+            if (v == ignoreIndex) continue;
+            if (v < 0 || v >= c) throw new IndexException(op, $"label {v} is out of range for {c} classes (ignore index {ignoreIndex})");
+            counted++;
+        }
+        return counted;
     }
 
     private static void CheckWeight(string op, Tensor logits, Tensor? weight)
@@ -185,7 +191,8 @@ public static partial class Functional
     /// <summary>
     /// KL divergence with <paramref name="input"/> as log-probabilities and <paramref name="target"/> as
     /// probabilities (or log-probabilities when <paramref name="logTarget"/>): pointwise t·(log t − input), 0 where t = 0.
-    /// Mean averages over every element; BatchMean divides the sum by the batch size (the true KL).
+    /// Mean averages over every element; BatchMean divides the sum by the batch size (the true KL). Runs as one fused kernel
+    /// over the broadcast shape (<see cref="IBackend.KlDiv"/>), and one for both gradients.
     /// </summary>
     public static Tensor KlDiv(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, bool logTarget = false)
     {
@@ -194,33 +201,58 @@ public static partial class Functional
         Checks.Float(op, input);
         Checks.SameDType(op, input, target);
         Checks.SameDevice(op, input, target);
-        Checks.Broadcast(op, input.ShapeSpan, target.ShapeSpan);
-        Tensor pointwise;
-        if (logTarget) pointwise = target.Exp().Mul(target.Sub(input));
-        else
+        var shape = Checks.Broadcast(op, input.ShapeSpan, target.ShapeSpan);
+        if (!logTarget)
         {
-            using (Tensor.NoGrad())
-            {
-                using var mn = target.Min();
-                if (target.NumEl > 0 && mn.Item() < 0) throw new ArgumentValueException(op, $"target probabilities must be non-negative, found {mn.Item():G4}");
-            }
-            var pos = target.Gt(0.0); // not disposed here: where's backward reads the condition
-            using var one = target.ScalarLike(1);
-            var safeLog = Tensor.Where(pos, target, one).Log(); // t·log t with 0·log 0 = 0 and a finite gradient
-            pointwise = target.Mul(safeLog.Sub(input));
+            using var _ = Tensor.NoGrad();
+            using var mn = target.Min();
+            if (target.NumEl > 0 && mn.Item() < 0) throw new ArgumentValueException(op, $"target probabilities must be non-negative, found {mn.Item():G4}");
         }
-        return reduction switch
+        // One fused kernel (IBackend.KlDiv) over the broadcast shape; the operands are made contiguous first.
+        long n = ShapeUtil.NumEl(shape);
+        bool reduce = reduction != Reduction.None;
+        double scale = reduction switch
         {
-            Reduction.None => pointwise,
-            Reduction.Sum => pointwise.Sum(),
-            Reduction.Mean => pointwise.Mean(),
-            _ => pointwise.Sum().Div(input.Rank == 0 ? 1 : input.Size(0)),
+            Reduction.Mean => 1.0 / n,
+            Reduction.BatchMean => 1.0 / (input.Rank == 0 ? 1 : input.Size(0)),
+            _ => 1.0,
         };
+        Tensor Dense(Tensor t)
+        {
+            if (t.ShapeSpan.SequenceEqual(shape)) return t.ContiguousNoGrad();
+            using var _ = Tensor.NoGrad();
+            using var e = t.Expand(shape);
+            return e.ContiguousNoGrad();
+        }
+        var result = Tensor.Empty(reduce ? [] : shape, input.DType, input.Device, op: op);
+        using (var xc = Dense(input))
+        using (var tc = Dense(target))
+            input.Backend.KlDiv(result.View(op), xc.View(op), tc.View(op), logTarget, reduce, scale);
+        long[] inShape = input.Shape, tShape = target.Shape;
+        return Autograd.Record(result, op, [input, target], (g, need) =>
+        {
+            using var gc = g.ContiguousNoGrad();
+            using var xc = Dense(input);
+            using var tc = Dense(target);
+            var dx = need[0] ? Tensor.Empty(shape, input.DType, input.Device, op: op) : null;
+            var dt = need[1] ? Tensor.Empty(shape, input.DType, input.Device, op: op) : null;
+            input.Backend.KlDivBackward(dx?.View(op), dt?.View(op), gc.View(op), xc.View(op), tc.View(op), logTarget, reduce ? scale : 1.0);
+            return [dx is null ? null : Unbroadcast(dx, inShape), dt is null ? null : Unbroadcast(dt, tShape)];
+        });
+    }
+
+    // A gradient of the broadcast shape summed back to an operand's shape.
+    private static Tensor Unbroadcast(Tensor grad, long[] shape)
+    {
+        if (grad.ShapeSpan.SequenceEqual(shape)) return grad;
+        using (grad) return grad.SumTo(shape);
     }
 
     /// <summary>
     /// Knowledge-distillation loss (Hinton et al.): α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) (batch mean)
-    /// + (1 − α)·CE(student, labels). The teacher logits get no gradient.
+    /// + (1 − α)·CE(student, labels). The teacher logits get no gradient. [B, C] logits with int64 labels (−100 ignored, as
+    /// cross-entropy) run as one fused kernel that also writes the student gradient (<see cref="IBackend.DistillationLoss"/>);
+    /// soft labels, [N, C, d1, ...] logits and a batch whose labels are all ignored use the composed formula.
     /// </summary>
     public static Tensor DistillationLoss(Tensor studentLogits, Tensor teacherLogits, Tensor labels, double temperature, double alpha)
     {
@@ -228,14 +260,41 @@ public static partial class Functional
         CheckTemperature(op, temperature);
         if (!(alpha >= 0 && alpha <= 1)) throw new ArgumentValueException(op, $"alpha must be in [0, 1], got {alpha}");
         CheckLogitsTarget(op, studentLogits, labels);
-        if (!labels.DType.IsFloatingPoint()) CheckLabels(op, studentLogits, labels, ignoreIndex: -100);
+        long counted = labels.DType.IsFloatingPoint() ? 0 : CheckLabels(op, studentLogits, labels, ignoreIndex: -100);
         if (!teacherLogits.ShapeSpan.SequenceEqual(studentLogits.ShapeSpan))
             throw new ShapeException(op, $"teacher logits {ShapeUtil.Format(teacherLogits.ShapeSpan)} must have the student's shape {ShapeUtil.Format(studentLogits.ShapeSpan)}");
+        // The fused kernel covers [B, C] logits with int64 labels; soft (float) labels, extra spatial dims, an empty
+        // batch, or every label ignored with alpha < 1 (a 0/0 cross-entropy) take the composed path below.
+        if (!labels.DType.IsFloatingPoint() && studentLogits.Rank == 2 && studentLogits.NumEl > 0 && (counted > 0 || alpha == 1))
+        {
+            Checks.SameDType(op, studentLogits, teacherLogits);
+            Checks.SameDevice(op, studentLogits, teacherLogits);
+            return FusedDistillation(op, studentLogits, teacherLogits, labels, temperature, alpha, counted);
+        }
         var teacher = teacherLogits.Detach();
         var soft = KlDiv(LogSoftmax(studentLogits, temperature, 1), LogSoftmax(teacher, temperature, 1), Reduction.BatchMean, logTarget: true)
             .Mul(alpha * temperature * temperature);
         if (alpha == 1) return soft;
         return soft.Add(CrossEntropy(studentLogits, labels).Mul(1 - alpha));
+    }
+
+    // One kernel call (IBackend.DistillationLoss) gives the loss and, when the student needs it, its gradient; the
+    // backward only scales that saved gradient by the upstream one.
+    private static Tensor FusedDistillation(string op, Tensor student, Tensor teacher, Tensor labels, double temperature, double alpha, long counted)
+    {
+        long b = student.Size(0);
+        double klScale = alpha * temperature * temperature / b;
+        double ceScale = alpha == 1 ? 0 : (1 - alpha) / counted;
+        bool wantGrad = GradMode.IsEnabled && student.RequiresGrad;
+        using var sc = student.ContiguousNoGrad();
+        using var tc = teacher.ContiguousNoGrad();
+        using var lc = labels.ContiguousNoGrad();
+        using var rows = Tensor.Empty([b], student.DType, student.Device, op: op);
+        var loss = Tensor.Empty([], student.DType, student.Device, op: op);
+        var grad = wantGrad ? Tensor.Empty(student.ShapeSpan, student.DType, student.Device, op: op) : null;
+        student.Backend.DistillationLoss(loss.View(op), rows.View(op), grad?.View(op), sc.View(op), tc.View(op), lc.View(op), temperature, klScale, ceScale);
+        if (grad is null) return loss;
+        return Autograd.Record(loss, op, [student], (g, _) => [grad.Mul(g)]);
     }
 
     /// <summary>

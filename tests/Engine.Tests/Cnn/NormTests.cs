@@ -114,6 +114,23 @@ public class NormTests
         }
     }
 
+    [TestCase(5)]
+    [TestCase(11)]
+    public void LrnInFloat32StaysAccurateAfterASpikeLeavesTheWindow(int size)
+    {
+        // a 300× spike every 50 channels: a sliding float32 window sum would carry the spike's rounding error into the
+        // small channels after it (10% off); the output must match the definition to float32 accuracy everywhere.
+        var g = TestUtil.Gen();
+        using var scope = Tensor.NewDisposeScope();
+        const int c = 384, s = 6;
+        var xd = Tensor.Randn([1, c, s], DType.Float64, g).ToDoubleArray();
+        for (int ch = 0; ch < c; ch += 50)
+            for (int i = 0; i < s; i++) xd[ch * s + i] *= 300;
+        var x = Tensor.FromArray(xd).Reshape([1, c, s]).To(DType.Float32);
+        var y = Functional.LocalResponseNorm(x, size, alpha: 1e-2, beta: 0.75, k: 1);
+        TestUtil.AssertClose(y, LrnOracle(x.ToDoubleArray(), 1, c, s, size, 1e-2, 0.75, 1), atol: 1e-6, rtol: 1e-5);
+    }
+
     [TestCase(1)]
     [TestCase(2)]
     [TestCase(3)]

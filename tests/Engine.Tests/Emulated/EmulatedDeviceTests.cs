@@ -156,9 +156,8 @@ public class EmulatedDeviceTests
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        var rt = EmulatedRuntime.Shared;
-        long before = rt.LiveBytes;
-        int beforeCount = rt.LiveCount;
+        var mem = ((GpuBackend)Backends.For(Emu)).Memory;
+        long before = mem.Stats.Allocated, beforeBlocks = mem.Stats.ActiveBlocks;
         var g = new Generator(1);
         for (int step = 0; step < 30; step++)
         {
@@ -166,14 +165,19 @@ public class EmulatedDeviceTests
             var x = Tensor.Randn([16, 8], DType.Float32, g, Emu).RequiresGrad_();
             var y = (x * 2 + 1).Relu().Sigmoid().Sum();
             y.Backward();
-            Assert.That(rt.LiveBytes, Is.GreaterThan(before));
+            Assert.That(mem.Stats.Allocated, Is.GreaterThan(before));
         }
-        Assert.That(rt.LiveBytes, Is.EqualTo(before), "live bytes after the loop");
-        Assert.That(rt.LiveCount, Is.EqualTo(beforeCount), "live allocations after the loop");
+        Assert.That(mem.Stats.Allocated, Is.EqualTo(before), "allocated bytes after the loop");
+        Assert.That(mem.Stats.ActiveBlocks, Is.EqualTo(beforeBlocks), "live blocks after the loop");
         var t = Tensor.Zeros([250], DType.Float32, Emu);
-        Assert.That(rt.LiveBytes - before, Is.EqualTo(1000));
+        Assert.That(mem.Stats.Allocated - before, Is.EqualTo(1024), "1000 bytes rounded to the 512-byte bin");
         t.Dispose();
-        Assert.That(rt.LiveBytes, Is.EqualTo(before));
+        Assert.That(mem.Stats.Allocated, Is.EqualTo(before));
+        // the cache goes back to the device on request
+        long live = EmulatedRuntime.Shared.LiveBytes;
+        mem.EmptyCache();
+        Assert.That(EmulatedRuntime.Shared.LiveBytes, Is.LessThan(live));
+        Assert.That(mem.Stats.Reserved, Is.EqualTo(mem.Stats.Allocated), "nothing left in the cache");
     }
 
     [Test]

@@ -212,4 +212,47 @@ public class SoftmaxTests
         // d log_softmax_2 / dx = e_2 − softmax(x)
         TestUtil.AssertClose(y.Grad!, [-0.09003057317038046, -0.24472847105479767, 1 - 0.6652409557748219], 1e-15, 1e-14);
     }
+
+    [TestCase(0.5)]
+    [TestCase(1.0)]
+    [TestCase(4.0)]
+    [TestCase(20.0)]
+    public void FusedTemperatureSoftmaxMatchesDividingFirstAndPassesGradCheck(double temperature)
+    {
+        using var scope = Tensor.NewDisposeScope();
+        var g = TestUtil.Gen();
+        // the fused op (one kernel of scale·x) against the composition x / T then softmax, values and gradients
+        var x = TestUtil.Randn(g, 4, 9);
+        var w = TestUtil.Randn(g, 4, 9);
+        foreach (bool log in new[] { false, true })
+        {
+            var xf = x.Clone().RequiresGrad_();
+            var xr = x.Clone().RequiresGrad_();
+            var fused = log ? Functional.LogSoftmax(xf, temperature) : Functional.Softmax(xf, temperature);
+            var reference = log ? xr.Div(temperature).LogSoftmax(-1) : xr.Div(temperature).Softmax(-1);
+            TestUtil.AssertClose(fused, reference, 1e-14, 1e-12);
+            fused.Mul(w).Sum().Backward();
+            reference.Mul(w).Sum().Backward();
+            TestUtil.AssertClose(xf.Grad!, xr.Grad!, 1e-14, 1e-12);
+        }
+        TestUtil.GradCheck(t => Functional.Softmax(t[0], temperature), TestUtil.Leaf(g, 3, 6));
+        TestUtil.GradCheck(t => Functional.LogSoftmax(t[0], temperature, 0), TestUtil.StridedLeaf(g, 5, 3));
+        TestUtil.GradCheck(t => Functional.Softmax(t[0], temperature).Mul(t[0]), TestUtil.StridedLeaf(g, 2, 7));
+    }
+
+    [Test]
+    public void TemperatureIsCheckedBeforeAnyKernelAndTheDTypeToo()
+    {
+        using var scope = Tensor.NewDisposeScope();
+        var x = Tensor.Zeros([2, 3], DType.Float32);
+        foreach (double t in new[] { 0.0, -2.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 1e-320 })
+        {
+            var e = Assert.Throws<ArgumentValueException>(() => Functional.Softmax(x, t));
+            Assert.That(e!.Message, Does.Contain("softmax").And.Contain(t.ToString()));
+            Assert.Throws<ArgumentValueException>(() => Functional.LogSoftmax(x, t));
+        }
+        var ints = Tensor.Zeros([2, 3], DType.Int64);
+        Assert.That(Assert.Throws<DTypeException>(() => Functional.Softmax(ints, 2.0))!.Message, Does.Contain("softmax"));
+        Assert.That(Assert.Throws<DTypeException>(() => Functional.LogSoftmax(ints, 2.0))!.Message, Does.Contain("log_softmax"));
+    }
 }
