@@ -29,7 +29,7 @@ public class LeNetTrainingTests
         using var images = picked.Add(noise.Mul(0.5));
         var velocity = ps.Select(p => Tensor.ZerosLike(p)).ToArray();
         double first = 0, last = 0;
-        for (int step = 0; step < 40; step++)
+        for (int step = 0; step < 80; step++)
         {
             using var scope = Tensor.NewDisposeScope();
             var h = Functional.MaxPool2d(Functional.Conv2d(images, ps[0], ps[1], padding: 2).Relu(), 2);
@@ -42,7 +42,7 @@ public class LeNetTrainingTests
                 for (int i = 0; i < ps.Length; i++)
                 {
                     velocity[i].MulInPlace(0.9).AddInPlace(ps[i].Grad!);
-                    ps[i].AddInPlace(velocity[i], -0.03);
+                    ps[i].AddInPlace(velocity[i], -0.02);
                     ps[i].Grad!.ZeroInPlace();
                 }
             if (step == 0) first = loss.Item();
