@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Everything a lent GPU machine should run, in one device call (the device tool allows 10 minutes a call):
+#   here:    bash ../shared/gpu/pack.sh
+#   device:  bash benchmarks/gpu-session.sh      (with carry [".gpu"]; results land under $OUT)
+# 1. the whole test suite (the Cuda-category tests run now instead of reporting Ignored), 2. the GPU benchmark suite
+# timed with CUDA events (writes gpu-results.md), 3. the device facts. Each step's output goes to its own file, so a
+# failure in one step still leaves the others' results.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$(mktemp -d)}
+export OUT
+nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
+echo "== tests (Cuda category)"
+timeout 300 bash .gpu/run.sh Engine.Tests --filter "TestCategory=Cuda" > "$OUT/cuda-tests.txt" 2>&1
+echo "exit $?"; grep -E "total:|failed:|succeeded:|skipped:" "$OUT/cuda-tests.txt" || tail -5 "$OUT/cuda-tests.txt"
+grep -E "^failed " "$OUT/cuda-tests.txt" | head -40
+echo "== GPU benchmarks (CUDA events)"
+timeout 240 bash .gpu/run.sh Engine.Benchmarks --gpu > "$OUT/gpu-bench.txt" 2>&1
+echo "exit $?"; cat "$OUT/gpu-results.md" 2>/dev/null || tail -20 "$OUT/gpu-bench.txt"
