@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything a lent GPU machine should run, in one device call (the device tool allows 10 minutes a call):
-#   here:    bash ../shared/gpu/pack.sh
+#   here:    bash benchmarks/gpu-pack.sh
 #   device:  bash benchmarks/gpu-session.sh      (with carry [".gpu"]; results land under $OUT)
 # 1. the whole test suite (the Cuda-category tests run now instead of reporting Ignored), 2. the GPU benchmark suite
 # timed with CUDA events (writes gpu-results.md), 3. the device facts. Each step's output goes to its own file, so a
