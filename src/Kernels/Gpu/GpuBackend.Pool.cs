@@ -5,8 +5,9 @@ using Engine.Kernels.Cuda;
 namespace Engine.Kernels.Gpu;
 
 // Pooling. Average pooling (ordinary, and adaptive when its windows are uniform) runs through cuDNN on a real GPU when
-// CudnnPoolPlan maps the window tables onto a cuDNN pooling descriptor; other geometries raise a DeviceException naming
-// why. Max pooling does not use cuDNN: cuDNN produces no argmax indices, and the engine's max-pool backward scatters
+// CudnnPoolPlan maps the window tables onto a cuDNN pooling descriptor; every other geometry (ceil-mode partial windows,
+// divisor_override, uneven adaptive windows, ...) and every geometry on the emulator runs the hand-written kernels of
+// avg_pool.ptx, which follow the CPU kernel exactly (the backward gathers per input: deterministic, no atomics). Max pooling does not use cuDNN: cuDNN produces no argmax indices, and the engine's max-pool backward scatters
 // through the int64 indices of the forward (the IBackend contract; cuDNN's backward would need x and y instead). So max
 // pooling runs the hand-written kernels of max_pool.ptx, on the GPU and on the emulator alike: the forward walks the
 // geometry's window tables (any padding, dilation, ceil mode, adaptive windows) and records the first maximum's index,
@@ -54,7 +55,7 @@ public sealed unsafe partial class GpuBackend
     {
         DType.Float32 => "f32",
         DType.Float64 => "f64",
-        _ => throw new DTypeException(op, $"max pooling runs float32 and float64, got {dt.Name()}"),
+        _ => throw new DTypeException(op, $"pooling runs float32 and float64, got {dt.Name()}"),
     };
 
     private static void CheckPoolSize(long total, long inPlane, string op)
@@ -80,51 +81,118 @@ public sealed unsafe partial class GpuBackend
     /// <inheritdoc/>
     public void AvgPoolForward(PoolGeometry g, in StridedView y, in StridedView x)
     {
-        if (CudaRuntimeOrNull is not { } cuda) { Cpu("avg_pool").AvgPoolForward(g, y, x); return; }
         const string op = "avg_pool";
-        var (plan, xdims, ydims, cdt) = PoolSetup(g, x.DType, op);
-        ulong xa = Addr(x, op), ya = Addr(y, op);
-        using var pd = CudnnDescriptor.Pooling(plan.Mode, plan.Window, plan.Pad, plan.Stride);
-        using var xd = CudnnDescriptor.Tensor(cdt, xdims);
-        using var yd = CudnnDescriptor.Tensor(cdt, ydims);
-        byte* sc = stackalloc byte[16];
-        Scalars(sc, x.DType);
-        using var lib = cuda.EnterCudnn();
-        Cudnn.Check(Cudnn.cudnnPoolingForward(lib.Handle, pd.Handle, sc, xd.Handle, xa, sc + 8, yd.Handle, ya), nameof(Cudnn.cudnnPoolingForward));
-        CountLibraryCall();
+        if (CudaRuntimeOrNull is { } cuda && CudnnPoolPlan.For(g, out _) is { } plan)
+        {
+            var (xdims, ydims, cdt) = PoolDims(plan, g, x.DType, op);
+            ulong xa = Addr(x, op), ya = Addr(y, op);
+            using var pd = CudnnDescriptor.Pooling(plan.Mode, plan.Window, plan.Pad, plan.Stride);
+            using var xd = CudnnDescriptor.Tensor(cdt, xdims);
+            using var yd = CudnnDescriptor.Tensor(cdt, ydims);
+            byte* sc = stackalloc byte[16];
+            Scalars(sc, x.DType);
+            using var lib = cuda.EnterCudnn();
+            Cudnn.Check(Cudnn.cudnnPoolingForward(lib.Handle, pd.Handle, sc, xd.Handle, xa, sc + 8, yd.Handle, ya), nameof(Cudnn.cudnnPoolingForward));
+            CountLibraryCall();
+            return;
+        }
+        string t = PoolType(x.DType, op);
+        ulong xp = Addr(x, op), yp = Addr(y, op);
+        long total = (long)g.Planes * g.OutPlane;
+        if (total == 0) return;
+        CheckPoolSize(total, g.InPlane, op);
+        var tables = _avgPoolTables.GetValue(g, UploadAvgTables);
+        var p = new ParamBuffer().U64(xp).U64(yp).U64(tables[0].Address).U64(tables[1].Address).U64(tables[2].Address)
+            .U32((uint)total).U32((uint)g.OutSize[0]).U32((uint)g.OutSize[1]).U32((uint)g.OutSize[2])
+            .U32((uint)g.In[1]).U32((uint)g.In[2]).U32((uint)g.InPlane)
+            .U32((uint)g.Dilation[0]).U32((uint)g.Dilation[1]).U32((uint)g.Dilation[2]);
+        Launch(HandWritten("avg_pool", "avg_pool_fwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
     }
 
     /// <inheritdoc/>
     public void AvgPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy)
     {
-        if (CudaRuntimeOrNull is not { } cuda) { Cpu("avg_pool_backward").AvgPoolBackward(g, dx, dy); return; }
         const string op = "avg_pool_backward";
-        var (plan, xdims, ydims, cdt) = PoolSetup(g, dy.DType, op);
-        ulong dxa = Addr(dx, op), dya = Addr(dy, op);
-        using var pd = CudnnDescriptor.Pooling(plan.Mode, plan.Window, plan.Pad, plan.Stride);
-        using var xd = CudnnDescriptor.Tensor(cdt, xdims);
-        using var yd = CudnnDescriptor.Tensor(cdt, ydims);
-        byte* sc = stackalloc byte[16];
-        Scalars(sc, dy.DType);
-        using var lib = cuda.EnterCudnn();
-        // Average pooling's gradient depends on dy only: the forward y and x that cudnnPoolingBackward takes (for max
-        // pooling) are not read, so dy and dx stand in for them with the matching descriptors.
-        Cudnn.Check(Cudnn.cudnnPoolingBackward(lib.Handle, pd.Handle, sc, yd.Handle, dya, yd.Handle, dya, xd.Handle, dxa, sc + 8, xd.Handle, dxa),
-            nameof(Cudnn.cudnnPoolingBackward));
-        CountLibraryCall();
+        if (CudaRuntimeOrNull is { } cuda && CudnnPoolPlan.For(g, out _) is { } plan)
+        {
+            var (xdims, ydims, cdt) = PoolDims(plan, g, dy.DType, op);
+            ulong dxa = Addr(dx, op), dya = Addr(dy, op);
+            using var pd = CudnnDescriptor.Pooling(plan.Mode, plan.Window, plan.Pad, plan.Stride);
+            using var xd = CudnnDescriptor.Tensor(cdt, xdims);
+            using var yd = CudnnDescriptor.Tensor(cdt, ydims);
+            byte* sc = stackalloc byte[16];
+            Scalars(sc, dy.DType);
+            using var lib = cuda.EnterCudnn();
+            // Average pooling's gradient depends on dy only: the forward y and x that cudnnPoolingBackward takes (for max
+            // pooling) are not read, so dy and dx stand in for them with the matching descriptors.
+            Cudnn.Check(Cudnn.cudnnPoolingBackward(lib.Handle, pd.Handle, sc, yd.Handle, dya, yd.Handle, dya, xd.Handle, dxa, sc + 8, xd.Handle, dxa),
+                nameof(Cudnn.cudnnPoolingBackward));
+            CountLibraryCall();
+            return;
+        }
+        string t = PoolType(dy.DType, op);
+        ulong dxp = Addr(dx, op), dyp = Addr(dy, op);
+        // One thread per input element gathers from the outputs whose windows hold it and writes dx once (no zeroing,
+        // no atomics); inputs no window covers get 0.
+        long total = (long)g.Planes * g.InPlane;
+        if (total == 0) return;
+        CheckPoolSize(total, g.InPlane, op);
+        var tables = _avgPoolTables.GetValue(g, UploadAvgTables);
+        var p = new ParamBuffer().U64(dxp).U64(dyp).U64(tables[0].Address).U64(tables[1].Address).U64(tables[2].Address)
+            .U32((uint)total).U32((uint)g.In[0]).U32((uint)g.In[1]).U32((uint)g.In[2])
+            .U32((uint)g.OutSize[0]).U32((uint)g.OutSize[1]).U32((uint)g.OutSize[2]).U32((uint)g.OutPlane)
+            .U32((uint)g.Dilation[0]).U32((uint)g.Dilation[1]).U32((uint)g.Dilation[2]);
+        Launch(HandWritten("avg_pool", "avg_pool_bwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
     }
 
-    // The cuDNN pooling and the [planes, 1, spatial...] dims of x and y (each plane pooled on its own).
-    private static (CudnnPoolPlan Plan, int[] X, int[] Y, int DataType) PoolSetup(PoolGeometry g, DType dt, string op)
+    // avg_pool.ptx's per-dim tables (int32 [start[out], end[out], divisor[out], lo[in], hi[in]]), uploaded once per
+    // geometry like the max-pool tables. lo/hi bound the outputs whose windows contain each input (the backward's
+    // gather range); the kernel re-checks each candidate against start/end/dilation, so the bounds need only enclose.
+    private readonly ConditionalWeakTable<PoolGeometry, GpuStorage[]> _avgPoolTables = new();
+
+    private GpuStorage[] UploadAvgTables(PoolGeometry g)
+    {
+        var result = new GpuStorage[3];
+        for (int d = 0; d < 3; d++)
+        {
+            int[] table = AvgPoolTable(g.WinStart[d], g.WinEnd[d], g.Divisor[d], g.In[d]);
+            result[d] = Scratch(table.Length * 4L);
+            _runtime.CopyHostToDevice(result[d].Address, MemoryMarshal.AsBytes(table.AsSpan()));
+        }
+        return result;
+    }
+
+    /// <summary>One dim's average-pooling table: start, end, divisor per output, then per input the half-open range
+    /// [lo, hi) of outputs whose windows contain it (lo = hi = 0 where none does).</summary>
+    internal static int[] AvgPoolTable(int[] start, int[] end, int[] divisor, int inSize)
+    {
+        int outs = start.Length;
+        var table = new int[3 * outs + 2 * inSize];
+        start.CopyTo(table, 0);
+        end.CopyTo(table, outs);
+        divisor.CopyTo(table, 2 * outs);
+        Span<int> lo = table.AsSpan(3 * outs, inSize), hi = table.AsSpan(3 * outs + inSize, inSize);
+        lo.Fill(int.MaxValue);
+        for (int o = 0; o < outs; o++)
+            for (int i = Math.Max(start[o], 0); i < Math.Min(end[o], inSize); i++)
+            {
+                lo[i] = Math.Min(lo[i], o);
+                hi[i] = Math.Max(hi[i], o + 1);
+            }
+        for (int i = 0; i < inSize; i++) if (hi[i] == 0) lo[i] = 0;
+        return table;
+    }
+
+    // The [planes, 1, spatial...] dims of x and y for cuDNN (each plane pooled on its own) and its data type.
+    private static (int[] X, int[] Y, int DataType) PoolDims(CudnnPoolPlan plan, PoolGeometry g, DType dt, string op)
     {
         int cdt = CudnnDescriptor.DataType(dt, op);
-        var plan = CudnnPoolPlan.For(g, out string reason) ?? throw new DeviceException(op, $"has no cuDNN equivalent on a GPU: {reason}");
         int first = 3 - plan.Spatial;
         var x = new int[plan.Spatial + 2];
         var y = new int[plan.Spatial + 2];
         x[0] = y[0] = g.Planes;
         x[1] = y[1] = 1;
         for (int i = 0; i < plan.Spatial; i++) { x[2 + i] = g.In[first + i]; y[2 + i] = g.OutSize[first + i]; }
-        return (plan, x, y, cdt);
+        return (x, y, cdt);
     }
 }

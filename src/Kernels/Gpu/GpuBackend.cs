@@ -43,8 +43,10 @@ namespace Engine.Kernels.Gpu;
 /// CPU for float64</description></item>
 /// <item><term>MatMul</term><description>cuBLAS on a real GPU (GemmPlan: transposition identity, strided-batched GEMM, TF32 per
 /// <see cref="AllowTf32"/>); CPU on the emulator</description></item>
-/// <item><term>Conv*, AvgPool*, BatchNorm*</term><description>cuDNN on a real GPU (CudnnConvPlan, CudnnPoolPlan; algorithms found
+/// <item><term>Conv*, BatchNorm*</term><description>cuDNN on a real GPU (CudnnConvPlan; algorithms found
 /// once per shape); CPU on the emulator</description></item>
+/// <item><term>AvgPool*</term><description>cuDNN on a real GPU where CudnnPoolPlan maps the geometry; PTX (avg_pool.ptx) for
+/// every other geometry and always on the emulator</description></item>
 /// <item><term>MaxPool*</term><description>PTX (max_pool.ptx) on both, with int64 argmax indices</description></item>
 /// </list>
 /// <para>Any elementwise op whose operands still need more than <see cref="PtxGen.MaxRank"/> dimensions after coalescing also

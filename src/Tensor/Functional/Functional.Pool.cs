@@ -32,6 +32,10 @@ public static partial class Functional
     public static Tensor AvgPool3d(Tensor x, int kernel, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true, int? divisorOverride = null) =>
         AvgPoolNd("avg_pool3d", 3, x, [kernel], [stride ?? kernel], [padding], ceilMode, countIncludePad, divisorOverride);
 
+    /// <summary>3-D average pooling with per-dim (t, h, w) options.</summary>
+    public static Tensor AvgPool3d(Tensor x, int[] kernel, int[]? stride, int[]? padding, bool ceilMode = false, bool countIncludePad = true, int? divisorOverride = null) =>
+        AvgPoolNd("avg_pool3d", 3, x, kernel, stride, padding, ceilMode, countIncludePad, divisorOverride);
+
     /// <summary>Average pooling to an output of <paramref name="outH"/>×<paramref name="outW"/> whatever the input size (windows ⌊i·In/Out⌋ … ⌈(i+1)·In/Out⌉).</summary>
     public static Tensor AdaptiveAvgPool2d(Tensor x, int outH, int outW) => AdaptiveNd("adaptive_avg_pool2d", 2, x, [outH, outW], max: false).Output;
 
