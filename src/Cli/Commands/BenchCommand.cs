@@ -15,8 +15,8 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
-        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var device = new Option<string>("--device") { Description = TrainCommand.DeviceHelp, DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong(TrainCommand.DeviceNames);
         var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement (the median is reported).", DefaultValueFactory = _ => 7 };
         var cmd = new Command("bench", "Measure GEMM, elementwise and LeNet-5 training throughput on this machine.") { device, repeats };
         cmd.SetAction(r => Run(r.GetValue(device)!, Math.Max(1, r.GetValue(repeats)), Console.Out));

@@ -14,8 +14,8 @@ internal static class EvalCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by 'engine train' (e.g. runs/latest/best.safetensors).", Required = true };
         var model = new Option<string>("--model") { Description = "Model family (default: the one recorded in the checkpoint, else lenet5)." };
         var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: installed set, else the embedded subset)." };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
-        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var device = new Option<string>("--device") { Description = TrainCommand.DeviceHelp, DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong(TrainCommand.DeviceNames);
         var output = new Option<string?>("--confusion-png") { Description = "Also write the confusion matrix as a PNG here." };
         var cmd = new Command("eval", "Evaluate a trained checkpoint on the Fashion-MNIST test set.") { checkpoint, model, data, device, output };
         cmd.SetAction(r => Run(r.GetValue(checkpoint)!, r.GetValue(model), r.GetValue(data), r.GetValue(device)!, r.GetValue(output), Console.Out));

@@ -54,8 +54,8 @@ internal static class TrainCommand
         augment.AcceptOnlyFromAmong([.. Augmentations.PresetNames]);
         var mix = new Option<string>("--mix") { Description = "Batch mixing: none, mixup or cutmix.", DefaultValueFactory = _ => "none" };
         mix.AcceptOnlyFromAmong([.. Augmentations.BatchPresetNames]);
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
-        device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
+        var device = new Option<string>("--device") { Description = DeviceHelp, DefaultValueFactory = _ => "auto" };
+        device.AcceptOnlyFromAmong(DeviceNames);
         var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation, shuffling and augmentation.", DefaultValueFactory = _ => 0UL };
         var deterministic = new Option<bool>("--deterministic") { Description = "Fix every seed from --seed so a run can be repeated exactly." };
         var workers = new Option<int>("--workers") { Description = "Background data-loading threads.", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount - 1) };
@@ -80,7 +80,18 @@ internal static class TrainCommand
         return cmd;
     }
 
-    /// <summary>The device a run uses: CPU unless CUDA is asked for (or auto and usable).</summary>
+    /// <summary>The values <c>--device</c> accepts (train, eval and bench).</summary>
+    public static readonly string[] DeviceNames = ["auto", "cpu", "cuda", "emulated"];
+
+    /// <summary>The help text of <c>--device</c>.</summary>
+    public const string DeviceHelp = "auto (CUDA device 0 if present and its self-check passes, else the CPU), cpu, cuda (force the GPU), "
+        + "or emulated (the GPU code path on the PTX emulator: very slow, for checking it on a machine without a GPU).";
+
+    /// <summary>
+    /// The device a run uses. "cpu", "cuda" (CUDA device 0, a <see cref="DeviceException"/> naming why when it is
+    /// unusable) and "emulated" are taken as asked; "auto" takes CUDA device 0 when the driver reports one and
+    /// <see cref="GpuSelfCheck"/> passes on it, else the CPU with a one-line note saying why.
+    /// </summary>
     public static Device ResolveDevice(string name, TextWriter log)
     {
         switch (name)
@@ -88,15 +99,25 @@ internal static class TrainCommand
             case "cpu":
                 return Engine.Device.Cpu;
             case "cuda":
-                // Fails with a DeviceException naming why when no backend is registered for the GPU.
                 Kernels.Backends.For(Engine.Device.Cuda(0), "train");
                 return Engine.Device.Cuda(0);
+            case "emulated":
+                return Engine.Device.Emulated;
+            case "auto":
+                if (!CudaProbe.IsAvailable)
+                {
+                    log.WriteLine($"note: no usable GPU ({CudaProbe.Reason}); using the CPU");
+                    return Engine.Device.Cpu;
+                }
+                var check = GpuSelfCheck.Run(Engine.Device.Cuda(0));
+                if (!check.Passed)
+                {
+                    log.WriteLine($"note: the GPU self-check failed on cuda:0 ({check.Detail}); using the CPU (--device cuda forces the GPU)");
+                    return Engine.Device.Cpu;
+                }
+                return Engine.Device.Cuda(0);
             default:
-                // The CUDA backend runs only the elementwise ops so far (no GEMM, convolution, pooling or reductions
-                // on the GPU yet), so "auto" keeps training on the CPU even when a GPU is present.
-                if (CudaProbe.IsAvailable)
-                    log.WriteLine("note: a GPU is present, but the CUDA backend does not run every training op yet; using the CPU (--device cuda forces it)");
-                return Engine.Device.Cpu;
+                throw new ArgumentValueException("device", $"unknown device '{name}'; expected one of {string.Join(", ", DeviceNames)}");
         }
     }
 
