@@ -78,10 +78,10 @@ public class PtxasTests
                     var gpu = (GpuBackend)Kernels.Backends.For(Device.Emulated);
                     var o = Tensor.Empty([4, 5], dt, Device.Emulated);
                     foreach (var bop in new[] { Kernels.BinaryOp.Relu6Backward, Kernels.BinaryOp.LeakyReluBackward, Kernels.BinaryOp.ClampBackward,
-                        Kernels.BinaryOp.AbsBackward, Kernels.BinaryOp.SigmoidBackward, Kernels.BinaryOp.TanhBackward, Kernels.BinaryOp.SiluBackward,
+                        Kernels.BinaryOp.AbsBackward, Kernels.BinaryOp.SigmoidBackward, Kernels.BinaryOp.TanhBackward, Kernels.BinaryOp.SiluBackward, Kernels.BinaryOp.GeluBackward,
                         Kernels.BinaryOp.HardsigmoidBackward, Kernels.BinaryOp.HardswishBackward, Kernels.BinaryOp.PowScalarBackward, Kernels.BinaryOp.Pow })
                         gpu.Binary(bop, o.View("t"), f.View("t"), f.View("t"), 0.5, 1);
-                    foreach (var uop in new[] { Kernels.UnaryOp.Hardsigmoid, Kernels.UnaryOp.Hardswish, Kernels.UnaryOp.PowScalar, Kernels.UnaryOp.ScalarPow })
+                    foreach (var uop in new[] { Kernels.UnaryOp.Gelu, Kernels.UnaryOp.Hardsigmoid, Kernels.UnaryOp.Hardswish, Kernels.UnaryOp.PowScalar, Kernels.UnaryOp.ScalarPow })
                         gpu.Unary(uop, o.View("t"), f.View("t"), 0.5, 1);
                 }
                 if (dt is DType.Int64 or DType.Int32)
