@@ -26,6 +26,11 @@ internal sealed class PtxWriter
     /// <summary>A label.</summary>
     public void L(string label) => _b.Append(label).Append(":\n");
 
+    private int _labels;
+
+    /// <summary>A label name unique in this kernel (for bodies with their own loops inside the skeleton's LOOP/DONE).</summary>
+    public string Label(string prefix) => $"{prefix}_{_labels++}";
+
     /// <summary>The module text: header, the .entry with <paramref name="parameters"/> (".u64 name", ...), registers, body.</summary>
     public string Build(string name, IEnumerable<string> parameters, string comment)
     {
@@ -345,6 +350,117 @@ internal static class PtxGen
         w.I($"setp.ge.f64 {p}, {x}, {Imm(GT.F64, 0)}");
         w.I($"selp.f64 {num}, {Imm(GT.F64, 1)}, {e}, {p}");
         w.I($"div.rn.f64 {o}, {num}, {den}");
+        return o;
+    }
+
+    /// <summary>
+    /// f64 erf as <see cref="Engine.Kernels.Cpu.SpecialFunctions.Erf"/> computes it, step for step (the same series,
+    /// continued fraction, cut-offs and stopping tests, so the same rounding but for e^(−x²) from <see cref="Exp64"/>):
+    /// |x| ≥ 6 gives ±1; |x| &lt; 3 the positive series 2/√π·e^(−x²)·Σ 2ⁿx^(2n+1)/(2n+1)!! (at most 199 terms);
+    /// otherwise 1 − erfc(|x|) by Lentz's continued fraction (at most 299 steps). NaN stays NaN. Loops carry unique labels.
+    /// </summary>
+    public static string Erf64(PtxWriter w, string x)
+    {
+        string ax = w.R("fd"), r = w.R("fd"), p = w.R("p"), pn = w.R("p"), n = w.R("r");
+        string lSeries = w.Label("ERF_SERIES"), lCf = w.Label("ERF_CF"), lEnd = w.Label("ERF_END");
+        w.I($"abs.f64 {ax}, {x}");
+        w.I($"mov.f64 {r}, {Imm(GT.F64, 1)}");                     // |x| >= 6 (and ∞): 1, signed at the end
+        w.I($"setp.ge.f64 {p}, {ax}, {Imm(GT.F64, 6)}");
+        w.I($"@{p} bra {lEnd}");
+        w.I($"setp.nan.f64 {p}, {ax}, {ax}");
+        w.I($"@{p} bra {lEnd}");
+        w.I($"setp.ge.f64 {p}, {ax}, {Imm(GT.F64, 3)}");
+        w.I($"@{p} bra {lCf}");
+        // series: term *= (2x²)/(2n+1); sum += term; stop when term < sum·1e-17
+        string x2 = w.R("fd"), tx2 = w.R("fd"), term = w.R("fd"), sum = w.R("fd"), q = w.R("fd"), den = w.R("fd"), lim = w.R("fd"), nx = w.R("fd");
+        w.I($"mul.rn.f64 {x2}, {ax}, {ax}");
+        w.I($"add.rn.f64 {tx2}, {x2}, {x2}");
+        w.I($"mov.f64 {term}, {ax}");
+        w.I($"mov.f64 {sum}, {ax}");
+        w.I($"mov.u32 {n}, 1");
+        w.L(lSeries);
+        w.I($"cvt.rn.f64.u32 {den}, {n}");
+        w.I($"fma.rn.f64 {den}, {den}, {Imm(GT.F64, 2)}, {Imm(GT.F64, 1)}");   // 2n + 1, exact
+        w.I($"div.rn.f64 {q}, {tx2}, {den}");
+        w.I($"mul.rn.f64 {term}, {term}, {q}");
+        w.I($"add.rn.f64 {sum}, {sum}, {term}");
+        w.I($"mul.rn.f64 {lim}, {sum}, {Imm(GT.F64, 1e-17)}");
+        w.I($"add.u32 {n}, {n}, 1");
+        w.I($"setp.lt.f64 {p}, {term}, {lim}");
+        w.I($"setp.ge.or.u32 {p}, {n}, 200, {p}");
+        w.I($"@!{p} bra {lSeries}");
+        w.I($"neg.f64 {nx}, {x2}");
+        string e = Exp64(w, nx);
+        w.I($"mul.rn.f64 {r}, {e}, {Imm(GT.F64, 1.1283791670955126)}");
+        w.I($"mul.rn.f64 {r}, {r}, {sum}");
+        w.I($"bra {lEnd}");
+        // erfc(|x|) = e^(−x²)/√π / f, f by the Lentz continued fraction x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))
+        w.L(lCf);
+        string f = w.R("fd"), c = w.R("fd"), d = w.R("fd"), a = w.R("fd"), t = w.R("fd"), delta = w.R("fd"), pt = w.R("p");
+        w.I($"mov.f64 {f}, {ax}");
+        w.I($"mov.f64 {c}, {ax}");
+        w.I($"mov.f64 {d}, {Imm(GT.F64, 0)}");
+        w.I($"mov.u32 {n}, 1");
+        string lCfLoop = w.Label("ERF_CF_LOOP");
+        w.L(lCfLoop);
+        w.I($"cvt.rn.f64.u32 {a}, {n}");
+        w.I($"mul.rn.f64 {a}, {a}, {Imm(GT.F64, 0.5)}");
+        w.I($"mul.rn.f64 {d}, {a}, {d}");
+        w.I($"add.rn.f64 {d}, {ax}, {d}");   // x + a·d, unfused as .NET computes it
+        w.I($"abs.f64 {t}, {d}");
+        w.I($"setp.lt.f64 {pt}, {t}, {Imm(GT.F64, 1e-300)}");
+        w.I($"selp.f64 {d}, {Imm(GT.F64, 1e-300)}, {d}, {pt}");
+        w.I($"div.rn.f64 {t}, {a}, {c}");
+        w.I($"add.rn.f64 {c}, {ax}, {t}");
+        w.I($"abs.f64 {t}, {c}");
+        w.I($"setp.lt.f64 {pt}, {t}, {Imm(GT.F64, 1e-300)}");
+        w.I($"selp.f64 {c}, {Imm(GT.F64, 1e-300)}, {c}, {pt}");
+        w.I($"div.rn.f64 {d}, {Imm(GT.F64, 1)}, {d}");
+        w.I($"mul.rn.f64 {delta}, {c}, {d}");
+        w.I($"mul.rn.f64 {f}, {f}, {delta}");
+        w.I($"sub.rn.f64 {t}, {delta}, {Imm(GT.F64, 1)}");
+        w.I($"abs.f64 {t}, {t}");
+        w.I($"add.u32 {n}, {n}, 1");
+        w.I($"setp.lt.f64 {pt}, {t}, {Imm(GT.F64, 1e-16)}");
+        w.I($"setp.ge.or.u32 {pt}, {n}, 300, {pt}");
+        w.I($"@!{pt} bra {lCfLoop}");
+        string mx2 = w.R("fd"), erfc = w.R("fd");
+        w.I($"neg.f64 {mx2}, {ax}");
+        w.I($"mul.rn.f64 {mx2}, {mx2}, {ax}");
+        string e2 = Exp64(w, mx2);
+        w.I($"mul.rn.f64 {erfc}, {e2}, {Imm(GT.F64, 0.56418958354775628)}");
+        w.I($"div.rn.f64 {erfc}, {erfc}, {f}");
+        w.I($"sub.rn.f64 {r}, {Imm(GT.F64, 1)}, {erfc}");
+        w.L(lEnd);
+        // sign: −r for x < 0; NaN passes through
+        string nr = w.R("fd");
+        w.I($"neg.f64 {nr}, {r}");
+        w.I($"setp.lt.f64 {pn}, {x}, {Imm(GT.F64, 0)}");
+        w.I($"selp.f64 {r}, {nr}, {r}, {pn}");
+        w.I($"setp.nan.f64 {pn}, {x}, {x}");
+        w.I($"selp.f64 {r}, {x}, {r}, {pn}");
+        return r;
+    }
+
+    /// <summary>f64 Φ(x) = 0.5·(1 + erf(x·√½)) in the CPU's (<see cref="Engine.Kernels.Cpu.SpecialFunctions.NormalCdf"/>) order.</summary>
+    public static string NormalCdf64(PtxWriter w, string x)
+    {
+        string u = w.R("fd"), o = w.R("fd");
+        w.I($"mul.rn.f64 {u}, {x}, {Imm(GT.F64, 0.70710678118654752)}");
+        string e = Erf64(w, u);
+        w.I($"add.rn.f64 {o}, {e}, {Imm(GT.F64, 1)}");
+        w.I($"mul.rn.f64 {o}, {o}, {Imm(GT.F64, 0.5)}");
+        return o;
+    }
+
+    /// <summary>f64 φ(x) = e^(−x²/2)/√(2π) in the CPU's order: 0.3989422804014327·e^((−0.5·x)·x).</summary>
+    public static string NormalPdf64(PtxWriter w, string x)
+    {
+        string u = w.R("fd"), o = w.R("fd");
+        w.I($"mul.rn.f64 {u}, {x}, {Imm(GT.F64, -0.5)}");
+        w.I($"mul.rn.f64 {u}, {u}, {x}");
+        string e = Exp64(w, u);
+        w.I($"mul.rn.f64 {o}, {e}, {Imm(GT.F64, 0.3989422804014327)}");
         return o;
     }
 }

@@ -27,6 +27,7 @@ public class EmulatedBackwardOpTests
         new object[] { BinaryOp.HardsigmoidBackward, 0.0, 0.0, true, false },
         new object[] { BinaryOp.HardswishBackward, 0.0, 0.0, true, false },
         new object[] { BinaryOp.SiluBackward, 0.0, 0.0, false, false },
+        new object[] { BinaryOp.GeluBackward, 0.0, 0.0, false, false },
         new object[] { BinaryOp.PowScalarBackward, 3.0, 0.0, false, false },
         new object[] { BinaryOp.PowScalarBackward, 0.5, 0.0, false, false },
         new object[] { BinaryOp.PowScalarBackward, 0.0, 0.0, true, false },

@@ -45,7 +45,7 @@ public class EmulatedKernelTests
     [
         UnaryOp.Neg, UnaryOp.Abs, UnaryOp.Square, UnaryOp.Sign, UnaryOp.Affine, UnaryOp.ScalarDiv, UnaryOp.Relu, UnaryOp.Relu6,
         UnaryOp.LeakyRelu, UnaryOp.Clamp, UnaryOp.Exp, UnaryOp.Log, UnaryOp.Sqrt, UnaryOp.Rsqrt, UnaryOp.Sigmoid, UnaryOp.Tanh, UnaryOp.Silu,
-        UnaryOp.Hardsigmoid, UnaryOp.Hardswish, UnaryOp.PowScalar, UnaryOp.ScalarPow,
+        UnaryOp.Gelu,        UnaryOp.Hardsigmoid, UnaryOp.Hardswish, UnaryOp.PowScalar, UnaryOp.ScalarPow,
     ];
 
     private static bool IsExact(UnaryOp op) => op is UnaryOp.Neg or UnaryOp.Abs or UnaryOp.Square or UnaryOp.Sign or UnaryOp.Relu

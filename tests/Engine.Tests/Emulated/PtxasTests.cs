@@ -74,14 +74,21 @@ public class PtxasTests
                     _ = f.Div(f); _ = f.Neg(); _ = f.Abs(); _ = f.Square(); _ = f.Sign(); _ = f.Mul(2.0); _ = f.RDiv(1.0); _ = f.Relu(); _ = f.Relu6();
                     _ = f.LeakyRelu(); _ = f.Clamp(-1, 1); _ = f.Exp(); _ = f.Abs().Log(); _ = f.Abs().Sqrt(); _ = f.Abs().Add(1.0).Rsqrt();
                     _ = f.Sigmoid(); _ = f.Tanh(); _ = f.Silu();
+                    _ = f.Gelu();
+                    if (dt == DType.Float64)
+                    {   // the generated float64 softmax kernels (SoftmaxGen), forward and backward
+                        var sx = f.Clone().RequiresGrad_();
+                        (sx.Softmax(-1) * f).Sum().Backward();
+                        (sx.LogSoftmax(-1) * f).Sum().Backward();
+                    }
                     _ = Tensor.BinaryKernel("relu_backward", Kernels.BinaryOp.ReluBackward, f, f);
                     var gpu = (GpuBackend)Kernels.Backends.For(Device.Emulated);
                     var o = Tensor.Empty([4, 5], dt, Device.Emulated);
                     foreach (var bop in new[] { Kernels.BinaryOp.Relu6Backward, Kernels.BinaryOp.LeakyReluBackward, Kernels.BinaryOp.ClampBackward,
-                        Kernels.BinaryOp.AbsBackward, Kernels.BinaryOp.SigmoidBackward, Kernels.BinaryOp.TanhBackward, Kernels.BinaryOp.SiluBackward,
+                        Kernels.BinaryOp.AbsBackward, Kernels.BinaryOp.SigmoidBackward, Kernels.BinaryOp.TanhBackward, Kernels.BinaryOp.SiluBackward, Kernels.BinaryOp.GeluBackward,
                         Kernels.BinaryOp.HardsigmoidBackward, Kernels.BinaryOp.HardswishBackward, Kernels.BinaryOp.PowScalarBackward, Kernels.BinaryOp.Pow })
                         gpu.Binary(bop, o.View("t"), f.View("t"), f.View("t"), 0.5, 1);
-                    foreach (var uop in new[] { Kernels.UnaryOp.Hardsigmoid, Kernels.UnaryOp.Hardswish, Kernels.UnaryOp.PowScalar, Kernels.UnaryOp.ScalarPow })
+                    foreach (var uop in new[] { Kernels.UnaryOp.Gelu, Kernels.UnaryOp.Hardsigmoid, Kernels.UnaryOp.Hardswish, Kernels.UnaryOp.PowScalar, Kernels.UnaryOp.ScalarPow })
                         gpu.Unary(uop, o.View("t"), f.View("t"), 0.5, 1);
                 }
                 if (dt is DType.Int64 or DType.Int32)
