@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Engine.Kernels.Cuda;
 
@@ -16,9 +15,33 @@ public sealed unsafe partial class GpuBackend
 {
     private const int PoolBlock = 256, PoolMaxBlocks = 4096;
 
-    // The window tables of a geometry on the device (int32 [start..., end...] per dim), uploaded once per geometry: the
-    // forward and its backward share the geometry object, and the memory goes with it (GpuStorage's finalizer).
-    private readonly ConditionalWeakTable<PoolGeometry, GpuStorage[]> _poolTables = new();
+    // The window tables of pooling geometries on the device, uploaded once per distinct geometry and released by the
+    // cache itself (bounded, least recently used), never left to the garbage collector.
+    private DeviceTableCache? _tableCache;
+    private DeviceTableCache Tables => LazyInitializer.EnsureInitialized(ref _tableCache, () => new DeviceTableCache(this));
+
+    /// <summary>Pooling window tables held on the device (for tests).</summary>
+    internal int CachedPoolTables => _tableCache?.Count ?? 0;
+
+    /// <summary>A device copy of <paramref name="table"/> (int32), from the caching allocator.</summary>
+    internal GpuStorage Upload(int[] table)
+    {
+        var s = Scratch(table.Length * 4L);
+        if (table.Length > 0) _runtime.CopyHostToDevice(s.Address, MemoryMarshal.AsBytes(table.AsSpan()));
+        return s;
+    }
+
+    // A key naming a table's content: kind, then every int.
+    private static string TableKey(string kind, int[][] parts)
+    {
+        var sb = new System.Text.StringBuilder(kind);
+        foreach (var part in parts)
+        {
+            sb.Append('|');
+            foreach (int v in part) sb.Append(v).Append(',');
+        }
+        return sb.ToString();
+    }
 
     /// <inheritdoc/>
     public void MaxPoolForward(PoolGeometry g, in StridedView y, in StridedView indices, in StridedView x)
@@ -29,7 +52,7 @@ public sealed unsafe partial class GpuBackend
         long total = (long)g.Planes * g.OutPlane;
         if (total == 0) return;
         CheckPoolSize(total, g.InPlane, op);
-        var tables = _poolTables.GetValue(g, UploadTables);
+        var tables = MaxPoolTables(g);
         var p = new ParamBuffer().U64(xa).U64(ya).U64(ia).U64(tables[0].Address).U64(tables[1].Address).U64(tables[2].Address)
             .U32((uint)total).U32((uint)g.OutSize[0]).U32((uint)g.OutSize[1]).U32((uint)g.OutSize[2])
             .U32((uint)g.In[1]).U32((uint)g.In[2]).U32((uint)g.InPlane)
@@ -66,16 +89,11 @@ public sealed unsafe partial class GpuBackend
 
     private static int PoolBlocks(long total) => (int)Math.Min((total + PoolBlock - 1) / PoolBlock, PoolMaxBlocks);
 
-    private GpuStorage[] UploadTables(PoolGeometry g)
+    private GpuStorage[] MaxPoolTables(PoolGeometry g)
     {
-        var result = new GpuStorage[3];
-        for (int d = 0; d < 3; d++)
-        {
-            int[] table = [.. g.WinStart[d], .. g.WinEnd[d]];
-            result[d] = Scratch(table.Length * 4L);
-            _runtime.CopyHostToDevice(result[d].Address, MemoryMarshal.AsBytes(table.AsSpan()));
-        }
-        return result;
+        var host = new int[3][];
+        for (int d = 0; d < 3; d++) host[d] = [.. g.WinStart[d], .. g.WinEnd[d]];
+        return Tables.Get(TableKey("max", host), () => host);
     }
 
     /// <inheritdoc/>
@@ -101,7 +119,7 @@ public sealed unsafe partial class GpuBackend
         long total = (long)g.Planes * g.OutPlane;
         if (total == 0) return;
         CheckPoolSize(total, g.InPlane, op);
-        var tables = _avgPoolTables.GetValue(g, UploadAvgTables);
+        var tables = AvgPoolTables(g);
         var p = new ParamBuffer().U64(xp).U64(yp).U64(tables[0].Address).U64(tables[1].Address).U64(tables[2].Address)
             .U32((uint)total).U32((uint)g.OutSize[0]).U32((uint)g.OutSize[1]).U32((uint)g.OutSize[2])
             .U32((uint)g.In[1]).U32((uint)g.In[2]).U32((uint)g.InPlane)
@@ -137,7 +155,7 @@ public sealed unsafe partial class GpuBackend
         long total = (long)g.Planes * g.InPlane;
         if (total == 0) return;
         CheckPoolSize(total, g.InPlane, op);
-        var tables = _avgPoolTables.GetValue(g, UploadAvgTables);
+        var tables = AvgPoolTables(g);
         var p = new ParamBuffer().U64(dxp).U64(dyp).U64(tables[0].Address).U64(tables[1].Address).U64(tables[2].Address)
             .U32((uint)total).U32((uint)g.In[0]).U32((uint)g.In[1]).U32((uint)g.In[2])
             .U32((uint)g.OutSize[0]).U32((uint)g.OutSize[1]).U32((uint)g.OutSize[2]).U32((uint)g.OutPlane)
@@ -148,18 +166,11 @@ public sealed unsafe partial class GpuBackend
     // avg_pool.ptx's per-dim tables (int32 [start[out], end[out], divisor[out], lo[in], hi[in]]), uploaded once per
     // geometry like the max-pool tables. lo/hi bound the outputs whose windows contain each input (the backward's
     // gather range); the kernel re-checks each candidate against start/end/dilation, so the bounds need only enclose.
-    private readonly ConditionalWeakTable<PoolGeometry, GpuStorage[]> _avgPoolTables = new();
-
-    private GpuStorage[] UploadAvgTables(PoolGeometry g)
+    private GpuStorage[] AvgPoolTables(PoolGeometry g)
     {
-        var result = new GpuStorage[3];
-        for (int d = 0; d < 3; d++)
-        {
-            int[] table = AvgPoolTable(g.WinStart[d], g.WinEnd[d], g.Divisor[d], g.In[d]);
-            result[d] = Scratch(table.Length * 4L);
-            _runtime.CopyHostToDevice(result[d].Address, MemoryMarshal.AsBytes(table.AsSpan()));
-        }
-        return result;
+        var host = new int[3][];
+        for (int d = 0; d < 3; d++) host[d] = AvgPoolTable(g.WinStart[d], g.WinEnd[d], g.Divisor[d], g.In[d]);
+        return Tables.Get(TableKey("avg", host), () => host);
     }
 
     /// <summary>One dim's average-pooling table: start, end, divisor per output, then per input the half-open range
