@@ -20,7 +20,7 @@ public class GpuSelfCheckCudaTests
         var first = GpuSelfCheck.Run(Device.Cuda(0)); // may include context creation, library handles and PTX JIT
         double coldMs = sw.Elapsed.TotalMilliseconds;
         Assert.That(first.Passed, Is.True, first.Detail);
-        Training.GpuSelfCheckTests.ReleaseMaxPoolTables();
+        Training.GpuSelfCheckTests.ReleaseLeakedStorages();
         long allocated = Engine.Cuda.MemoryStats().Allocated;
         sw.Restart();
         var second = GpuSelfCheck.Run(Device.Cuda(0));
@@ -28,7 +28,7 @@ public class GpuSelfCheckCudaTests
         TestContext.Out.WriteLine($"self-check: {coldMs:F0} ms first, {warmMs:F0} ms again");
         Assert.That(second.Passed, Is.True, second.Detail);
         Assert.That(warmMs, Is.LessThan(500), "a warm self-check");
-        Training.GpuSelfCheckTests.ReleaseMaxPoolTables();
+        Training.GpuSelfCheckTests.ReleaseLeakedStorages();
         Assert.That(Engine.Cuda.MemoryStats().Allocated, Is.EqualTo(allocated), "device bytes still allocated after the check");
     }
 
