@@ -29,6 +29,18 @@ public class CudaLibraryPlanTests
     }
 
     [Test]
+    public void AlgoPerfHasTheLayoutOfCudnnConvolutionAlgoPerf()
+    {
+        // cudnnConvolution{Fwd,BwdData,BwdFilter}AlgoPerf_t: algo, status, time (float), 4 bytes of padding, memory (size_t),
+        // determinism, mathType, reserved[3], 4 bytes of tail padding. cudnnFind writes arrays of them, so the stride matters.
+        Assert.That(System.Runtime.InteropServices.Marshal.SizeOf<Cudnn.AlgoPerf>(), Is.EqualTo(48));
+        Assert.That(System.Runtime.CompilerServices.Unsafe.SizeOf<Cudnn.AlgoPerf>(), Is.EqualTo(48));
+        Assert.That((int)System.Runtime.InteropServices.Marshal.OffsetOf<Cudnn.AlgoPerf>(nameof(Cudnn.AlgoPerf.Memory)), Is.EqualTo(16));
+        Assert.That((int)System.Runtime.InteropServices.Marshal.OffsetOf<Cudnn.AlgoPerf>(nameof(Cudnn.AlgoPerf.MathType)), Is.EqualTo(28));
+        Assert.That((int)System.Runtime.InteropServices.Marshal.OffsetOf<Cudnn.AlgoPerf>(nameof(Cudnn.AlgoPerf.Reserved2)), Is.EqualTo(40));
+    }
+
+    [Test]
     public void SearchOrderIsOverrideThenCudaPathThenTheUsualDirectories()
     {
         string? o = Environment.GetEnvironmentVariable("ENGINE_CUDA_LIBRARY_PATH"), p = Environment.GetEnvironmentVariable("CUDA_PATH"),
