@@ -34,20 +34,29 @@ public sealed unsafe partial class GpuBackend
         {
             ulong wa = weight is { } wv ? Addr(wv, op) : (ones = Constant(c, dt, 1)).Address;
             ulong ba = bias is { } bv ? Addr(bv, op) : (zeros = ZeroScratch(c, dt)).Address;
-            using var xd = CudnnDescriptor.Tensor(cdt, [n, c, s, 1]);
-            using var pd = CudnnDescriptor.Tensor(cdt, [1, c, 1, 1]);
-            byte* sc = stackalloc byte[16];
-            Scalars(sc, dt);
-            using (var lib = cuda.EnterCudnn())
+            if ((long)n * c * s == 0)
             {
-                if (training)
-                    Cudnn.Check(Cudnn.cudnnBatchNormalizationForwardTraining(lib.Handle, Cudnn.CUDNN_BATCHNORM_SPATIAL, sc, sc + 8, xd.Handle, xa, xd.Handle, ya,
-                        pd.Handle, wa, ba, momentum, rm, rv, eps, sm, si), nameof(Cudnn.cudnnBatchNormalizationForwardTraining), $"x [{n}, {c}, {s}]");
-                else
-                    Cudnn.Check(Cudnn.cudnnBatchNormalizationForwardInference(lib.Handle, Cudnn.CUDNN_BATCHNORM_SPATIAL, sc, sc + 8, xd.Handle, xa, xd.Handle, ya,
-                        pd.Handle, wa, ba, rm, rv, eps), nameof(Cudnn.cudnnBatchNormalizationForwardInference), $"x [{n}, {c}, {s}]");
+                // cuDNN rejects zero dims. Training never gets here (the tensor layer wants n·s > 1); in eval an empty x
+                // has an empty y, and the saved statistics below still come from the running ones.
+                if (c == 0 || training) return;
             }
-            CountLibraryCall();
+            else
+            {
+                using var xd = CudnnDescriptor.Tensor(cdt, [n, c, s, 1]);
+                using var pd = CudnnDescriptor.Tensor(cdt, [1, c, 1, 1]);
+                byte* sc = stackalloc byte[16];
+                Scalars(sc, dt);
+                using (var lib = cuda.EnterCudnn())
+                {
+                    if (training)
+                        Cudnn.Check(Cudnn.cudnnBatchNormalizationForwardTraining(lib.Handle, Cudnn.CUDNN_BATCHNORM_SPATIAL, sc, sc + 8, xd.Handle, xa, xd.Handle, ya,
+                            pd.Handle, wa, ba, momentum, rm, rv, eps, sm, si), nameof(Cudnn.cudnnBatchNormalizationForwardTraining), $"x [{n}, {c}, {s}]");
+                    else
+                        Cudnn.Check(Cudnn.cudnnBatchNormalizationForwardInference(lib.Handle, Cudnn.CUDNN_BATCHNORM_SPATIAL, sc, sc + 8, xd.Handle, xa, xd.Handle, ya,
+                            pd.Handle, wa, ba, rm, rv, eps), nameof(Cudnn.cudnnBatchNormalizationForwardInference), $"x [{n}, {c}, {s}]");
+                }
+                CountLibraryCall();
+            }
             if (!training)
             {
                 // The statistics used are the running ones: saveMean = running mean, saveInvStd = 1/√(running var + eps).
@@ -71,6 +80,13 @@ public sealed unsafe partial class GpuBackend
         const string op = "batch_norm_backward";
         var dt = x.DType;
         int cdt = CudnnDescriptor.DataType(dt, op);
+        if ((long)n * c * s == 0)
+        {
+            // cuDNN rejects zero dims: an empty batch has an empty dx and zero parameter gradients.
+            if (dw is { } dwz && dwz.NumEl > 0) Fill(dwz, 0);
+            if (db is { } dbz && dbz.NumEl > 0) Fill(dbz, 0);
+            return;
+        }
         if (!training) { BatchNormBackwardEval(cuda, n, c, s, dx, dw, db, dy, x, weight, saveMean, saveInvStd, cdt); return; }
         ulong xa = Addr(x, op), dya = Addr(dy, op), sm = Addr(saveMean, op), si = Addr(saveInvStd, op);
         var temps = new List<GpuStorage>();

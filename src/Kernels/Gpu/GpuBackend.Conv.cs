@@ -16,35 +16,41 @@ public sealed unsafe partial class GpuBackend
         int cdt = CudnnDescriptor.DataType(dt, op);
         var plan = CudnnConvPlan.For(g);
         ulong xa = Addr(x, op), wa = Addr(w, op), ya = Addr(y, op), ba = bias is { } bv ? Addr(bv, op) : 0;
+        if (y.NumEl == 0) return;
         GpuStorage? xs = null, ys = null;
+        byte* sc = stackalloc byte[16];
+        Scalars(sc, dt);
         try
         {
-            if (plan.PadsInput) { xs = ZeroScratch(Volume(plan.XDims), dt); Copy(Box(xs, plan, plan.XDims, g.Batch, g.InChannels, g.In, dt), Full(x, g.Batch, g.InChannels, g.In)); xa = xs.Address; }
-            if (plan.CropsOutput) { ys = Scratch(Volume(plan.YDims) * dt.ElementSize()); ya = ys.Address; }
-            using var xd = CudnnDescriptor.Tensor(cdt, plan.XDims);
-            using var wd = CudnnDescriptor.Filter(cdt, plan.WDims);
-            using var yd = CudnnDescriptor.Tensor(cdt, plan.YDims);
-            int math = ConvMath(dt);
-            using var cd = CudnnDescriptor.Convolution(plan.Pad, plan.Stride, plan.Dilation, cdt, plan.Groups, math);
-            byte* sc = stackalloc byte[16];
-            Scalars(sc, dt);
-            using (var lib = cuda.EnterCudnn())
+            // cuDNN rejects zero dims: an empty input or weight (no input channels) sums nothing, so y is the bias alone.
+            if (x.NumEl == 0 || w.NumEl == 0) Fill(y, 0);
+            else
             {
-                nint h = lib.Handle;
-                CheckOutputDims(cd.Handle, xd.Handle, wd.Handle, plan.YDims, op);
-                var algos = cuda.ConvAlgorithms(Key("fwd", dt, math, plan), () =>
+                if (plan.PadsInput) { xs = ZeroScratch(Volume(plan.XDims), dt); Copy(Box(xs, plan, plan.XDims, g.Batch, g.InChannels, g.In, dt), Full(x, g.Batch, g.InChannels, g.In)); xa = xs.Address; }
+                if (plan.CropsOutput) { ys = Scratch(Volume(plan.YDims) * dt.ElementSize()); ya = ys.Address; }
+                using var xd = CudnnDescriptor.Tensor(cdt, plan.XDims);
+                using var wd = CudnnDescriptor.Filter(cdt, plan.WDims);
+                using var yd = CudnnDescriptor.Tensor(cdt, plan.YDims);
+                int math = ConvMath(dt);
+                using var cd = CudnnDescriptor.Convolution(plan.Pad, plan.Stride, plan.Dilation, cdt, plan.Groups, math);
+                using (var lib = cuda.EnterCudnn())
                 {
-                    var r = stackalloc Cudnn.AlgoPerf[Cudnn.FwdAlgoCount];
-                    Cudnn.Check(Cudnn.cudnnFindConvolutionForwardAlgorithm(h, xd.Handle, wd.Handle, cd.Handle, yd.Handle, Cudnn.FwdAlgoCount, out int n, r),
-                        nameof(Cudnn.cudnnFindConvolutionForwardAlgorithm), Shapes(plan));
-                    return Usable(r, n, op);
-                });
-                RunConvAlgorithm(op, algos, cd.Handle, math == Cudnn.CUDNN_FMA_MATH,
-                    algo => { Cudnn.Check(Cudnn.cudnnGetConvolutionForwardWorkspaceSize(h, xd.Handle, wd.Handle, cd.Handle, yd.Handle, algo, out var b), nameof(Cudnn.cudnnGetConvolutionForwardWorkspaceSize)); return b; },
-                    (algo, ws, bytes) => Cudnn.cudnnConvolutionForward(h, sc, xd.Handle, xa, wd.Handle, wa, cd.Handle, algo, ws, bytes, sc + 8, yd.Handle, ya),
-                    nameof(Cudnn.cudnnConvolutionForward));
+                    nint h = lib.Handle;
+                    CheckOutputDims(cd.Handle, xd.Handle, wd.Handle, plan.YDims, op);
+                    var algos = cuda.ConvAlgorithms(Key("fwd", dt, math, plan), () =>
+                    {
+                        var r = stackalloc Cudnn.AlgoPerf[Cudnn.FwdAlgoCount];
+                        Cudnn.Check(Cudnn.cudnnFindConvolutionForwardAlgorithm(h, xd.Handle, wd.Handle, cd.Handle, yd.Handle, Cudnn.FwdAlgoCount, out int n, r),
+                            nameof(Cudnn.cudnnFindConvolutionForwardAlgorithm), Shapes(plan));
+                        return Usable(r, n, op);
+                    });
+                    RunConvAlgorithm(op, algos, cd.Handle, math == Cudnn.CUDNN_FMA_MATH,
+                        algo => { Cudnn.Check(Cudnn.cudnnGetConvolutionForwardWorkspaceSize(h, xd.Handle, wd.Handle, cd.Handle, yd.Handle, algo, out var b), nameof(Cudnn.cudnnGetConvolutionForwardWorkspaceSize)); return b; },
+                        (algo, ws, bytes) => Cudnn.cudnnConvolutionForward(h, sc, xd.Handle, xa, wd.Handle, wa, cd.Handle, algo, ws, bytes, sc + 8, yd.Handle, ya),
+                        nameof(Cudnn.cudnnConvolutionForward));
+                }
+                if (plan.CropsOutput) Copy(Full(y, g.Batch, g.OutChannels, g.OutSizes), Box(ys!, plan, plan.YDims, g.Batch, g.OutChannels, g.OutSizes, dt));
             }
-            if (plan.CropsOutput) Copy(Full(y, g.Batch, g.OutChannels, g.OutSizes), Box(ys!, plan, plan.YDims, g.Batch, g.OutChannels, g.OutSizes, dt));
             if (bias is not null)
             {
                 using var bd = CudnnDescriptor.Tensor(cdt, ChannelDims(plan, g.OutChannels));
@@ -66,6 +72,8 @@ public sealed unsafe partial class GpuBackend
         int cdt = CudnnDescriptor.DataType(dt, op);
         var plan = CudnnConvPlan.For(g);
         ulong dxa = Addr(dx, op), dya = Addr(dy, op), wa = Addr(w, op);
+        if (dx.NumEl == 0) return;
+        if (dy.NumEl == 0 || w.NumEl == 0) { Fill(dx, 0); return; }   // cuDNN rejects zero dims; nothing flows back
         GpuStorage? dxs = null, dys = null;
         try
         {
@@ -109,6 +117,18 @@ public sealed unsafe partial class GpuBackend
         var plan = CudnnConvPlan.For(g);
         ulong dwa = Addr(dw, op), dya = Addr(dy, op), xa = Addr(x, op), dba = db is { } dbv ? Addr(dbv, op) : 0;
         ulong dyOriginal = dya;
+        // cuDNN rejects zero dims: with no output gradient both gradients are 0; with an empty x (or dw) dw is 0 and db is
+        // still Σdy.
+        if (dy.NumEl == 0 || x.NumEl == 0 || dw.NumEl == 0)
+        {
+            if (dw.NumEl > 0) Fill(dw, 0);
+            if (db is { } dbz && dbz.NumEl > 0)
+            {
+                if (dy.NumEl == 0) Fill(dbz, 0);
+                else ConvBiasGrad(cuda, g, plan, dt, cdt, dyOriginal, dba);
+            }
+            return;
+        }
         GpuStorage? xs = null, dys = null;
         try
         {
@@ -135,16 +155,22 @@ public sealed unsafe partial class GpuBackend
                     algo => { Cudnn.Check(Cudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize(h, xd.Handle, dyd.Handle, cd.Handle, dwd.Handle, algo, out var b), nameof(Cudnn.cudnnGetConvolutionBackwardFilterWorkspaceSize)); return b; },
                     (algo, ws, bytes) => Cudnn.cudnnConvolutionBackwardFilter(h, sc, xd.Handle, xa, dyd.Handle, dya, cd.Handle, algo, ws, bytes, sc + 8, dwd.Handle, dwa),
                     nameof(Cudnn.cudnnConvolutionBackwardFilter));
-                if (db is not null)
-                {
-                    using var od = CudnnDescriptor.Tensor(cdt, OutDims(plan, g));
-                    using var bd = CudnnDescriptor.Tensor(cdt, ChannelDims(plan, g.OutChannels));
-                    Cudnn.Check(Cudnn.cudnnConvolutionBackwardBias(h, sc, od.Handle, dyOriginal, sc + 8, bd.Handle, dba), nameof(Cudnn.cudnnConvolutionBackwardBias));
-                    CountLibraryCall();
-                }
             }
+            if (db is not null) ConvBiasGrad(cuda, g, plan, dt, cdt, dyOriginal, dba);
         }
         finally { xs?.Release(); dys?.Release(); }
+    }
+
+    // db = Σ dy over batch and space (cudnnConvolutionBackwardBias over the geometry's output dims, which are not empty).
+    private void ConvBiasGrad(CudaRuntime cuda, ConvGeometry g, CudnnConvPlan plan, DType dt, int cdt, ulong dy, ulong db)
+    {
+        byte* sc = stackalloc byte[16];
+        Scalars(sc, dt);
+        using var od = CudnnDescriptor.Tensor(cdt, OutDims(plan, g));
+        using var bd = CudnnDescriptor.Tensor(cdt, ChannelDims(plan, g.OutChannels));
+        using var lib = cuda.EnterCudnn();
+        Cudnn.Check(Cudnn.cudnnConvolutionBackwardBias(lib.Handle, sc, od.Handle, dy, sc + 8, bd.Handle, db), nameof(Cudnn.cudnnConvolutionBackwardBias));
+        CountLibraryCall();
     }
 
     // cuDNN's own output size must be the plan's (a mismatch would mean a wrong descriptor, not bad input).

@@ -100,7 +100,8 @@ public sealed unsafe partial class GpuBackend
     public void AvgPoolForward(PoolGeometry g, in StridedView y, in StridedView x)
     {
         const string op = "avg_pool";
-        if (CudaRuntimeOrNull is { } cuda && CudnnPoolPlan.For(g, out _) is { } plan)
+        // cuDNN rejects zero dims, so an empty pooling (no planes) stays on the kernel path, which returns at once.
+        if (CudaRuntimeOrNull is { } cuda && (long)g.Planes * g.OutPlane > 0 && CudnnPoolPlan.For(g, out _) is { } plan)
         {
             var (xdims, ydims, cdt) = PoolDims(plan, g, x.DType, op);
             ulong xa = Addr(x, op), ya = Addr(y, op);
@@ -131,7 +132,7 @@ public sealed unsafe partial class GpuBackend
     public void AvgPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy)
     {
         const string op = "avg_pool_backward";
-        if (CudaRuntimeOrNull is { } cuda && CudnnPoolPlan.For(g, out _) is { } plan)
+        if (CudaRuntimeOrNull is { } cuda && (long)g.Planes * g.InPlane > 0 && CudnnPoolPlan.For(g, out _) is { } plan)
         {
             var (xdims, ydims, cdt) = PoolDims(plan, g, dy.DType, op);
             ulong dxa = Addr(dx, op), dya = Addr(dy, op);
