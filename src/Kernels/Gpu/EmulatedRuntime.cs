@@ -10,7 +10,10 @@ namespace Engine.Kernels.Gpu;
 /// </summary>
 public sealed unsafe class EmulatedRuntime : IHostMappedRuntime, IDisposable
 {
-    private static readonly Lazy<EmulatedRuntime> s_shared = new(() => new EmulatedRuntime(new EmulatedDevice()));
+    // CudaRuntime launches without the cuFuncSetAttribute opt-in, so a GPU refuses more than 48 KiB of shared memory
+    // (static + dynamic) per block: the shared emulator enforces the same limit, not the opt-in maximum.
+    private static readonly Lazy<EmulatedRuntime> s_shared =
+        new(() => new EmulatedRuntime(new EmulatedDevice { MaxSharedBytesPerBlock = 48 * 1024 }));
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, DeviceBuffer> _buffers = [];
     private readonly ConcurrentDictionary<string, GpuModule> _modules = new();

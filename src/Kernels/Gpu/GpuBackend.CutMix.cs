@@ -5,6 +5,10 @@ namespace Engine.Kernels.Gpu;
 // CutMix images and soft labels: the hand-written kernels of Kernels/cutmix.ptx.
 public sealed partial class GpuBackend
 {
+    // The kernels' row and column indices are 32-bit and advance by a grid stride (at most 65535 · 256 threads): keeping
+    // the counts that far below 2^32 means an index never wraps to a small value and revisits (or loops forever).
+    private const long CutMixIndexLimit = uint.MaxValue - 65535L * 256;
+
     /// <inheritdoc/>
     public void CutMix(in StridedView dst, in StridedView src, in StridedView partner, int y1, int y2, int x1, int x2)
     {
@@ -15,7 +19,7 @@ public sealed partial class GpuBackend
             throw new ShapeException(op, "images must be contiguous [N, C, H, W]");
         long n = dst.Shape[0], c = dst.Shape[1], h = dst.Shape[2];
         long rows = c * h, words = dst.Shape[3] * (es / 4);
-        if (n * rows >= uint.MaxValue || words >= int.MaxValue)
+        if (n * rows >= CutMixIndexLimit || words >= int.MaxValue)
             throw new ShapeException(op, $"batch of shape {ShapeUtil.Format(dst.Shape)} is too large for 32-bit row indices");
         ulong d = Addr(dst, op), s = Addr(src, op), p = Addr(partner, op);
         if (n * rows * words == 0) return;
@@ -63,7 +67,7 @@ public sealed partial class GpuBackend
         if (dst.DType is not (DType.Float32 or DType.Float64)) throw new DTypeException(op, $"soft labels must be float32 or float64, got {dst.DType.Name()}");
         if (!dst.IsContiguous || dst.Rank != 2) throw new ShapeException(op, "soft labels must be contiguous [N, classes]");
         long n = dst.Shape[0], k = dst.Shape[1];
-        if (n * k >= uint.MaxValue) throw new ShapeException(op, $"labels of shape {ShapeUtil.Format(dst.Shape)} are too large for 32-bit indices");
+        if (n * k >= CutMixIndexLimit) throw new ShapeException(op, $"labels of shape {ShapeUtil.Format(dst.Shape)} are too large for 32-bit indices");
         ulong d = Addr(dst, op), y = Addr(labels, op), p = Addr(partner, op);
         if (n * k == 0) return;
         var pb = new ParamBuffer().U64(d).U64(y).U64(p).U32((uint)n).U32((uint)k);

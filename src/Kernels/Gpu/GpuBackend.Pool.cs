@@ -83,7 +83,9 @@ public sealed unsafe partial class GpuBackend
 
     private static void CheckPoolSize(long total, long inPlane, string op)
     {
-        if (total > uint.MaxValue || inPlane > int.MaxValue)
+        // The kernels' grid-stride loop adds the grid size to a 32-bit index: keep index + stride below 2^32, or the
+        // index wraps to a small value and the loop processes elements again (or never ends).
+        if (total > uint.MaxValue - (long)PoolMaxBlocks * PoolBlock || inPlane > int.MaxValue)
             throw new DeviceException(op, $"{total} outputs exceed the kernel's 32-bit indexing");
     }
 
