@@ -48,11 +48,10 @@ public sealed class GpuSuite
         double gbs = bytes / (median * 1e-3) / 1e9;
         string tf = flops > 0 ? (flops / (median * 1e-3) / 1e12).ToString("F1", CultureInfo.InvariantCulture) : "";
         string frac = bytes > 0 ? (gbs / CopyGBs).ToString("P0", CultureInfo.InvariantCulture) : "";
-        string target = targetMs is { } t ? t.ToString("G3", CultureInfo.InvariantCulture) + (median <= t ? " (met)" : " (missed)") : "";
+        string target = Target(median, targetMs);
         string row = string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {shape} | {median:F4} | {min:F4} | {(bytes > 0 ? gbs.ToString("F0", CultureInfo.InvariantCulture) : "")} | {frac} | {tf} | {target} |");
-        _rows.Add(row);
-        Console.WriteLine(row);
+        Add(row);
     }
 
     /// <summary>
@@ -73,8 +72,16 @@ public sealed class GpuSuite
         }
         Array.Sort(runs);
         double median = runs[runs.Length / 2];
-        string target = targetMs is { } t ? t.ToString("G3", CultureInfo.InvariantCulture) + (median <= t ? " (met)" : " (missed)") : "";
+        string target = Target(median, targetMs);
         string row = string.Create(CultureInfo.InvariantCulture, $"| {name} (host wall clock per call) | {shape} | {median:F4} | {runs[0]:F4} |  |  |  | {target} |");
+        Add(row);
+    }
+
+    private static string Target(double medianMs, double? targetMs) =>
+        targetMs is { } t ? t.ToString("G3", CultureInfo.InvariantCulture) + (medianMs <= t ? " (met)" : " (missed)") : "";
+
+    private void Add(string row)
+    {
         _rows.Add(row);
         Console.WriteLine(row);
     }

@@ -65,11 +65,7 @@ public sealed unsafe class EmulatedRuntime : IHostMappedRuntime, IDisposable
     /// <inheritdoc/>
     public ulong TryAllocate(long bytes)
     {
-        lock (_lock)
-        {
-            if (CapacityBytes != long.MaxValue && _buffers.Values.Sum(b => b.Bytes) + bytes > CapacityBytes) return 0;
-            return Allocate(bytes);
-        }
+        lock (_lock) return Fits(bytes) ? AllocateLocked(bytes) : 0;
     }
 
     /// <inheritdoc/>
@@ -77,12 +73,19 @@ public sealed unsafe class EmulatedRuntime : IHostMappedRuntime, IDisposable
     {
         lock (_lock)
         {
-            if (CapacityBytes != long.MaxValue && _buffers.Values.Sum(b => b.Bytes) + bytes > CapacityBytes)
-                throw new ArgumentValueException("gpu.alloc", $"out of device memory: requested {bytes} bytes, capacity {CapacityBytes}");
-            var b = Emulator.Alloc(bytes);
-            _buffers.Add(b.Address, b);
-            return b.Address;
+            if (!Fits(bytes)) throw new ArgumentValueException("gpu.alloc", $"out of device memory: requested {bytes} bytes, capacity {CapacityBytes}");
+            return AllocateLocked(bytes);
         }
+    }
+
+    // Called under _lock.
+    private bool Fits(long bytes) => CapacityBytes == long.MaxValue || _buffers.Values.Sum(b => b.Bytes) + bytes <= CapacityBytes;
+
+    private ulong AllocateLocked(long bytes)
+    {
+        var b = Emulator.Alloc(bytes);
+        _buffers.Add(b.Address, b);
+        return b.Address;
     }
 
     /// <inheritdoc/>

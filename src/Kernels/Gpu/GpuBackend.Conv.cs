@@ -26,7 +26,7 @@ public sealed unsafe partial class GpuBackend
             if (x.NumEl == 0 || w.NumEl == 0) Fill(y, 0);
             else
             {
-                if (plan.PadsInput) { xs = ZeroScratch(Volume(plan.XDims), dt); Copy(Box(xs, plan, plan.XDims, g.Batch, g.InChannels, g.In, dt), Full(x, g.Batch, g.InChannels, g.In)); xa = xs.Address; }
+                if (plan.PadsInput) { xs = PaddedInput(plan, g, x, dt); xa = xs.Address; }
                 if (plan.CropsOutput) { ys = Scratch(Volume(plan.YDims) * dt.ElementSize()); ya = ys.Address; }
                 using var xd = CudnnDescriptor.Tensor(cdt, plan.XDims);
                 using var wd = CudnnDescriptor.Filter(cdt, plan.WDims);
@@ -78,7 +78,7 @@ public sealed unsafe partial class GpuBackend
         try
         {
             // Extra trailing outputs (asymmetric padding) get a zero gradient; an extended input gets its gradient cropped.
-            if (plan.CropsOutput) { dys = ZeroScratch(Volume(plan.YDims), dt); Copy(Box(dys, plan, plan.YDims, g.Batch, g.OutChannels, g.OutSizes, dt), Full(dy, g.Batch, g.OutChannels, g.OutSizes)); dya = dys.Address; }
+            if (plan.CropsOutput) { dys = ExtendedOutputGrad(plan, g, dy, dt); dya = dys.Address; }
             if (plan.PadsInput) { dxs = Scratch(Volume(plan.XDims) * dt.ElementSize()); dxa = dxs.Address; }
             using var dxd = CudnnDescriptor.Tensor(cdt, plan.XDims);
             using var wd = CudnnDescriptor.Filter(cdt, plan.WDims);
@@ -132,8 +132,8 @@ public sealed unsafe partial class GpuBackend
         GpuStorage? xs = null, dys = null;
         try
         {
-            if (plan.PadsInput) { xs = ZeroScratch(Volume(plan.XDims), dt); Copy(Box(xs, plan, plan.XDims, g.Batch, g.InChannels, g.In, dt), Full(x, g.Batch, g.InChannels, g.In)); xa = xs.Address; }
-            if (plan.CropsOutput) { dys = ZeroScratch(Volume(plan.YDims), dt); Copy(Box(dys, plan, plan.YDims, g.Batch, g.OutChannels, g.OutSizes, dt), Full(dy, g.Batch, g.OutChannels, g.OutSizes)); dya = dys.Address; }
+            if (plan.PadsInput) { xs = PaddedInput(plan, g, x, dt); xa = xs.Address; }
+            if (plan.CropsOutput) { dys = ExtendedOutputGrad(plan, g, dy, dt); dya = dys.Address; }
             using var xd = CudnnDescriptor.Tensor(cdt, plan.XDims);
             using var dwd = CudnnDescriptor.Filter(cdt, plan.WDims);
             using var dyd = CudnnDescriptor.Tensor(cdt, plan.YDims);
@@ -159,6 +159,22 @@ public sealed unsafe partial class GpuBackend
             if (db is not null) ConvBiasGrad(cuda, g, plan, dt, cdt, dyOriginal, dba);
         }
         finally { xs?.Release(); dys?.Release(); }
+    }
+
+    // x in a zeroed temporary of the plan's input dims: asymmetric padding made symmetric by the extra zero rows.
+    private GpuStorage PaddedInput(CudnnConvPlan plan, ConvGeometry g, in StridedView x, DType dt)
+    {
+        var xs = ZeroScratch(Volume(plan.XDims), dt);
+        Copy(Box(xs, plan, plan.XDims, g.Batch, g.InChannels, g.In, dt), Full(x, g.Batch, g.InChannels, g.In));
+        return xs;
+    }
+
+    // dy in a zeroed temporary of the plan's output dims: the extra trailing outputs of an extended input get no gradient.
+    private GpuStorage ExtendedOutputGrad(CudnnConvPlan plan, ConvGeometry g, in StridedView dy, DType dt)
+    {
+        var dys = ZeroScratch(Volume(plan.YDims), dt);
+        Copy(Box(dys, plan, plan.YDims, g.Batch, g.OutChannels, g.OutSizes, dt), Full(dy, g.Batch, g.OutChannels, g.OutSizes));
+        return dys;
     }
 
     // db = Σ dy over batch and space (cudnnConvolutionBackwardBias over the geometry's output dims, which are not empty).

@@ -192,15 +192,8 @@ public sealed partial class GpuBackend : IBackend
         string f = PtxGen.Sfx(t);
         string Z = PtxGen.Imm(t, 0), One = PtxGen.Imm(t, 1);
         // f32 transcendental functions are computed in f64 and rounded once
-        Func<PtxWriter, string[], string[], string> ViaF64(Func<PtxWriter, string, string> f64) => (w, v, _) =>
-        {
-            if (t == GT.F64) return f64(w, v[0]);
-            string xd = w.R("fd"), o = w.R("f");
-            w.I($"cvt.f64.f32 {xd}, {v[0]}");
-            string r = f64(w, xd);
-            w.I($"cvt.rn.f32.f64 {o}, {r}");
-            return o;
-        };
+        Func<PtxWriter, string[], string[], string> ViaF64(Func<PtxWriter, string, string> f64) =>
+            (w, v, _) => Narrow(w, t, f64(w, Widen(w, t, v[0])));
         return op switch
         {
             UnaryOp.Neg => (w, v, _) => { string o = w.R(t); w.I($"neg.{f} {o}, {v[0]}"); return o; },
@@ -249,8 +242,8 @@ public sealed partial class GpuBackend : IBackend
             UnaryOp.Hardsigmoid => (w, v, _) => Hardsigmoid(w, v[0]),
             UnaryOp.Hardswish => (w, v, _) => { string hs = Hardsigmoid(w, v[0]), o = w.R(t); w.I($"mul.rn.{f} {o}, {v[0]}, {hs}"); return o; },
             // x^p and p^x in f64 (rounded once for float32), with C's pow special cases
-            UnaryOp.PowScalar => (w, v, s) => Round(w, Pow64(w, Wide(w, v[0]), Wide(w, s[0]))),
-            UnaryOp.ScalarPow => (w, v, s) => Round(w, Pow64(w, Wide(w, s[0]), Wide(w, v[0]))),
+            UnaryOp.PowScalar => (w, v, s) => Narrow(w, t, Pow64(w, Widen(w, t, v[0]), Widen(w, t, s[0]))),
+            UnaryOp.ScalarPow => (w, v, s) => Narrow(w, t, Pow64(w, Widen(w, t, s[0]), Widen(w, t, v[0]))),
             _ => null,
         };
 
@@ -260,22 +253,6 @@ public sealed partial class GpuBackend : IBackend
             w.I($"add.rn.{f} {u}, {x}, {PtxGen.Imm(t, 3)}");
             string c = Clamp(w, u, Z, PtxGen.Imm(t, 6));
             w.I($"div.rn.{f} {o}, {c}, {PtxGen.Imm(t, 6)}");
-            return o;
-        }
-
-        string Wide(PtxWriter w, string x)
-        {
-            if (t == GT.F64) return x;
-            string o = w.R("fd");
-            w.I($"cvt.f64.f32 {o}, {x}");
-            return o;
-        }
-
-        string Round(PtxWriter w, string xd)
-        {
-            if (t == GT.F64) return xd;
-            string o = w.R("f");
-            w.I($"cvt.rn.f32.f64 {o}, {xd}");
             return o;
         }
 
@@ -324,6 +301,24 @@ public sealed partial class GpuBackend : IBackend
         };
     }
 
+    // A float32 value widened to f64 for the f64 math helpers, and an f64 result rounded once to the element type
+    // (both the identity for float64).
+    private static string Widen(PtxWriter w, GT t, string x)
+    {
+        if (t == GT.F64) return x;
+        string o = w.R("fd");
+        w.I($"cvt.f64.f32 {o}, {x}");
+        return o;
+    }
+
+    private static string Narrow(PtxWriter w, GT t, string xd)
+    {
+        if (t == GT.F64) return xd;
+        string o = w.R("f");
+        w.I($"cvt.rn.f32.f64 {o}, {xd}");
+        return o;
+    }
+
     /// <summary>
     /// f64 x^y as C's pow: 1 when y = 0 or x = 1 (also for NaN operands) or x = −1 and y = ±∞; NaN for finite x &lt; 0 with a
     /// non-integer y; otherwise ±e^(y·ln|x|), negative for x &lt; 0 (including −0) and an odd integer y. ln 0 = −∞ and
@@ -331,7 +326,7 @@ public sealed partial class GpuBackend : IBackend
     /// </summary>
     private static string Pow64(PtxWriter w, string x, string y)
     {
-        string ax = w.R("fd"), lg = w.R("fd"), prod = w.R("fd");
+        string ax = w.R("fd"), prod = w.R("fd");
         w.I($"abs.f64 {ax}, {x}");
         string ln = PtxGen.Log64(w, ax);
         w.I($"mul.rn.f64 {prod}, {y}, {ln}");
@@ -371,7 +366,6 @@ public sealed partial class GpuBackend : IBackend
         w.I($"setp.eq.f64 {pone}, {y}, 0d0000000000000000");
         w.I($"setp.eq.or.f64 {pone}, {x}, 0d3FF0000000000000, {pone}");
         w.I($"selp.f64 {res}, 0d3FF0000000000000, {res}, {pone}");
-        _ = lg;
         return res;
     }
 
@@ -481,12 +475,12 @@ public sealed partial class GpuBackend : IBackend
                 return o;
             },
             _ when !fl => null,
-            BinaryOp.Pow => (w, v, _) => Narrow(w, Pow64(w, Widen(w, v[0]), Widen(w, v[1]))),
+            BinaryOp.Pow => (w, v, _) => Narrow(w, t, Pow64(w, Widen(w, t, v[0]), Widen(w, t, v[1]))),
             BinaryOp.PowScalarBackward => (w, v, s) =>
             {   // p = 0 ? 0 : (g·p)·x^(p − 1), each product rounded in the element type as on the CPU
                 string pm1 = w.R(t), gp = w.R(t), o = w.R(t), pz = w.R("p");
                 w.I($"sub.rn.{f} {pm1}, {s[0]}, {PtxGen.Imm(t, 1)}");
-                string pw = Narrow(w, Pow64(w, Widen(w, v[1]), Widen(w, pm1)));
+                string pw = Narrow(w, t, Pow64(w, Widen(w, t, v[1]), Widen(w, t, pm1)));
                 w.I($"mul.rn.{f} {gp}, {v[0]}, {s[0]}");
                 w.I($"mul.rn.{f} {o}, {gp}, {pw}");
                 w.I($"setp.eq.{f} {pz}, {s[0]}, {Z}");
@@ -511,16 +505,16 @@ public sealed partial class GpuBackend : IBackend
             },
             BinaryOp.GeluBackward => (w, v, _) =>
             {   // g·(Φ(x) + x·φ(x)), the bracket in f64 (unfused, as the CPU) and rounded to the element type
-                string xd = Widen(w, v[1]), xp = w.R("fd"), s = w.R("fd"), o = w.R(t);
+                string xd = Widen(w, t, v[1]), xp = w.R("fd"), s = w.R("fd"), o = w.R(t);
                 string cdf = PtxGen.NormalCdf64(w, xd), pdf = PtxGen.NormalPdf64(w, xd);
                 w.I($"mul.rn.f64 {xp}, {xd}, {pdf}");
                 w.I($"add.rn.f64 {s}, {cdf}, {xp}");
-                w.I($"mul.rn.{f} {o}, {v[0]}, {Narrow(w, s)}");
+                w.I($"mul.rn.{f} {o}, {v[0]}, {Narrow(w, t, s)}");
                 return o;
             },
             BinaryOp.SiluBackward => (w, v, _) =>
             {   // (g·s)·(1 + x·(1 − s)), s = sigmoid(x) computed in f64 and rounded to the element type
-                string sg = Narrow(w, PtxGen.Sigmoid64(w, Widen(w, v[1])));
+                string sg = Narrow(w, t, PtxGen.Sigmoid64(w, Widen(w, t, v[1])));
                 string gs = w.R(t), om = w.R(t), xm = w.R(t), o = w.R(t);
                 w.I($"mul.rn.{f} {gs}, {v[0]}, {sg}");
                 w.I($"sub.rn.{f} {om}, {PtxGen.Imm(t, 1)}, {sg}");
@@ -552,22 +546,6 @@ public sealed partial class GpuBackend : IBackend
             },
             _ => null,
         };
-
-        string Widen(PtxWriter w, string x)
-        {
-            if (t == GT.F64) return x;
-            string o = w.R("fd");
-            w.I($"cvt.f64.f32 {o}, {x}");
-            return o;
-        }
-
-        string Narrow(PtxWriter w, string xd)
-        {
-            if (t == GT.F64) return xd;
-            string o = w.R("f");
-            w.I($"cvt.rn.f32.f64 {o}, {xd}");
-            return o;
-        }
     }
 
     /// <inheritdoc/>
