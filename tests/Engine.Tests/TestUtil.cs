@@ -24,13 +24,17 @@ internal static class TestUtil
         return contiguous.Permute(dims).RequiresGrad_();
     }
 
+    /// <summary>|actual − expected| ≤ atol + rtol·|expected|, or both equal (infinities), or both NaN.</summary>
+    public static bool Close(double actual, double expected, double atol, double rtol) =>
+        (double.IsNaN(expected) && double.IsNaN(actual)) || actual == expected || Math.Abs(actual - expected) <= atol + rtol * Math.Abs(expected);
+
     public static void AssertClose(Tensor actual, double[] expected, double atol = 1e-6, double rtol = 1e-5)
     {
         var a = actual.ToDoubleArray();
         Assert.That(a, Has.Length.EqualTo(expected.Length), "element count");
         for (int i = 0; i < a.Length; i++)
         {
-            bool ok = (double.IsNaN(expected[i]) && double.IsNaN(a[i])) || a[i] == expected[i] || Math.Abs(a[i] - expected[i]) <= atol + rtol * Math.Abs(expected[i]);
+            bool ok = Close(a[i], expected[i], atol, rtol);
             Assert.That(ok, $"element {i}: got {a[i]:R}, expected {expected[i]:R}");
         }
     }

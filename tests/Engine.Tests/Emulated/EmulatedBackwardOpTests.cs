@@ -94,7 +94,7 @@ public class EmulatedBackwardOpTests
             var c = co.ToDoubleArray();
             for (int k = 0; k < e.Length; k++)
             {
-                bool ok = (double.IsNaN(e[k]) && double.IsNaN(c[k])) || e[k] == c[k] || Math.Abs(e[k] - c[k]) <= atol + rtol * Math.Abs(c[k]);
+                bool ok = TestUtil.Close(e[k], c[k], atol, rtol);
                 Assert.That(ok, $"{op} {dt.Name()} ({special[k / n]:R}, {special[k % n]:R}): emulated {e[k]:R}, cpu {c[k]:R}");
             }
         }

@@ -96,7 +96,7 @@ public class EmulatedKernelTests
             var x = co.ToDoubleArray();
             for (int i = 0; i < a.Length; i++)
             {
-                bool ok = (double.IsNaN(a[i]) && double.IsNaN(x[i])) || a[i] == x[i] || Math.Abs(a[i] - x[i]) <= atol + rtol * Math.Abs(x[i]);
+                bool ok = TestUtil.Close(a[i], x[i], atol, rtol);
                 Assert.That(ok, $"{op} {dt.Name()} of {special[i]:R}: emulated {a[i]:R}, cpu {x[i]:R}");
             }
         }

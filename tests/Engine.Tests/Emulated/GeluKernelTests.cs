@@ -39,7 +39,7 @@ public class GeluKernelTests
         for (int i = 0; i < got.Length; i++)
         {
             double tol = dt == DType.Float32 ? 1e-6 * Math.Abs(want[i]) + 1e-30 : 1e-13 * Math.Abs(want[i]) + 1e-15 * Math.Min(Math.Abs(x[i]), 1e300);
-            bool ok = (double.IsNaN(got[i]) && double.IsNaN(want[i])) || got[i] == want[i] || Math.Abs(got[i] - want[i]) <= tol;
+            bool ok = TestUtil.Close(got[i], want[i], tol, 0);
             Assert.That(ok, $"{what} {dt.Name()} at x = {x[i]:R}: emulated {got[i]:R}, cpu {want[i]:R}");
         }
     }

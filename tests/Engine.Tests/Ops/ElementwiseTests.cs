@@ -171,7 +171,7 @@ internal static class OpsUtil
         for (int i = 0; i < actual.Length; i++)
         {
             double a = actual[i], e = expected[i];
-            bool ok = (double.IsNaN(e) && double.IsNaN(a)) || a.Equals(e) || Math.Abs(a - e) <= atol + rtol * Math.Abs(e);
+            bool ok = TestUtil.Close(a, e, atol, rtol);
             if (!ok) Assert.Fail($"{what}: element {i}: got {a:R}, expected {e:R}");
         }
     }
