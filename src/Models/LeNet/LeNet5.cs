@@ -33,6 +33,13 @@ public sealed class LeNet5 : Module
             new Linear(84, numClasses, generator: generator)));
     }
 
+    /// <summary>The registered variant.</summary>
+    internal static IEnumerable<ModelInfo> Variants() =>
+    [
+        new("lenet5", ModelFamily.LeNet, 28, 28, "LeCun et al. 1998, Gradient-based learning applied to document recognition (ReLU, max pooling, 28x28 input padded by 2)",
+            o => new LeNet5(o.NumClasses, o.InChannels, padFirst: true, o.Generator), DefaultChannels: 1),
+    ];
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Classifier.Call(Features.Call(input).Flatten(1));
 }

@@ -15,15 +15,15 @@ public static class Init
         return (w.Size(1) * receptive, w.Size(0) * receptive);
     }
 
-    /// <summary>The recommended gain for a nonlinearity ("linear", "conv", "sigmoid", "tanh", "relu", "leaky_relu", "selu").</summary>
-    public static double CalculateGain(string nonlinearity, double param = 0.01) => nonlinearity switch
+    /// <summary>The recommended gain for a nonlinearity (PyTorch's <c>calculate_gain</c>); <paramref name="param"/> is the leaky-ReLU slope.</summary>
+    public static double CalculateGain(Nonlinearity nonlinearity, double param = 0.01) => nonlinearity switch
     {
-        "linear" or "conv1d" or "conv2d" or "conv3d" or "sigmoid" => 1,
-        "tanh" => 5.0 / 3,
-        "relu" => Math.Sqrt(2),
-        "leaky_relu" => Math.Sqrt(2 / (1 + param * param)),
-        "selu" => 3.0 / 4,
-        _ => throw new ArgumentValueException("init", $"unknown nonlinearity '{nonlinearity}'"),
+        Nonlinearity.Linear or Nonlinearity.Conv or Nonlinearity.Sigmoid => 1,
+        Nonlinearity.Tanh => 5.0 / 3,
+        Nonlinearity.Relu => Math.Sqrt(2),
+        Nonlinearity.LeakyRelu => Math.Sqrt(2 / (1 + param * param)),
+        Nonlinearity.Selu => 3.0 / 4,
+        _ => throw new ArgumentValueException("init", $"unknown nonlinearity {nonlinearity}"),
     };
 
     private static Tensor Set(Tensor t, Tensor values)
@@ -54,26 +54,26 @@ public static class Init
     /// <summary>Fills with ones.</summary>
     public static Tensor Ones(Tensor t) => Constant(t, 1);
 
-    private static long Fan(Tensor t, string mode)
+    private static long Fan(Tensor t, FanMode mode)
     {
         var (fi, fo) = Fans(t);
         return mode switch
         {
-            "fan_in" => fi,
-            "fan_out" => fo,
-            _ => throw new ArgumentValueException("init", $"mode must be 'fan_in' or 'fan_out', got '{mode}'"),
+            FanMode.FanIn => fi,
+            FanMode.FanOut => fo,
+            _ => throw new ArgumentValueException("init", $"unknown fan mode {mode}"),
         };
     }
 
     /// <summary>He uniform: U(−b, b), b = gain·√(3/fan), gain from the nonlinearity with slope <paramref name="a"/>.</summary>
-    public static Tensor KaimingUniform(Tensor t, double a = 0, string mode = "fan_in", string nonlinearity = "leaky_relu", Generator? generator = null)
+    public static Tensor KaimingUniform(Tensor t, double a = 0, FanMode mode = FanMode.FanIn, Nonlinearity nonlinearity = Nonlinearity.LeakyRelu, Generator? generator = null)
     {
         double bound = CalculateGain(nonlinearity, a) * Math.Sqrt(3.0 / Fan(t, mode));
         return Uniform(t, -bound, bound, generator);
     }
 
     /// <summary>He normal: N(0, (gain/√fan)²).</summary>
-    public static Tensor KaimingNormal(Tensor t, double a = 0, string mode = "fan_in", string nonlinearity = "leaky_relu", Generator? generator = null) =>
+    public static Tensor KaimingNormal(Tensor t, double a = 0, FanMode mode = FanMode.FanIn, Nonlinearity nonlinearity = Nonlinearity.LeakyRelu, Generator? generator = null) =>
         Normal(t, 0, CalculateGain(nonlinearity, a) / Math.Sqrt(Fan(t, mode)), generator);
 
     /// <summary>Glorot uniform: U(−b, b), b = gain·√(6/(fan_in + fan_out)).</summary>
@@ -113,4 +113,32 @@ public static class Init
     }
 
     private static double SpecialCdf(double x) => Kernels.Cpu.SpecialFunctions.NormalCdf(x);
+}
+
+/// <summary>Which fan a Kaiming initialiser scales by: fan-in keeps forward activations' variance, fan-out the gradients'.</summary>
+public enum FanMode
+{
+    /// <summary>Input channels × receptive field.</summary>
+    FanIn,
+    /// <summary>Output channels × receptive field.</summary>
+    FanOut,
+}
+
+/// <summary>The nonlinearity an initialiser's gain is computed for (PyTorch's <c>calculate_gain</c> names).</summary>
+public enum Nonlinearity
+{
+    /// <summary>Identity / linear layer: gain 1.</summary>
+    Linear,
+    /// <summary>Any convolution: gain 1.</summary>
+    Conv,
+    /// <summary>Sigmoid: gain 1.</summary>
+    Sigmoid,
+    /// <summary>Tanh: gain 5/3.</summary>
+    Tanh,
+    /// <summary>ReLU: gain √2.</summary>
+    Relu,
+    /// <summary>Leaky ReLU with slope a: gain √(2/(1 + a²)).</summary>
+    LeakyRelu,
+    /// <summary>SELU: gain 3/4.</summary>
+    Selu,
 }

@@ -89,30 +89,3 @@ public sealed class Identity : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input;
 }
-
-/// <summary>Element dropout, active in training mode only.</summary>
-public sealed class Dropout(double p = 0.5, Generator? generator = null) : Module
-{
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.Dropout(input, p, Training, generator);
-    /// <inheritdoc/>
-    protected override string ExtraRepr() => $"p={p}";
-}
-
-/// <summary>Channel dropout, active in training mode only.</summary>
-public sealed class Dropout2d(double p = 0.5, Generator? generator = null) : Module
-{
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.Dropout2d(input, p, Training, generator);
-    /// <inheritdoc/>
-    protected override string ExtraRepr() => $"p={p}";
-}
-
-/// <summary>Drops a whole residual branch per sample ("row") or per batch, in training mode.</summary>
-public sealed class StochasticDepth(double p, bool perSample = true, Generator? generator = null) : Module
-{
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.StochasticDepth(input, p, Training, perSample, generator);
-    /// <inheritdoc/>
-    protected override string ExtraRepr() => $"p={p}, mode={(perSample ? "row" : "batch")}";
-}

@@ -73,8 +73,7 @@ public sealed class Trainer
             using (batch)
             {
                 Optimizer.ZeroGrad();
-                var logits = Model.Call(batch.Images);
-                var loss = Functional.CrossEntropy(logits, batch.SoftLabels ?? batch.Labels, labelSmoothing: LabelSmoothing);
+                var (logits, loss) = TrainingLoss(batch.Images, batch.SoftLabels ?? batch.Labels);
                 loss.Backward();
                 Optimizer.Step();
                 if (StepSchedulePerBatch) Scheduler?.Step();
@@ -92,6 +91,24 @@ public sealed class Trainer
         if (test is null) return new EpochStats(epoch, metrics.MeanLoss, metrics.Top1, null, null, null, lr, seconds, ips, null);
         var (testLoss, tm) = Evaluate(test);
         return new EpochStats(epoch, metrics.MeanLoss, metrics.Top1, testLoss, tm.Top1, tm.TopK, lr, seconds, ips, tm.Confusion);
+    }
+
+    /// <summary>
+    /// The main logits and the training objective for one batch: cross-entropy of the main logits plus, for a model
+    /// with auxiliary heads (<see cref="IAuxiliaryLogits"/>), each head's cross-entropy times its weight.
+    /// </summary>
+    public (Tensor Logits, Tensor Loss) TrainingLoss(Tensor images, Tensor targets)
+    {
+        if (Model is not IAuxiliaryLogits withAux || !Model.Training)
+        {
+            var logits = Model.Call(images);
+            return (logits, Functional.CrossEntropy(logits, targets, labelSmoothing: LabelSmoothing));
+        }
+        var (main, aux) = withAux.ForwardWithAuxiliary(images);
+        var loss = Functional.CrossEntropy(main, targets, labelSmoothing: LabelSmoothing);
+        foreach (var a in aux)
+            loss = loss.Add(Functional.CrossEntropy(a.Logits, targets, labelSmoothing: LabelSmoothing).Mul(a.LossWeight));
+        return (main, loss);
     }
 
     /// <summary>Mean cross-entropy and the classification metrics of the model (in eval mode, without gradients) on <paramref name="loader"/>.</summary>

@@ -192,9 +192,9 @@ public class ModuleTests
             Assert.That(m, Is.EqualTo(expectMean).Within(5 * expectStd / Math.Sqrt(n)));
             Assert.That(s, Is.EqualTo(expectStd).Within(expectStd * 0.01));
         }
-        Init.KaimingNormal(w, nonlinearity: "relu", generator: g); Check(0, Math.Sqrt(2.0 / fanIn));
-        Init.KaimingNormal(w, mode: "fan_out", nonlinearity: "relu", generator: g); Check(0, Math.Sqrt(2.0 / fanOut));
-        Init.KaimingUniform(w, nonlinearity: "relu", generator: g); Check(0, Math.Sqrt(2.0 / fanIn)); // U(±√3σ) has std σ
+        Init.KaimingNormal(w, nonlinearity: Nonlinearity.Relu, generator: g); Check(0, Math.Sqrt(2.0 / fanIn));
+        Init.KaimingNormal(w, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu, generator: g); Check(0, Math.Sqrt(2.0 / fanOut));
+        Init.KaimingUniform(w, nonlinearity: Nonlinearity.Relu, generator: g); Check(0, Math.Sqrt(2.0 / fanIn)); // U(±√3σ) has std σ
         Init.XavierUniform(w, generator: g); Check(0, Math.Sqrt(2.0 / (fanIn + fanOut)));
         Init.XavierNormal(w, gain: 2, generator: g); Check(0, 2 * Math.Sqrt(2.0 / (fanIn + fanOut)));
         Init.TruncNormal(w.Narrow(0, 0, 8), std: 0.02, a: -0.04, b: 0.04, generator: g);

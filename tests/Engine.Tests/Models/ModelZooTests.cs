@@ -1,0 +1,89 @@
+using Engine.Models;
+using Engine.Nn;
+
+namespace Engine.Tests.Models;
+
+/// <summary>
+/// One body per check, run for every registered variant (a family added to the registry is covered without a new
+/// test): torchvision's state-dict names, shapes, order and parameter counts; PyTorch's outputs in eval and training
+/// mode (category <see cref="TorchReference.Category"/>); and one CPU training step with finite gradients everywhere.
+/// </summary>
+[TestFixture]
+public sealed class ModelZooTests
+{
+    private static IEnumerable<string> Variants() => ModelRegistry.Names;
+
+    /// <summary>Variants torchvision (per shared/ref) lists, with the facts to match.</summary>
+    private static IEnumerable<string> TorchvisionVariants() => ModelRegistry.Names.Where(n => TorchReference.TorchvisionKeys(n) is not null);
+
+    /// <summary>The input size the reference and training checks use: the smallest the model accepts, at least 32.</summary>
+    private static int CheckSize(ModelInfo info) => Math.Max(info.MinSize, Math.Min(32, info.DefaultSize));
+
+    [TestCaseSource(nameof(TorchvisionVariants))]
+    public void StateDictMatchesTorchvision(string name)
+    {
+        var expected = TorchReference.TorchvisionKeys(name)!;
+        using var model = ModelRegistry.Create(name, new ModelOptions(1000, 3, new Generator(0)));
+        var actual = model.StateDict().Select(kv => (kv.Key, kv.Value.Shape.ToArray())).ToList();
+        var missing = expected.Select(e => e.Key).Except(actual.Select(a => a.Key)).Take(5).ToList();
+        var extra = actual.Select(a => a.Key).Except(expected.Select(e => e.Key)).Take(5).ToList();
+        Assert.That(missing.Count + extra.Count, Is.Zero, $"{name}: missing {string.Join(", ", missing)}; unexpected {string.Join(", ", extra)}");
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.That(actual[i].Key, Is.EqualTo(expected[i].Key), $"{name}: key order at position {i}");
+            Assert.That(actual[i].Item2, Is.EqualTo(expected[i].Shape), $"{name}: shape of {expected[i].Key}");
+        }
+        Assert.That(model.ParameterCount(), Is.EqualTo(TorchReference.TorchvisionParamCount(name)), $"{name}: parameter count");
+        var noAux = TorchReference.TorchvisionParamCount(name + "_noaux");
+        if (noAux is not null)
+        {
+            using var plain = ModelRegistry.Create(name, new ModelOptions(1000, 3, new Generator(0)) { AuxLogits = false });
+            Assert.That(plain.ParameterCount(), Is.EqualTo(noAux), $"{name} without auxiliary heads: parameter count");
+        }
+    }
+
+    [TestCaseSource(nameof(Variants)), Category(TorchReference.Category)]
+    public void MatchesPyTorch(string name)
+    {
+        var info = ModelRegistry.Info(name);
+        TorchReference.CheckVariant(name, CheckSize(info), batch: 2, classes: 10, channels: info.DefaultChannels);
+    }
+
+    [TestCaseSource(nameof(Variants))]
+    public void OneTrainingStepGivesFiniteGradients(string name)
+    {
+        var info = ModelRegistry.Info(name);
+        var g = TestUtil.Gen();
+        using var scope = Tensor.NewDisposeScope();
+        using var model = ModelRegistry.Create(name, new ModelOptions(10, info.DefaultChannels, g));
+        using var opt = new SGD(model.Parameters(), 0.01, momentum: 0.9);
+        var trainer = new Trainer(model, opt, 10);
+        int size = CheckSize(info);
+        var x = Tensor.Randn([2, info.DefaultChannels, size, size], DType.Float32, g);
+        var y = Tensor.FromArray(new long[] { 3, 7 }, [2]);
+        model.Train();
+        var (logits, loss) = trainer.TrainingLoss(x, y);
+        Assert.That(logits.Shape, Is.EqualTo(new long[] { 2, 10 }), $"{name}: logits shape");
+        double l = loss.Item();
+        Assert.That(double.IsFinite(l), $"{name}: loss {l}");
+        loss.Backward();
+        foreach (var (pname, p) in model.NamedParameters())
+        {
+            Assert.That(p.Grad, Is.Not.Null, $"{name}: {pname} got no gradient");
+            var gr = p.Grad!.ToDoubleArray();
+            Assert.That(gr.All(double.IsFinite), $"{name}: {pname} has a non-finite gradient");
+        }
+        opt.Step();
+    }
+
+    [Test]
+    public void RegistryFactsAreConsistent()
+    {
+        foreach (var info in ModelRegistry.All)
+        {
+            Assert.That(info.MinSize, Is.InRange(1, info.DefaultSize), $"{info.Name}: minimum input size");
+            Assert.That(info.Paper, Is.Not.Empty, $"{info.Name}: paper");
+            Assert.That(ModelRegistry.Info(info.Name.ToUpperInvariant()), Is.SameAs(info), "lookup is case-insensitive");
+        }
+    }
+}

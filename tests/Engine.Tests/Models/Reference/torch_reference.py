@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Writes a reference for one model, computed by PyTorch/torchvision, for the engine's TorchReference tests.
+
+    python3 torch_reference.py --model resnet18 --size 32 --batch 2 --classes 1000 --channels 3 --seed 1 --out DIR
+
+DIR/weights.safetensors  the model's state_dict, after every BatchNorm's statistics and affine parameters are
+                         randomised (so eval mode really uses running statistics and no BN is the identity)
+DIR/io.safetensors       input [batch, channels, size, size]; eval.logits (model.eval()); train.logits and
+                         train.aux.K (model.train(), dropout and stochastic depth off, auxiliary heads in the order
+                         the engine returns them: nearest the input first); after.KEY for every BatchNorm buffer
+                         once the training-mode forward has updated the running statistics.
+
+torchvision builders are used by name; variants torchvision lacks (the 2012 AlexNet with LRN, the CIFAR ResNets,
+SE-ResNets, MobileNet v1, ...) come from the ref_*.py files beside this script, each of which defines a dict
+MODELS = {name: builder(num_classes, in_channels) -> nn.Module}. This is the independent side of the check: it is
+never imported by the engine.
+"""
+import argparse, glob, importlib.util, json, os, struct, sys
+
+import torch
+import torchvision
+
+
+def custom_models():
+    models = {}
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "ref_*.py"))):
+        spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        models.update(mod.MODELS)
+    return models
+
+
+def build(name, classes, channels):
+    custom = custom_models()
+    if name in custom:
+        return custom[name](classes, channels)
+    kwargs = {"weights": None, "num_classes": classes}
+    if name in ("googlenet", "inception_v3"):
+        kwargs.update(aux_logits=True, init_weights=True)
+    model = getattr(torchvision.models, name)(**kwargs)
+    if channels != 3:
+        raise SystemExit(f"{name}: torchvision builders take 3 input channels; define a ref_*.py variant for {channels}")
+    return model
+
+
+DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32"}
+
+
+def save(path, tensors):
+    """A minimal safetensors writer (the format: u64 header length, JSON header, raw little-endian data)."""
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous().cpu()
+        data = t.numpy().tobytes()
+        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--size", type=int, required=True)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--classes", type=int, default=1000)
+    ap.add_argument("--channels", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    model = build(a.model, a.classes, a.channels).float()
+    g = torch.Generator().manual_seed(a.seed + 1)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                if m.running_mean is not None:
+                    m.running_mean.normal_(0, 0.1, generator=g)
+                    m.running_var.uniform_(0.5, 1.5, generator=g)
+                if m.weight is not None:
+                    m.weight.uniform_(0.5, 1.5, generator=g)
+                    m.bias.normal_(0, 0.1, generator=g)
+            if isinstance(m, (torch.nn.Dropout, torch.nn.Dropout2d)) or type(m).__name__ == "StochasticDepth":
+                m.p = 0.0
+    os.makedirs(a.out, exist_ok=True)
+    save(os.path.join(a.out, "weights.safetensors"), model.state_dict())
+    x = torch.randn(a.batch, a.channels, a.size, a.size, generator=g)
+    io = {"input": x}
+    with torch.no_grad():
+        model.eval()
+        io["eval.logits"] = model(x)
+        model.train()
+        out = model(x)
+    if isinstance(out, torch.Tensor):
+        io["train.logits"] = out
+    elif a.model.startswith("googlenet") or type(out).__name__ == "GoogLeNetOutputs":
+        io["train.logits"], io["train.aux.1"], io["train.aux.0"] = out.logits, out.aux_logits2, out.aux_logits1
+    else:
+        io["train.logits"] = out[0]
+        for i, aux in enumerate(out[1:]):
+            if aux is not None:
+                io[f"train.aux.{i}"] = aux
+    for k, v in model.state_dict().items():
+        if k.endswith("running_mean") or k.endswith("running_var") or k.endswith("num_batches_tracked"):
+            io["after." + k] = v
+    save(os.path.join(a.out, "io.safetensors"), io)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Engine.Models;
+using Engine.Nn;
+
+namespace Engine.Tests.Models;
+
+/// <summary>
+/// The PyTorch side of the model checks: Debian's <c>python3-torch</c>/<c>python3-torchvision</c> (1.13 / 0.14) build a
+/// model, and <c>Reference/torch_reference.py</c> writes its state_dict, an input and its outputs (eval mode, training
+/// mode, running statistics after the training-mode forward). A test that needs it calls <see cref="Require"/>, which
+/// reports Ignored with the reason when PyTorch cannot be run here.
+/// </summary>
+internal static class TorchReference
+{
+    /// <summary>The test category of every check against PyTorch.</summary>
+    public const string Category = "TorchReference";
+
+    private static readonly Lazy<(string? Python, string Reason)> s_python = new(Probe);
+
+    /// <summary>The folder holding the reference script and the torchvision facts.</summary>
+    public static string ReferenceDir => Path.Combine(AppContext.BaseDirectory, "Models", "Reference");
+
+    private static (string?, string) Probe()
+    {
+        string reason = "no python3 found";
+        foreach (var py in new[] { "/usr/bin/python3", "python3" })
+        {
+            var (rc, output) = RunProcess(py, ["-c", "import torch, torchvision; print(torch.__version__, torchvision.__version__)"], TimeSpan.FromMinutes(2));
+            if (rc == 0) return (py, output.Trim());
+            reason = $"{py}: torch/torchvision not importable ({output.Trim().Split('\n')[^1]})";
+        }
+        return (null, reason + "; install Debian's python3-torch and python3-torchvision (.ci/run does)");
+    }
+
+    /// <summary>Ignores the calling test unless PyTorch and torchvision can be run.</summary>
+    public static string Require()
+    {
+        var (py, reason) = s_python.Value;
+        if (py is null) Assert.Ignore(reason);
+        return py!;
+    }
+
+    private static (int ExitCode, string Output) RunProcess(string file, IEnumerable<string> args, TimeSpan timeout)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(timeout)) { p.Kill(entireProcessTree: true); return (-1, $"timed out after {timeout}"); }
+            return (p.ExitCode, stdout.Result + stderr.Result);
+        }
+        catch (System.ComponentModel.Win32Exception e) { return (-1, e.Message); }
+    }
+
+    /// <summary>Runs the reference script for <paramref name="model"/> into a fresh temporary folder and returns it.</summary>
+    public static string Generate(string model, int size, int batch = 2, int classes = 1000, int channels = 3, int seed = 0)
+    {
+        string py = Require();
+        string dir = Path.Combine(Path.GetTempPath(), $"engine-ref-{model}-{Guid.NewGuid():N}");
+        var (rc, output) = RunProcess(py, [Path.Combine(ReferenceDir, "torch_reference.py"), "--model", model, "--size", $"{size}", "--batch", $"{batch}",
+            "--classes", $"{classes}", "--channels", $"{channels}", "--seed", $"{seed}", "--out", dir], TimeSpan.FromMinutes(5));
+        if (rc != 0) Assert.Fail($"torch_reference.py --model {model} failed ({rc}):\n{output}");
+        return dir;
+    }
+
+    /// <summary>
+    /// The full check of a registered variant against PyTorch: the engine model loads PyTorch's state_dict strictly,
+    /// and its eval-mode logits, training-mode logits (and auxiliary logits) and updated running statistics agree
+    /// within <paramref name="rtol"/> of each output's scale.
+    /// </summary>
+    public static void CheckVariant(string name, int size, int batch = 2, int classes = 1000, int channels = 3, double rtol = 1e-4)
+    {
+        int seed = TestContext.CurrentContext.Random.Next(1, 1 << 30);
+        string dir = Generate(name, size, batch, classes, channels, seed);
+        try
+        {
+            using var scope = Tensor.NewDisposeScope();
+            using var model = ModelRegistry.Create(name, new ModelOptions(classes, channels, new Generator(1)));
+            model.Load(Path.Combine(dir, "weights.safetensors"), strict: true);
+            foreach (var (_, m) in model.NamedModules())
+            {
+                if (m is Dropout d) d.P = 0;
+                else if (m is Dropout2d d2) d2.P = 0;
+                else if (m is StochasticDepth sd) sd.P = 0;
+            }
+            var io = SafeTensors.Load(Path.Combine(dir, "io.safetensors"));
+            var x = io["input"];
+            using (Tensor.NoGrad())
+            {
+                model.Eval();
+                AssertScaledClose(model.Call(x), io["eval.logits"], rtol, $"{name} eval logits");
+                model.Train();
+                if (model is IAuxiliaryLogits withAux)
+                {
+                    var (logits, aux) = withAux.ForwardWithAuxiliary(x);
+                    AssertScaledClose(logits, io["train.logits"], rtol, $"{name} train logits");
+                    int nAux = io.Keys.Count(k => k.StartsWith("train.aux.", StringComparison.Ordinal));
+                    Assert.That(aux, Has.Count.EqualTo(nAux), $"{name}: auxiliary heads");
+                    for (int i = 0; i < nAux; i++) AssertScaledClose(aux[i].Logits, io[$"train.aux.{i}"], rtol, $"{name} auxiliary logits {i} ({aux[i].Name})");
+                }
+                else AssertScaledClose(model.Call(x), io["train.logits"], rtol, $"{name} train logits");
+            }
+            var buffers = model.NamedBuffers().ToDictionary(b => b.Name, b => b.Buffer);
+            int checkedBuffers = 0;
+            foreach (var key in io.Keys.Where(k => k.StartsWith("after.", StringComparison.Ordinal)))
+            {
+                string bn = key["after.".Length..];
+                Assert.That(buffers, Does.ContainKey(bn), $"{name}: buffer {bn}");
+                if (bn.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+                    Assert.That(buffers[bn].ToDoubleArray(), Is.EqualTo(io[key].ToDoubleArray()), $"{name}: {bn}");
+                else AssertScaledClose(buffers[bn], io[key], rtol, $"{name}: {bn} after the training-mode forward");
+                checkedBuffers++;
+            }
+            TestContext.Out.WriteLine($"{name} at {size}x{size}: logits and {checkedBuffers} running-statistics buffers match PyTorch (seed {seed})");
+        }
+        finally { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } }
+    }
+
+    /// <summary>max |actual − expected| ≤ rtol · max(|expected|, 1e-3): closeness relative to the output's scale.</summary>
+    public static void AssertScaledClose(Tensor actual, Tensor expected, double rtol, string what)
+    {
+        Assert.That(actual.Shape, Is.EqualTo(expected.Shape), $"{what}: shape");
+        var a = actual.ToDoubleArray();
+        var e = expected.ToDoubleArray();
+        double scale = 1e-3, worst = 0;
+        int at = -1;
+        foreach (var v in e) scale = Math.Max(scale, Math.Abs(v));
+        for (int i = 0; i < a.Length; i++)
+        {
+            double d = Math.Abs(a[i] - e[i]);
+            if (!(d <= worst)) { worst = d; at = i; }
+        }
+        Assert.That(worst <= rtol * scale, $"{what}: max |difference| {worst:G4} at element {at} (got {(at >= 0 ? a[at] : 0):G6}, " +
+            $"expected {(at >= 0 ? e[at] : 0):G6}) exceeds {rtol:G2} x output scale {scale:G4}");
+    }
+
+    /// <summary>torchvision's state_dict keys and shapes for <paramref name="name"/> (from shared/ref), or null when not listed.</summary>
+    public static IReadOnlyList<(string Key, long[] Shape)>? TorchvisionKeys(string name)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(ReferenceDir, "torchvision_state_dict_keys.json")));
+        if (!doc.RootElement.TryGetProperty(name, out var list)) return null;
+        var result = new List<(string, long[])>();
+        foreach (var row in list.EnumerateArray())
+            result.Add((row[0].GetString()!, [.. row[1].EnumerateArray().Select(v => v.GetInt64())]));
+        return result;
+    }
+
+    /// <summary>torchvision's parameter count for <paramref name="name"/> (from shared/ref), or null when not listed.</summary>
+    public static long? TorchvisionParamCount(string name)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(ReferenceDir, "torchvision_param_counts.json")));
+        return doc.RootElement.TryGetProperty(name, out var v) ? v.GetInt64() : null;
+    }
+}
