@@ -22,6 +22,8 @@ public interface IGpuBenchmark
 public sealed class GpuSuite
 {
     private readonly List<string> _rows = [];
+    private readonly List<string> _modelRows = [];
+    private const string ModelHeader = "| model training step (fp32) | input | batch | median ms | min ms | images/s | PyTorch on an H100 (issue 12), images/s |\n|---|---|---|---|---|---|---|";
 
     /// <summary>The backend under test.</summary>
     public GpuBackend Backend { get; }
@@ -77,6 +79,20 @@ public sealed class GpuSuite
         Add(row);
     }
 
+    /// <summary>
+    /// Times one whole training step of a model (<paramref name="work"/>) with CUDA events, median of
+    /// <paramref name="reps"/> after <paramref name="warmup"/> (a step is long, so fewer repetitions than a kernel case),
+    /// and records images/s next to a reference figure.
+    /// </summary>
+    public void ModelCase(string model, string input, int batch, Action work, double referenceImagesPerSec, int warmup = 3, int reps = 10)
+    {
+        var (median, min) = GpuTiming.Measure(Runtime, work, warmup, reps);
+        string row = string.Create(CultureInfo.InvariantCulture,
+            $"| {model} | {input} | {batch} | {median:F2} | {min:F2} | {batch / (median * 1e-3):F0} | {referenceImagesPerSec:F0} |");
+        _modelRows.Add(row);
+        Console.WriteLine(row);
+    }
+
     private static string Target(double medianMs, double? targetMs) =>
         targetMs is { } t ? t.ToString("G3", CultureInfo.InvariantCulture) + (medianMs <= t ? " (met)" : " (missed)") : "";
 
@@ -116,6 +132,11 @@ public sealed class GpuSuite
         }
         var md = new StringBuilder().AppendLine(CultureInfo.InvariantCulture, $"device-to-device copy: {suite.CopyGBs:F0} GB/s").AppendLine().AppendLine(header);
         foreach (var r in suite._rows) md.AppendLine(r);
+        if (suite._modelRows.Count > 0)
+        {
+            md.AppendLine().AppendLine(ModelHeader);
+            foreach (var r in suite._modelRows) md.AppendLine(r);
+        }
         File.WriteAllText(Environment.GetEnvironmentVariable("OUT") is { Length: > 0 } o ? Path.Combine(o, "gpu-results.md") : "gpu-results.md", md.ToString());
         return failures == 0 ? 0 : 1;
     }

@@ -1,0 +1,91 @@
+using System.Globalization;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using Engine.Models;
+using Engine.Nn;
+
+namespace Engine.Benchmarks;
+
+/// <summary>
+/// CPU training and inference throughput of the model families at CIFAR size (3×32×32, 10 classes): one SGD step
+/// (forward, cross-entropy incl. auxiliary heads, backward, update) and one eval-mode forward without gradients, on a
+/// fixed random batch. The column <c>images/s</c> is the batch over the median time. <c>benchmarks/models-cpu.sh</c>
+/// runs the same cases in Debian's PyTorch (same threads) in the same run and prints the ratio.
+/// </summary>
+[Config(typeof(ColumnsConfig))]
+public class ModelBenchmarks
+{
+    private sealed class ColumnsConfig : ManualConfig
+    {
+        public ColumnsConfig() =>
+            AddColumn(new ThroughputColumn("images/s", "batch / median time",
+                c => c.Parameters.Items.FirstOrDefault(p => p.Name == nameof(Case))?.Value is ModelCase m ? m.Batch * 1e-9 : null));
+    }
+
+    /// <summary>A model at an input size and batch.</summary>
+    public sealed record ModelCase(string Name, int Size, int Batch)
+    {
+        /// <inheritdoc/>
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name}@{Size} bs{Batch}");
+    }
+
+    /// <summary>The cases: the small models the README records accuracy for, and one of each larger family at 32×32.</summary>
+    public static IEnumerable<ModelCase> Cases() =>
+        new ModelCase[]
+        {
+            new("lenet5", 28, 128), new("resnet20", 32, 64), new("resnet18", 32, 32), new("mobilenet_v2", 32, 32),
+            new("efficientnet_b0", 32, 32), new("densenet121", 32, 16), new("vgg11_bn", 32, 32), new("googlenet", 32, 16),
+            new("shufflenet_v2_x1_0", 32, 32), new("squeezenet1_1", 32, 32),
+        }.Where(c => ModelRegistry.Names.Contains(c.Name, StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>The case being measured.</summary>
+    [ParamsSource(nameof(Cases))]
+    public ModelCase Case { get; set; } = new("lenet5", 28, 128);
+
+    private Module _model = null!;
+    private SGD _sgd = null!;
+    private Trainer _trainer = null!;
+    private Tensor _images = null!, _labels = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var g = new Generator(42);
+        var info = ModelRegistry.Info(Case.Name);
+        _model = ModelRegistry.Create(Case.Name, new ModelOptions(10, info.DefaultChannels, g));
+        _sgd = new SGD(_model.Parameters(), 0.01, momentum: 0.9);
+        _trainer = new Trainer(_model, _sgd, 10);
+        _images = Tensor.Randn([Case.Batch, info.DefaultChannels, Case.Size, Case.Size], DType.Float32, g).DetachFromDisposeScope();
+        var labels = new long[Case.Batch];
+        for (int i = 0; i < labels.Length; i++) labels[i] = i % 10;
+        _labels = Tensor.FromArray(labels, Case.Batch).DetachFromDisposeScope();
+    }
+
+    [Benchmark]
+    public void TrainStep()
+    {
+        using var s = Tensor.NewDisposeScope();
+        _model.Train();
+        _sgd.ZeroGrad();
+        _trainer.TrainingLoss(_images, _labels).Loss.Backward();
+        _sgd.Step();
+    }
+
+    [Benchmark]
+    public void Inference()
+    {
+        using var s = Tensor.NewDisposeScope();
+        using var ng = Tensor.NoGrad();
+        _model.Eval();
+        _model.Call(_images);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _images.Dispose();
+        _labels.Dispose();
+        _sgd.Dispose();
+        _model.Dispose();
+    }
+}

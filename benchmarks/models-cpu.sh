@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# CPU model throughput, engine against Debian's PyTorch on the same cases, threads and machine, in one run:
+#   bash benchmarks/models-cpu.sh            (about 10 minutes on 2 cores)
+# 1. the engine: BenchmarkDotNet's ModelBenchmarks (training step and inference, median, images/s)
+# 2. PyTorch 1.13 (/usr/bin/python3, set_num_threads = the engine's processor count): benchmarks/models_torch.py
+# 3. a table of both and the engine/PyTorch time ratio (above 1: the engine is slower).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+threads=$(nproc)
+art=$(mktemp -d)
+dotnet run -c Release --project benchmarks/Engine.Benchmarks -- --filter '*ModelBenchmarks*' --artifacts "$art" --exporters csv
+cases=$(/usr/bin/python3 - "$art" <<'PY'
+import csv, glob, sys
+rows = list(csv.DictReader(open(glob.glob(sys.argv[1] + "/results/*ModelBenchmarks-report.csv")[0])))
+seen = []
+for r in rows:
+    name, rest = r["Case"].split("@"); size, bs = rest.split(" bs")
+    if (name, size, bs) not in seen: seen.append((name, size, bs))
+print(",".join(f"{n}:{s}:{b}" for n, s, b in seen))
+PY
+)
+OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 benchmarks/models_torch.py --device cpu --threads "$threads" --cases "$cases" --inference --json "$art/torch.json"
+/usr/bin/python3 - "$art" <<'PY'
+import csv, glob, json, sys
+art = sys.argv[1]
+rows = list(csv.DictReader(open(glob.glob(art + "/results/*ModelBenchmarks-report.csv")[0])))
+torch = {(r["model"], r["size"], r["batch"]): r for r in json.load(open(art + "/torch.json"))}
+print("\n| model | input | batch | engine train img/s | PyTorch train img/s | engine/PyTorch time | engine inference img/s | PyTorch inference img/s | engine/PyTorch time |")
+print("|---|---|---|---|---|---|---|---|---|")
+eng = {}
+for r in rows:
+    name, rest = r["Case"].split("@"); size, bs = rest.split(" bs")
+    eng.setdefault((name, int(size), int(bs)), {})[r["Method"]] = float(r["images/s"].replace(",", ""))
+for k, v in eng.items():
+    t = torch.get(k)
+    tr, inf = v.get("TrainStep"), v.get("Inference")
+    pt, pi = (t["train"], t["inference"]) if t else (None, None)
+    ratio = lambda e, p: f"{p / e:.2f}" if e and p else "-"
+    f = lambda x: f"{x:.1f}" if x else "-"
+    print(f"| {k[0]} | {k[1]} | {k[2]} | {f(tr)} | {f(pt)} | {ratio(tr, pt)} | {f(inf)} | {f(pi)} | {ratio(inf, pi)} |")
+PY
