@@ -20,9 +20,6 @@ public sealed class ModelTrainingGpuBenchmarks : IGpuBenchmark
         ("efficientnet_b0", 128, 1842), ("mobilenet_v2", 128, 2301), ("densenet121", 64, 1066), ("googlenet", 128, 3273),
     ];
 
-    /// <summary>The cases as <c>models_torch.py --cases</c> takes them.</summary>
-    public static string TorchCases => string.Join(",", Cases.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Model}:224:{c.Batch}")));
-
     /// <inheritdoc/>
     public void Run(GpuSuite suite)
     {
