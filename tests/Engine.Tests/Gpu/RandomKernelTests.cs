@@ -1,44 +1,18 @@
 using Engine.Kernels;
 using Engine.Kernels.Gpu;
 
-namespace Engine.Tests.Emulated;
+namespace Engine.Tests.Gpu;
 
 /// <summary>
-/// The Philox random-fill kernels (philox.ptx) against the CPU backend: for every kind and dtype the CPU supports, the
-/// same (seed, offset) gives the same elements, bit for bit (Uniform, Integer, Bernoulli) or to the last float32 ulp /
-/// 1e-13 in float64 (Normal, whose ln and cos are polynomials on the GPU and the platform's libm on the CPU). Ragged
-/// sizes, offsets across the 2^32 boundary of the counter's low word, and edge parameters (uniform ranges where
-/// rounding reaches the open end, integer ranges below zero for uint8). Shared with the CUDA twin.
+/// The Philox random-fill kernels (philox.ptx) on each GPU device against the CPU backend: for every kind and dtype the
+/// CPU supports, the same (seed, offset) gives the same elements, bit for bit (Uniform, Integer, Bernoulli) or to the
+/// last float32 ulp / 1e-13 in float64 (Normal, whose ln and cos are polynomials on the GPU and the platform's libm on
+/// the CPU). Ragged sizes, offsets across the 2^32 boundary of the counter's low word, and edge parameters (uniform
+/// ranges where rounding reaches the open end, integer ranges below zero for uint8).
 /// </summary>
-[NonParallelizable]
-public class RandomKernelTests
+[TestFixtureSource(typeof(TestDevice), nameof(TestDevice.Gpus))]
+public class RandomKernelTests(TestDevice dev) : DeviceTests(dev)
 {
-    [Test]
-    public void EveryKindAndDTypeMatchesTheCpu() => RandomKernelChecks.EveryKindAndDType(Device.Emulated);
-
-    [Test]
-    public void TensorCreationOnTheDeviceMatchesTheCpu() => RandomKernelChecks.TensorCreation(Device.Emulated);
-
-    [Test]
-    public void NormalIsStandardNormalOnTheDevice() => RandomKernelChecks.NormalMoments(Device.Emulated);
-
-    [Test]
-    public void ANonContiguousDestinationIsRefused()
-    {
-        using var t = Tensor.Empty([4, 6], DType.Float32, Device.Emulated);
-        var gpu = (GpuBackend)Backends.For(Device.Emulated);
-        var v = t.View("t");
-        var strided = v.With([4, 3], [6, 2]);
-        var e = Assert.Throws<ShapeException>(() => gpu.FillRandom(strided, RandomKind.Uniform, 1, 0, 0, 1));
-        Assert.That(e!.Message, Does.Contain("random"));
-    }
-}
-
-/// <summary>The checks of <see cref="RandomKernelTests"/>, for any GPU device (emulated or CUDA).</summary>
-internal static class RandomKernelChecks
-{
-    private static IBackend Cpu => Backends.For(Device.Cpu);
-
     /// <summary>(kind, dtype, a, b) cases: every dtype the CPU fills for each kind, with edge parameters.</summary>
     private static IEnumerable<(RandomKind Kind, DType DType, double A, double B)> Cases()
     {
@@ -63,11 +37,11 @@ internal static class RandomKernelChecks
                 yield return (RandomKind.Bernoulli, dt, p, 0);
     }
 
-    public static void EveryKindAndDType(Device device)
+    [Test]
+    public void EveryKindAndDTypeMatchesTheCpu()
     {
-        var gpu = (GpuBackend)Backends.For(device);
-        var r = new Random((int)TestContext.CurrentContext.Random.NextUInt());
-        long fallbacks = gpu.CpuFallbacks, launches = gpu.PtxLaunches;
+        var r = TestUtil.Rng();
+        long fallbacks = Gpu.CpuFallbacks, launches = Gpu.PtxLaunches;
         int count = 0;
         foreach (var (kind, dt, a, b) in Cases())
         {
@@ -76,19 +50,20 @@ internal static class RandomKernelChecks
             ulong seed = TestContext.CurrentContext.Random.NextULong();
             ulong offset = r.Next(2) == 0 ? (ulong)r.Next(0, 1000) : (1UL << 32) - (ulong)r.Next(1, (int)n + 1);
             using var c = Tensor.Empty([n], dt, Device.Cpu);
-            using var g = Tensor.Empty([n], dt, device);
+            using var g = Tensor.Empty([n], dt, Device);
             Cpu.FillRandom(c.View("t"), kind, seed, offset, a, b);
-            gpu.FillRandom(g.View("t"), kind, seed, offset, a, b);
+            Gpu.FillRandom(g.View("t"), kind, seed, offset, a, b);
             count++;
             string what = $"{kind} {dt.Name()} a={a} b={b} n={n} seed={seed} offset={offset}";
             if (kind == RandomKind.Normal) AssertNormalClose(g, c, what);
             else AssertBitwiseEqual(g, c, what);
         }
-        Assert.That(gpu.CpuFallbacks, Is.EqualTo(fallbacks), "no random fill fell back to the CPU");
-        Assert.That(gpu.PtxLaunches - launches, Is.EqualTo(count), "one kernel launch per fill");
+        Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "no random fill fell back to the CPU");
+        Assert.That(Gpu.PtxLaunches - launches, Is.EqualTo(count), "one kernel launch per fill");
     }
 
-    public static void TensorCreation(Device device)
+    [Test]
+    public void TensorCreationOnTheDeviceMatchesTheCpu()
     {
         ulong seed = TestContext.CurrentContext.Random.NextULong();
         using var scope = Tensor.NewDisposeScope();
@@ -108,25 +83,36 @@ internal static class RandomKernelChecks
             ];
         }
         var cpu = Make(Device.Cpu);
-        var dev = Make(device);
+        var dev = Make(Device);
         for (int i = 0; i < cpu.Length; i++)
         {
-            Assert.That(dev[i].Device, Is.EqualTo(device));
+            Assert.That(dev[i].Device, Is.EqualTo(Device));
             Assert.That(dev[i].Shape, Is.EqualTo(cpu[i].Shape));
             if (i is 1 or 5) AssertNormalClose(dev[i], cpu[i], $"tensor {i}");
             else AssertBitwiseEqual(dev[i], cpu[i], $"tensor {i}");
         }
     }
 
-    public static void NormalMoments(Device device)
+    [Test]
+    public void NormalIsStandardNormalOnTheDevice()
     {
         // an independent check of the distribution: mean 0, variance 1, and P(|z| < 1) = 0.6827
-        using var t = Tensor.Randn([60_000], DType.Float32, TestUtil.Gen(), device);
+        using var t = Tensor.Randn([60_000], DType.Float32, TestUtil.Gen(), Device);
         var v = t.ToArray<float>().Select(x => (double)x).ToArray();
         double mean = v.Average(), var = v.Average(x => (x - mean) * (x - mean));
         Assert.That(mean, Is.EqualTo(0).Within(0.02));
         Assert.That(var, Is.EqualTo(1).Within(0.03));
         Assert.That(v.Count(x => Math.Abs(x) < 1) / (double)v.Length, Is.EqualTo(0.6827).Within(0.01));
+    }
+
+    [Test]
+    public void ANonContiguousDestinationIsRefused()
+    {
+        using var t = Tensor.Empty([4, 6], DType.Float32, Device);
+        var v = t.View("t");
+        var strided = v.With([4, 3], [6, 2]);
+        var e = Assert.Throws<ShapeException>(() => Gpu.FillRandom(strided, RandomKind.Uniform, 1, 0, 0, 1));
+        Assert.That(e!.Message, Does.Contain("random"));
     }
 
     private static void AssertBitwiseEqual(Tensor actual, Tensor expected, string what)

@@ -2,12 +2,12 @@ using Engine.Kernels;
 using Engine.Kernels.Gpu;
 using Engine.Tests.Nn;
 
-namespace Engine.Tests.Emulated;
+namespace Engine.Tests.Gpu;
 
 /// <summary>
 /// Runs the fused optimizer kernels of a GPU backend (the emulator's or a real GPU's) against the CPU backend's over a
 /// few steps, for every option combination, and checks parameters and state bit for bit after each step and that
-/// every update was exactly one PTX launch (none fell back to the CPU). Shared by the emulated tests and their Cuda twin.
+/// every update was exactly one PTX launch (none fell back to the CPU). Used by <see cref="OptimKernelTests"/> on each GPU device.
 /// </summary>
 public static class OptimKernelCheck
 {

@@ -2,21 +2,17 @@ using Engine.Kernels;
 using Engine.Kernels.Gpu;
 using Engine.Nn;
 
-namespace Engine.Tests.Emulated;
+namespace Engine.Tests.Gpu;
 
 /// <summary>
-/// The fused optimizer kernels (Kernels/optim.ptx: sgd_f32/f64, adam_f32/f64) on the emulated device against the CPU
+/// The fused optimizer kernels (Kernels/optim.ptx: sgd_f32/f64, adam_f32/f64) on each GPU device against the CPU
 /// backend's fused kernels, bit for bit: ragged sizes (n % 4 ≠ 0, tiny, empty), aligned operands (the float4/double2
-/// vector loop plus the scalar tail) and misaligned ones (the scalar loop), more elements than one grid has threads,
-/// a few steps each; every update is one PTX launch. The Cuda twin is <c>CudaTests.OptimKernelCudaTests</c>.
+/// vector loop plus the scalar tail) and misaligned ones (the scalar loop), more elements than one grid has threads
+/// (a million on a real GPU), a few steps each; every update is one PTX launch.
 /// </summary>
-[NonParallelizable]
-public class OptimKernelTests
+[TestFixtureSource(typeof(TestDevice), nameof(TestDevice.Gpus))]
+public class OptimKernelTests(TestDevice dev) : DeviceTests(dev)
 {
-    private static GpuBackend Gpu => (GpuBackend)Backends.For(Device.Emulated);
-
-    private static Random Rng() => new((int)TestContext.CurrentContext.Random.NextUInt());
-
     public static IEnumerable<TestCaseData> Cases()
     {
         foreach (var dt in new[] { DType.Float32, DType.Float64 })
@@ -26,24 +22,25 @@ public class OptimKernelTests
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void SgdMatchesCpu(DType dt, long n, OptimKernelCheck.Placement place) => OptimKernelCheck.Sgd(Device.Emulated, dt, n, place, Rng());
+    public void SgdMatchesCpu(DType dt, long n, OptimKernelCheck.Placement place) => OptimKernelCheck.Sgd(Device, dt, n, place, TestUtil.Rng());
 
     [TestCaseSource(nameof(Cases))]
-    public void AdamMatchesCpu(DType dt, long n, OptimKernelCheck.Placement place) => OptimKernelCheck.Adam(Device.Emulated, dt, n, place, Rng());
+    public void AdamMatchesCpu(DType dt, long n, OptimKernelCheck.Placement place) => OptimKernelCheck.Adam(Device, dt, n, place, TestUtil.Rng());
 
-    /// <summary>Two blocks of 256 threads for 5,003 elements: every thread goes round the grid-stride loops several times.</summary>
+    /// <summary>
+    /// Two blocks of 256 threads for 5,003 elements on the emulator, a full grid for a million on a GPU: every thread
+    /// goes round the grid-stride loops several times.
+    /// </summary>
     [Test]
     public void MoreElementsThanTheGridHasThreads([Values(DType.Float32, DType.Float64)] DType dt,
         [Values(OptimKernelCheck.Placement.Aligned, OptimKernelCheck.Placement.AllOffByOne)] OptimKernelCheck.Placement place)
     {
-        int saved = Gpu.MaxBlocks;
-        Gpu.MaxBlocks = 2;
-        try
+        long n = Dev.Pick(5003, (1 << 20) + 3);
+        TestUtil.With(() => Gpu.MaxBlocks, b => Gpu.MaxBlocks = b, Dev.Pick(2, Gpu.MaxBlocks), () =>
         {
-            OptimKernelCheck.Sgd(Device.Emulated, dt, 5003, place, Rng());
-            OptimKernelCheck.Adam(Device.Emulated, dt, 5003, place, Rng());
-        }
-        finally { Gpu.MaxBlocks = saved; }
+            OptimKernelCheck.Sgd(Device, dt, n, place, TestUtil.Rng());
+            OptimKernelCheck.Adam(Device, dt, n, place, TestUtil.Rng());
+        });
     }
 
     /// <summary>An optimizer step on contiguous parameters is one launch per parameter (the chain it replaces is 8 to 14).</summary>
@@ -52,7 +49,7 @@ public class OptimKernelTests
     {
         using var scope = Tensor.NewDisposeScope();
         var g = TestUtil.Gen();
-        Tensor[] Make() => [.. new long[][] { [7, 5], [13], [2, 2, 3] }.Select(s => Tensor.Randn(s, DType.Float32, g).To(Device.Emulated).RequiresGrad_())];
+        Tensor[] Make() => [.. new long[][] { [7, 5], [13], [2, 2, 3] }.Select(s => Tensor.Randn(s, DType.Float32, g).To(Device).RequiresGrad_())];
         foreach (var (name, make) in new (string, Func<Tensor[], Optimizer>)[]
         {
             ("SGD", ps => new SGD(ps, 0.1, momentum: 0.9, weightDecay: 1e-4, nesterov: true)),
@@ -62,7 +59,7 @@ public class OptimKernelTests
         {
             var ps = Make();
             using var opt = make(ps);
-            foreach (var p in ps) p.Grad = Tensor.Randn(p.Shape, DType.Float32, g).To(Device.Emulated);
+            foreach (var p in ps) p.Grad = Tensor.Randn(p.Shape, DType.Float32, g).To(Device);
             opt.Step();   // creates the state (zero fills are launches too)
             long launches = Gpu.PtxLaunches, fallbacks = Gpu.CpuFallbacks;
             opt.Step();

@@ -1,20 +1,17 @@
 using Engine.Kernels;
 using Engine.Kernels.Gpu;
 
-namespace Engine.Tests.Emulated;
+namespace Engine.Tests.Gpu;
 
 /// <summary>
-/// The softmax kernels of softmax.ptx on <see cref="Device.Emulated"/> against the CPU backend run in float64 on the same
-/// float32 values (an oracle more exact than either): every row strategy (warp, cached block, online block, simple),
-/// forward and backward, softmax and log-softmax, temperatures, extreme logits, and through the tensor API and autograd.
+/// The softmax kernels of softmax.ptx on each GPU device against the CPU backend run in float64 on the same float32
+/// values (an oracle more exact than either): every row strategy (warp, cached block, online block, simple), forward
+/// and backward, softmax and log-softmax, temperatures, extreme logits, and through the tensor API and autograd. On a
+/// real GPU each launch takes thousands of rows (the emulator tens).
 /// </summary>
-[NonParallelizable]
-public class SoftmaxKernelTests
+[TestFixtureSource(typeof(TestDevice), nameof(TestDevice.Gpus))]
+public class SoftmaxKernelTests(TestDevice dev) : DeviceTests(dev)
 {
-    private static readonly Device Emu = Device.Emulated;
-    private static IBackend Cpu => Backends.For(Device.Cpu);
-    private static GpuBackend Gpu => (GpuBackend)Backends.For(Emu);
-
     private static readonly double[] Temperatures = [0.5, 1, 4, 20];
 
     // Softmax: ex2.approx with an argument (x − max)·k2 rounded to float32 (relative error 6e-8·|argument|), rcp.approx and
@@ -25,12 +22,12 @@ public class SoftmaxKernelTests
 
     // The float32 sum Σ over a row of n carries a relative error of about 6e-8·√n (more for the simple kernel's sequential
     // sum, less for the others' tree), which every softmax output and every log-softmax output (as ln Σ) inherits.
-    private static double SumTol(long n) => 2e-7 * Math.Sqrt(n);
+    private double SumTol(long n) => 2e-7 * Math.Sqrt(n);
 
     /// <summary>Logits: N(0, 3²) as float32 (on the CPU).</summary>
-    private static Tensor Logits(Generator g, long rows, long n) => (Tensor.Randn([rows, n], DType.Float64, g) * 3).To(DType.Float32);
+    private Tensor Logits(Generator g, long rows, long n) => (Tensor.Randn([rows, n], DType.Float64, g) * 3).To(DType.Float32);
 
-    private static Tensor Forward(IBackend b, Tensor x, bool log, double scale, SoftmaxKernel kernel = SoftmaxKernel.Auto)
+    private Tensor Forward(IBackend b, Tensor x, bool log, double scale, SoftmaxKernel kernel = SoftmaxKernel.Auto)
     {
         var y = Tensor.Empty(x.Shape, x.DType, x.Device);
         if (b is GpuBackend gb) gb.Softmax(y.View("t"), x.View("t"), log, scale, kernel);
@@ -38,7 +35,7 @@ public class SoftmaxKernelTests
         return y;
     }
 
-    private static Tensor Backward(IBackend b, Tensor g, Tensor y, bool log, double scale, SoftmaxKernel kernel = SoftmaxKernel.Auto)
+    private Tensor Backward(IBackend b, Tensor g, Tensor y, bool log, double scale, SoftmaxKernel kernel = SoftmaxKernel.Auto)
     {
         var dx = Tensor.Empty(y.Shape, y.DType, y.Device);
         if (b is GpuBackend gb) gb.SoftmaxBackward(dx.View("t"), g.View("t"), y.View("t"), log, scale, kernel);
@@ -50,18 +47,18 @@ public class SoftmaxKernelTests
     /// Forward then backward of <paramref name="x"/> (float32, CPU) on the emulator with <paramref name="kernel"/>, each
     /// against the float64 CPU result on the same inputs; asserts PTX ran and nothing fell back to the CPU.
     /// </summary>
-    private static void Check(Tensor x, double temperature, bool log, SoftmaxKernel kernel, string what)
+    private void Check(Tensor x, double temperature, bool log, SoftmaxKernel kernel, string what)
     {
         using var scope = Tensor.NewDisposeScope();
         double k = 1 / temperature;
         long launches = Gpu.PtxLaunches, fallbacks = Gpu.CpuFallbacks;
-        var ye = Forward(Gpu, x.To(Emu), log, k, kernel);
+        var ye = Forward(Gpu, x.To(Device), log, k, kernel);
         var yRef = Forward(Cpu, x.To(DType.Float64), log, k);
         double sum = SumTol(x.Shape[^1]);
         TestUtil.AssertClose(ye.To(Device.Cpu), yRef, log ? LogAtol + sum : 1e-7, log ? LogRtol : Rtol + sum);
 
         var g = Tensor.Randn(x.Shape, DType.Float32, TestUtil.Gen());
-        var dxe = Backward(Gpu, g.To(Emu), ye, log, k, kernel);
+        var dxe = Backward(Gpu, g.To(Device), ye, log, k, kernel);
         var dxRef = Backward(Cpu, g.To(DType.Float64), ye.To(Device.Cpu).To(DType.Float64), log, k);
         double big = dxRef.Abs().Max().Item();
         TestUtil.AssertClose(dxe.To(Device.Cpu), dxRef, 1e-6 * Math.Max(1, big) + 1e-7 * k, Rtol);
@@ -80,7 +77,8 @@ public class SoftmaxKernelTests
     {
         using var scope = Tensor.NewDisposeScope();
         var g = TestUtil.Gen();
-        long rows = Math.Max(2, Math.Min(37, 40_000 / n));   // several rows per launch, a ragged last block of warps
+        // several rows per launch, a ragged last block of warps
+        long rows = Dev.Pick(Math.Max(2, Math.Min(37, 40_000 / n)), Math.Max(3, Math.Min(4099, 2_000_000 / n)));
         foreach (double t in Temperatures)
             Check(Logits(g, rows, n), t, log, SoftmaxKernel.Auto, $"n {n} T {t} log {log}");
     }
@@ -97,7 +95,7 @@ public class SoftmaxKernelTests
         using var scope = Tensor.NewDisposeScope();
         var g = TestUtil.Gen();
         foreach (double t in new[] { 0.5, 4 })
-            Check(Logits(g, 11, n), t, log, kernel, $"{kernel} n {n} T {t} log {log}");
+            Check(Logits(g, Dev.Pick(11, 4099), n), t, log, kernel, $"{kernel} n {n} T {t} log {log}");
     }
 
     [Test]
@@ -134,7 +132,7 @@ public class SoftmaxKernelTests
         double k = 1 / temperature;
         foreach (bool log in new[] { false, true })
         {
-            var ye = Forward(Gpu, x.To(Emu), log, k, kernel).To(Device.Cpu);
+            var ye = Forward(Gpu, x.To(Device), log, k, kernel).To(Device.Cpu);
             var yc = Forward(Cpu, x, log, k);
             var yRef = Forward(Cpu, x.To(DType.Float64), log, k);
             TestUtil.AssertClose(ye, yRef, log ? LogAtol : 1e-7, log ? LogRtol : Rtol);
@@ -149,7 +147,7 @@ public class SoftmaxKernelTests
             else Assert.That(p[24], Is.EqualTo(0f), "softmax of −inf");
             // backward through the same extremes
             var grad = Tensor.Randn([6, 6], DType.Float32, TestUtil.Gen());
-            var dxe = Backward(Gpu, grad.To(Emu), ye.To(Emu), log, k, kernel).To(Device.Cpu);
+            var dxe = Backward(Gpu, grad.To(Device), ye.To(Device), log, k, kernel).To(Device.Cpu);
             var dxRef = Backward(Cpu, grad.To(DType.Float64), ye.To(DType.Float64), log, k);
             TestUtil.AssertClose(dxe, dxRef, 1e-6 * Math.Max(1, k), Rtol);
         }
@@ -162,7 +160,7 @@ public class SoftmaxKernelTests
         var x = Tensor.FromArray(new[] { float.NegativeInfinity, float.NegativeInfinity, float.NegativeInfinity, 1, 2, 3 }, 2, 3);
         foreach (bool log in new[] { false, true })
         {
-            var ye = Forward(Gpu, x.To(Emu), log, 1, kernel).ToArray<float>();
+            var ye = Forward(Gpu, x.To(Device), log, 1, kernel).ToArray<float>();
             var yc = Forward(Cpu, x, log, 1).ToArray<float>();
             Assert.That(yc.Take(3), Is.All.NaN, "the CPU reference");
             Assert.That(ye.Take(3), Is.All.NaN, $"{kernel} log {log}");
@@ -174,13 +172,13 @@ public class SoftmaxKernelTests
     public void KernelsThatCannotTakeTheRowAreRefused()
     {
         using var scope = Tensor.NewDisposeScope();
-        var x = Tensor.Zeros([2, 1025], DType.Float32, Emu);
-        var y = Tensor.Empty([2, 1025], DType.Float32, Emu);
+        var x = Tensor.Zeros([2, 1025], DType.Float32, Device);
+        var y = Tensor.Empty([2, 1025], DType.Float32, Device);
         var e = Assert.Throws<ArgumentValueException>(() => Gpu.Softmax(y.View("t"), x.View("t"), false, 1, SoftmaxKernel.Warp));
         Assert.That(e!.Message, Does.Contain("softmax").And.Contain("1025"));
         Assert.Throws<ArgumentValueException>(() => Gpu.SoftmaxBackward(y.View("t"), x.View("t"), x.View("t"), false, 1, SoftmaxKernel.Warp));
-        var big = Tensor.Zeros([1, GpuBackend.SoftmaxCachedMax + 1], DType.Float32, Emu);
-        var bigY = Tensor.Empty(big.Shape, DType.Float32, Emu);
+        var big = Tensor.Zeros([1, GpuBackend.SoftmaxCachedMax + 1], DType.Float32, Device);
+        var bigY = Tensor.Empty(big.Shape, DType.Float32, Device);
         Assert.Throws<ArgumentValueException>(() => Gpu.Softmax(bigY.View("t"), big.View("t"), false, 1, SoftmaxKernel.Block));
     }
 
@@ -197,16 +195,16 @@ public class SoftmaxKernelTests
             foreach (int dim in new[] { -1, 1 })
             {
                 var xc = baseCpu.Clone().RequiresGrad_();
-                var xe = baseCpu.To(Emu).RequiresGrad_();
+                var xe = baseCpu.To(Device).RequiresGrad_();
                 Tensor View(Tensor t) => t.Permute(2, 0, 1).Slice(2, 1, 81, 2);
                 Assert.That(View(xe).IsContiguous, Is.False);
                 long launches = Gpu.PtxLaunches, fallbacks = Gpu.CpuFallbacks;
                 var yc = log ? Functional.LogSoftmax(View(xc), temperature, dim) : Functional.Softmax(View(xc), temperature, dim);
                 var ye = log ? Functional.LogSoftmax(View(xe), temperature, dim) : Functional.Softmax(View(xe), temperature, dim);
-                Assert.That(ye.Device, Is.EqualTo(Emu));
+                Assert.That(ye.Device, Is.EqualTo(Device));
                 TestUtil.AssertClose(ye.To(Device.Cpu), yc, log ? LogAtol : 1e-7, log ? LogRtol : Rtol);
                 yc.Mul(w).Sum().Backward();
-                ye.Mul(w.To(Emu)).Sum().Backward();
+                ye.Mul(w.To(Device)).Sum().Backward();
                 TestUtil.AssertClose(xe.Grad!.To(Device.Cpu), xc.Grad!, 2e-6 / temperature, 1e-4);
                 Assert.That(Gpu.PtxLaunches, Is.GreaterThan(launches + 1), "softmax forward and backward ran as PTX");
                 // the elementwise ops around it run as PTX too; the sum reduction is still a CPU fallback
@@ -219,7 +217,7 @@ public class SoftmaxKernelTests
     public void SoftmaxKernelsAreCountedSoftmaxOnlyLaunchesOnePtxKernel()
     {
         using var scope = Tensor.NewDisposeScope();
-        var x = Logits(TestUtil.Gen(), 5, 77).To(Emu);
+        var x = Logits(TestUtil.Gen(), 5, 77).To(Device);
         long launches = Gpu.PtxLaunches, fallbacks = Gpu.CpuFallbacks;
         var y = x.Softmax(1);   // contiguous input: exactly one kernel
         Assert.That(Gpu.PtxLaunches - launches, Is.EqualTo(1));
@@ -234,7 +232,7 @@ public class SoftmaxKernelTests
         using var scope = Tensor.NewDisposeScope();
         var x = Tensor.Randn([4, 9], DType.Float64, TestUtil.Gen());
         long fallbacks = Gpu.CpuFallbacks, launches = Gpu.PtxLaunches;
-        var ye = Functional.Softmax(x.To(Emu), 2.0);
+        var ye = Functional.Softmax(x.To(Device), 2.0);
         Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks));
         Assert.That(Gpu.PtxLaunches, Is.GreaterThan(launches));
         TestUtil.AssertClose(ye.To(Device.Cpu), Functional.Softmax(x, 2.0), 1e-16, 1e-13);
@@ -244,7 +242,7 @@ public class SoftmaxKernelTests
     public void BadInputIsRejectedBeforeAnyLaunch()
     {
         using var scope = Tensor.NewDisposeScope();
-        var x = Tensor.Zeros([2, 3], DType.Float32, Emu);
+        var x = Tensor.Zeros([2, 3], DType.Float32, Device);
         long launches = Gpu.PtxLaunches;
         foreach (double t in new[] { 0.0, -1.0, double.NaN, double.PositiveInfinity })
         {
@@ -252,7 +250,7 @@ public class SoftmaxKernelTests
             Assert.That(e!.Message, Does.Contain("softmax").And.Contain(t.ToString()));
             Assert.Throws<ArgumentValueException>(() => Functional.LogSoftmax(x, t));
         }
-        var ints = Tensor.Zeros([2, 3], DType.Int32, Emu);
+        var ints = Tensor.Zeros([2, 3], DType.Int32, Device);
         Assert.That(Assert.Throws<DTypeException>(() => ints.Softmax(1))!.Message, Does.Contain("softmax"));
         Assert.That(Assert.Throws<DTypeException>(() => Functional.LogSoftmax(ints, 2))!.Message, Does.Contain("log_softmax"));
         Assert.That(Gpu.PtxLaunches, Is.EqualTo(launches), "nothing launched");

@@ -2,23 +2,20 @@ using Engine.Kernels;
 using Engine.Kernels.Cpu;
 using Engine.Kernels.Gpu;
 
-namespace Engine.Tests.Emulated;
+namespace Engine.Tests.Gpu;
 
 /// <summary>
 /// The exact (erf) GELU and its backward as generated PTX (PtxGen.Erf64: the CPU's series and continued fraction) on
-/// <see cref="Device.Emulated"/> against the CPU backend: a dense grid through both erf branches and their cut-offs,
-/// the tails, special values, random values; float32 (computed in f64, rounded once) and float64. Each call runs as PTX.
+/// each GPU device against the CPU backend: a dense grid through both erf branches and their cut-offs, the tails,
+/// special values, random values (a million on a real GPU); float32 (computed in f64, rounded once) and float64. Each
+/// call runs as PTX.
 /// </summary>
-[NonParallelizable]
-public class GeluKernelTests
+[TestFixtureSource(typeof(TestDevice), nameof(TestDevice.Gpus))]
+public class GeluKernelTests(TestDevice dev) : DeviceTests(dev)
 {
-    private static readonly Device Emu = Device.Emulated;
-    private static IBackend Cpu => Backends.For(Device.Cpu);
-    private static GpuBackend Gpu => (GpuBackend)Backends.For(Emu);
-
     // |x| < 16 every 1/512 (erf's series for |x|/√2 < 3, continued fraction up to 6, ±1 beyond), the cut-offs and their
     // neighbours, tails and special values
-    private static double[] Points()
+    private double[] Points()
     {
         var v = new List<double>();
         for (int i = -8192; i <= 8192; i++) v.Add(i / 512.0);
@@ -34,7 +31,7 @@ public class GeluKernelTests
     }
 
     // f64: the CPU's own Φ carries ~1e-16 absolute error (1 + erf cancels for x < 0), so |x|·1e-15 absolute besides 1e-13 relative
-    private static void AssertClose(double[] got, double[] want, double[] x, DType dt, string what)
+    private void AssertClose(double[] got, double[] want, double[] x, DType dt, string what)
     {
         for (int i = 0; i < got.Length; i++)
         {
@@ -51,9 +48,9 @@ public class GeluKernelTests
         var c = Tensor.FromArray(Points()).To(dt);
         long launches = Gpu.PtxLaunches, fallbacks = Gpu.CpuFallbacks;
         var co = Tensor.Empty(c.Shape, dt, Device.Cpu);
-        var eo = Tensor.Empty(c.Shape, dt, Emu);
+        var eo = Tensor.Empty(c.Shape, dt, Device);
         Cpu.Unary(UnaryOp.Gelu, co.View("t"), c.View("t"), 0, 0);
-        Gpu.Unary(UnaryOp.Gelu, eo.View("t"), c.To(Emu).View("t"), 0, 0);
+        Gpu.Unary(UnaryOp.Gelu, eo.View("t"), c.To(Device).View("t"), 0, 0);
         AssertClose(eo.ToDoubleArray(), co.ToDoubleArray(), c.ToDoubleArray(), dt, "gelu");
         Assert.That(Gpu.PtxLaunches - launches, Is.EqualTo(1), "ran as PTX");
         Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "no CPU fallback");
@@ -67,9 +64,9 @@ public class GeluKernelTests
         var g = (Tensor.Randn(x.Shape, DType.Float64, TestUtil.Gen()) * 2).To(dt);
         long launches = Gpu.PtxLaunches, fallbacks = Gpu.CpuFallbacks;
         var co = Tensor.Empty(x.Shape, dt, Device.Cpu);
-        var eo = Tensor.Empty(x.Shape, dt, Emu);
+        var eo = Tensor.Empty(x.Shape, dt, Device);
         Cpu.Binary(BinaryOp.GeluBackward, co.View("t"), g.View("t"), x.View("t"), 0, 0);
-        Gpu.Binary(BinaryOp.GeluBackward, eo.View("t"), g.To(Emu).View("t"), x.To(Emu).View("t"), 0, 0);
+        Gpu.Binary(BinaryOp.GeluBackward, eo.View("t"), g.To(Device).View("t"), x.To(Device).View("t"), 0, 0);
         // the bracket Φ(x) + x·φ(x) is what carries the error; scale the absolute part by |g|
         var gd = g.ToDoubleArray();
         var xs = x.ToDoubleArray().Select((v, i) => v * Math.Abs(gd[i])).ToArray();
@@ -84,7 +81,7 @@ public class GeluKernelTests
         // gelu(x)/x = Φ(x) = (1 + erf(x/√2))/2: recover erf on the positive grid (no cancellation there) and compare to the CPU's Erf
         using var scope = Tensor.NewDisposeScope();
         var xs = Enumerable.Range(1, 4000).Select(i => i / 250.0).ToArray();
-        var x = Tensor.FromArray(xs).To(Emu);
+        var x = Tensor.FromArray(xs).To(Device);
         var y = x.Gelu().ToDoubleArray();
         for (int i = 0; i < xs.Length; i++)
         {
@@ -98,14 +95,15 @@ public class GeluKernelTests
     {
         using var scope = Tensor.NewDisposeScope();
         var g = TestUtil.Gen();
-        var x0 = (Tensor.Randn([6, 50, 7], DType.Float64, g) * 4).To(dt).Permute(2, 0, 1);
-        var w = Tensor.Randn([7, 6, 50], dt, g);
+        long m = Dev.Pick(50, 25_000);
+        var x0 = (Tensor.Randn([6, m, 7], DType.Float64, g) * 4).To(dt).Permute(2, 0, 1);
+        var w = Tensor.Randn([7, 6, m], dt, g);
         var xc = x0.Clone().RequiresGrad_();
-        var xe = x0.To(Emu).RequiresGrad_();
+        var xe = x0.To(Device).RequiresGrad_();
         var yc = xc.Gelu();
         var ye = xe.Gelu();
         (yc * w).Sum().Backward();
-        (ye * w.To(Emu)).Sum().Backward();
+        (ye * w.To(Device)).Sum().Backward();
         var (atol, rtol) = dt == DType.Float32 ? (1e-7, 1e-6) : (1e-14, 1e-13);
         TestUtil.AssertClose(ye.To(Device.Cpu), yc, atol, rtol);
         TestUtil.AssertClose(xe.Grad!.To(Device.Cpu), xc.Grad!, atol * 10, rtol);

@@ -1,22 +1,18 @@
 using Engine.Kernels;
 using Engine.Kernels.Gpu;
 
-namespace Engine.Tests.Emulated;
+namespace Engine.Tests.Gpu;
 
 /// <summary>
-/// The hand-written LRN kernels (src/Kernels/Gpu/Kernels/lrn.ptx), sliding and simple, float32 and float64, on
-/// <see cref="Device.Emulated"/> against the CPU backend: forward, backward, through autograd, on ragged shapes
-/// (C not a multiple of the window, S not a multiple of 4, C = 1, size = 1, size > C, even size), and for bad input.
-/// Float32 results are compared with the CPU op run in float64 on the same values (the float32 CPU op's own running
-/// sum drifts at large C, see <see cref="Float32StaysAccurateOverManyChannelsWithSpikes"/>).
+/// The hand-written LRN kernels (src/Kernels/Gpu/Kernels/lrn.ptx), sliding and simple, float32 and float64, on each GPU
+/// device against the CPU backend: forward, backward, through autograd, on ragged shapes (C not a multiple of the
+/// window, S not a multiple of 4, C = 1, size = 1, size > C, even size) and, on a real GPU, at sizes up to AlexNet's
+/// first LRN layer; and bad input. Float32 results are compared with the CPU op run in float64 on the same values (the
+/// float32 CPU op's own running sum drifts at large C, see <see cref="Float32StaysAccurateOverManyChannelsWithSpikes"/>).
 /// </summary>
-[NonParallelizable]
-public class LrnKernelTests
+[TestFixtureSource(typeof(TestDevice), nameof(TestDevice.Gpus))]
+public class LrnKernelTests(TestDevice dev) : DeviceTests(dev)
 {
-    private static readonly Device Emu = Device.Emulated;
-    private static IBackend Cpu => Backends.For(Device.Cpu);
-    private static GpuBackend Gpu => (GpuBackend)Backends.For(Emu);
-
     /// <summary>(N, C, S, size): fixed ragged cases; random ones are added per test.</summary>
     private static readonly (int N, int C, int S, int Size)[] Shapes =
     [
@@ -33,16 +29,22 @@ public class LrnKernelTests
     private static readonly (double Alpha, double Beta, double K)[] Params =
         [(1e-4, 0.75, 1.0), (0.5, 0.75, 2.0), (2.0, 0.6, 1.0), (1.3, 1.0, 0.5), (0.9, 0.5, 1.5), (0.7, 1.37, 0.8)];
 
-    private static IEnumerable<(int N, int C, int S, int Size)> Cases(Random r)
+    /// <summary>(N, C, S, size) on a real GPU: AlexNet's LRN (at batch 16), many channels, ragged spatial sizes, C = 1, size > C.</summary>
+    private static readonly (int N, int C, int S, int Size)[] GpuShapes =
+        [(16, 96, 55 * 55, 5), (4, 384, 13 * 13, 5), (3, 13, 1001, 7), (2, 1, 4097, 1), (2, 5, 300, 11), (5, 64, 27 * 27, 4)];
+
+    private IEnumerable<(int N, int C, int S, int Size)> Cases(Random r)
     {
+        if (Dev.IsCuda)
+        {
+            foreach (var s in GpuShapes) yield return s;
+            yield break;
+        }
         foreach (var s in Shapes) yield return s;
         for (int i = 0; i < 3; i++) yield return (r.Next(1, 4), r.Next(1, 20), r.Next(1, 70), r.Next(1, 10));
     }
 
-    private static Random Rng() => new((int)TestContext.CurrentContext.Random.NextUInt());
-
-    private static Tensor Values(Generator g, int n, int c, int s, DType dt, double scale = 3) =>
-        (Tensor.Randn([n, c, s], DType.Float64, g) * scale).To(dt);
+    private static Tensor Values(Generator g, int n, int c, int s, DType dt, double scale = 3) => TestUtil.Values(g, [n, c, s], dt, scale);
 
     private static (double Atol, double Rtol) Tol(DType dt, Tensor reference)
     {
@@ -51,13 +53,7 @@ public class LrnKernelTests
         return dt == DType.Float32 ? (1e-5 * max + 1e-7, 1e-5) : (1e-12 * max + 1e-14, 1e-11);
     }
 
-    private static void WithKernels(LrnKernels which, Action body)
-    {
-        var old = Gpu.LrnKernels;
-        Gpu.LrnKernels = which;
-        try { body(); }
-        finally { Gpu.LrnKernels = old; }
-    }
+    private void WithKernels(LrnKernels which, Action body) => TestUtil.With(() => Gpu.LrnKernels, k => Gpu.LrnKernels = k, which, body);
 
     private static Tensor CpuForward(Tensor x64, int n, int c, int s, int size, double alpha, double beta, double k)
     {
@@ -77,7 +73,7 @@ public class LrnKernelTests
     public void ForwardMatchesCpu([Values] LrnKernels which, [Values(DType.Float32, DType.Float64)] DType dt)
     {
         var g = TestUtil.Gen();
-        var r = Rng();
+        var r = TestUtil.Rng();
         long fallbacks = Gpu.CpuFallbacks, launches = Gpu.PtxLaunches;
         int runs = 0;
         WithKernels(which, () =>
@@ -88,8 +84,8 @@ public class LrnKernelTests
                 var (alpha, beta, k) = Params[r.Next(Params.Length)];
                 var x = Values(g, n, c, s, dt);
                 var want = CpuForward(x.To(DType.Float64), n, c, s, size, alpha, beta, k);
-                var xe = x.To(Emu);
-                var ye = Tensor.Empty([n, c, s], dt, Emu);
+                var xe = x.To(Device);
+                var ye = Tensor.Empty([n, c, s], dt, Device);
                 Gpu.LrnForward(n, c, s, size, alpha, beta, k, ye.View("t"), xe.View("t"));
                 runs++;
                 TestContext.Out.WriteLine($"{which} {dt.Name()} N={n} C={c} S={s} size={size} alpha={alpha} beta={beta} k={k}");
@@ -105,7 +101,7 @@ public class LrnKernelTests
     public void BackwardMatchesCpu([Values] LrnKernels which, [Values(DType.Float32, DType.Float64)] DType dt)
     {
         var g = TestUtil.Gen();
-        var r = Rng();
+        var r = TestUtil.Rng();
         long fallbacks = Gpu.CpuFallbacks, launches = Gpu.PtxLaunches;
         int runs = 0;
         WithKernels(which, () =>
@@ -119,8 +115,8 @@ public class LrnKernelTests
                 var x64 = x.To(DType.Float64);
                 var y64 = CpuForward(x64, n, c, s, size, alpha, beta, k);
                 var want = CpuBackward(x64, y64, dy.To(DType.Float64), n, c, s, size, alpha, beta, k);
-                var dxe = Tensor.Empty([n, c, s], dt, Emu);
-                Gpu.LrnBackward(n, c, s, size, alpha, beta, k, dxe.View("t"), dy.To(Emu).View("t"), x.To(Emu).View("t"), y64.To(dt).To(Emu).View("t"));
+                var dxe = Tensor.Empty([n, c, s], dt, Device);
+                Gpu.LrnBackward(n, c, s, size, alpha, beta, k, dxe.View("t"), dy.To(Device).View("t"), x.To(Device).View("t"), y64.To(dt).To(Device).View("t"));
                 runs++;
                 TestContext.Out.WriteLine($"{which} {dt.Name()} N={n} C={c} S={s} size={size} alpha={alpha} beta={beta} k={k}");
                 var (atol, rtol) = Tol(dt, want);
@@ -135,10 +131,12 @@ public class LrnKernelTests
     public void AutogradMatchesCpu([Values] LrnKernels which, [Values(DType.Float32, DType.Float64)] DType dt)
     {
         var g = TestUtil.Gen();
-        var r = Rng();
+        var r = TestUtil.Rng();
         WithKernels(which, () =>
         {
-            foreach (var (n, c, h, w, size) in new[] { (2, 7, 3, 5, 5), (1, 4, 2, 3, 9), (2, 1, 5, 1, 1), (r.Next(1, 3), r.Next(2, 12), r.Next(1, 6), r.Next(1, 7), r.Next(1, 8)) })
+            var shapes = Dev.Pick(new[] { (2, 7, 3, 5, 5), (1, 4, 2, 3, 9), (2, 1, 5, 1, 1), (r.Next(1, 3), r.Next(2, 12), r.Next(1, 6), r.Next(1, 7), r.Next(1, 8)) },
+                [(8, 96, 27, 27, 5)]);
+            foreach (var (n, c, h, w, size) in shapes)
             {
                 using var scope = Tensor.NewDisposeScope();
                 var (alpha, beta, k) = Params[r.Next(Params.Length)];
@@ -147,8 +145,8 @@ public class LrnKernelTests
                 var xc = x.Clone().RequiresGrad_();
                 var yc = Functional.LocalResponseNorm(xc, size, alpha, beta, k);
                 yc.Backward(upstream);
-                var xe = x.To(Emu).RequiresGrad_();
-                var ue = upstream.To(Emu);
+                var xe = x.To(Device).RequiresGrad_();
+                var ue = upstream.To(Device);
                 long fallbacks = Gpu.CpuFallbacks, launches = Gpu.PtxLaunches;
                 var ye = Functional.LocalResponseNorm(xe, size, alpha, beta, k);
                 Assert.That(Gpu.PtxLaunches - launches, Is.EqualTo(1), "the forward ran as PTX");
@@ -173,7 +171,7 @@ public class LrnKernelTests
         var g = TestUtil.Gen();
         var b = (Tensor.Randn([5, 4, 3, 6], DType.Float64, g) * 3).To(dt);
         var want = Functional.LocalResponseNorm(b.Permute(1, 3, 2, 0), 3, 0.5, 0.75, 1.5);
-        var xe = b.To(Emu).Permute(1, 3, 2, 0);
+        var xe = b.To(Device).Permute(1, 3, 2, 0);
         Assert.That(xe.IsContiguous, Is.False);
         long fallbacks = Gpu.CpuFallbacks;
         var got = Functional.LocalResponseNorm(xe, 3, 0.5, 0.75, 1.5);
@@ -199,12 +197,12 @@ public class LrnKernelTests
         var x64 = x.To(DType.Float64);
         var y64 = CpuForward(x64, n, c, s, size, alpha, beta, k);
         var dx64 = CpuBackward(x64, y64, dy.To(DType.Float64), n, c, s, size, alpha, beta, k);
-        var ye = Tensor.Empty([n, c, s], DType.Float32, Emu);
-        var dxe = Tensor.Empty([n, c, s], DType.Float32, Emu);
+        var ye = Tensor.Empty([n, c, s], DType.Float32, Device);
+        var dxe = Tensor.Empty([n, c, s], DType.Float32, Device);
         WithKernels(which, () =>
         {
-            Gpu.LrnForward(n, c, s, size, alpha, beta, k, ye.View("t"), x.To(Emu).View("t"));
-            Gpu.LrnBackward(n, c, s, size, alpha, beta, k, dxe.View("t"), dy.To(Emu).View("t"), x.To(Emu).View("t"), y64.To(DType.Float32).To(Emu).View("t"));
+            Gpu.LrnForward(n, c, s, size, alpha, beta, k, ye.View("t"), x.To(Device).View("t"));
+            Gpu.LrnBackward(n, c, s, size, alpha, beta, k, dxe.View("t"), dy.To(Device).View("t"), x.To(Device).View("t"), y64.To(DType.Float32).To(Device).View("t"));
         });
         // For the record: the float32 CPU op (a float32 running sum) on the same input.
         var ycpu = Tensor.Empty([n, c, s], DType.Float32, Device.Cpu);
@@ -227,9 +225,9 @@ public class LrnKernelTests
         var dy = Values(g, n, c, s, DType.Float64, 1);
         var y = CpuForward(x, n, c, s, size, 0.8, 0.75, 1.2);
         var want = CpuBackward(x, y, dy, n, c, s, size, 0.8, 0.75, 1.2);
-        var dxe = Tensor.Empty([n, c, s], DType.Float64, Emu);
+        var dxe = Tensor.Empty([n, c, s], DType.Float64, Device);
         Assert.That(Gpu.LrnKernels, Is.EqualTo(LrnKernels.Sliding));
-        Gpu.LrnBackward(n, c, s, size, 0.8, 0.75, 1.2, dxe.View("t"), dy.To(Emu).View("t"), x.To(Emu).View("t"), y.To(Emu).View("t"));
+        Gpu.LrnBackward(n, c, s, size, 0.8, 0.75, 1.2, dxe.View("t"), dy.To(Device).View("t"), x.To(Device).View("t"), y.To(Device).View("t"));
         var (atol, rtol) = Tol(DType.Float64, want);
         TestUtil.AssertClose(dxe, want, atol, rtol);
     }
@@ -238,11 +236,11 @@ public class LrnKernelTests
     public void BadInputIsATypedErrorBeforeAnyLaunch()
     {
         using var scope = Tensor.NewDisposeScope();
-        var x = Tensor.Randn([2, 3, 4], DType.Float32, null, Emu);
-        var y = Tensor.Empty([2, 3, 4], DType.Float32, Emu);
-        var xi = Tensor.Zeros([2, 3, 4], DType.Int32, Emu);
-        var x64 = Tensor.Zeros([2, 3, 4], DType.Float64, Emu);
-        var xt = Tensor.Randn([4, 3, 2], DType.Float32, null, Emu).Permute(2, 1, 0);
+        var x = Tensor.Randn([2, 3, 4], DType.Float32, null, Device);
+        var y = Tensor.Empty([2, 3, 4], DType.Float32, Device);
+        var xi = Tensor.Zeros([2, 3, 4], DType.Int32, Device);
+        var x64 = Tensor.Zeros([2, 3, 4], DType.Float64, Device);
+        var xt = Tensor.Randn([4, 3, 2], DType.Float32, null, Device).Permute(2, 1, 0);
         long launches = Gpu.PtxLaunches;
         Assert.That(Assert.Throws<ArgumentValueException>(() => Gpu.LrnForward(2, 3, 4, 0, 1e-4, 0.75, 1, y.View("t"), x.View("t")))!.Message,
             Does.StartWith("local_response_norm:").And.Contain("0"));

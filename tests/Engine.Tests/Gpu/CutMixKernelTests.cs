@@ -1,32 +1,16 @@
 using Engine.Kernels;
 using Engine.Kernels.Gpu;
 
-namespace Engine.Tests.Emulated;
+namespace Engine.Tests.Gpu;
 
 /// <summary>
-/// The CutMix kernels (cutmix.ptx) on <see cref="Device.Emulated"/> against the CPU backend and a naive oracle: out of
-/// place (16-byte-quad and one-word paths) and in place (boxes only), ragged H and W (W % 4 ≠ 0), N = 1, C = 1 and 3,
-/// empty, full, edge and quad-straddling boxes, every 4- and 8-byte dtype, the soft labels, the same seed giving the
-/// same result on both devices, and bad input rejected before any launch. Shared with the CUDA twin.
+/// The CutMix kernels (cutmix.ptx) on each GPU device against the CPU backend and a naive oracle: out of place
+/// (16-byte-quad and one-word paths) and in place (boxes only), ragged H and W (W % 4 ≠ 0), N = 1, C = 1 and 3, empty,
+/// full, edge and quad-straddling boxes, every 4- and 8-byte dtype, the soft labels, the same seed giving the same
+/// result on both devices, and bad input rejected before any launch.
 /// </summary>
-[NonParallelizable]
-public class CutMixKernelTests
-{
-    [Test]
-    public void ImagesMatchTheCpuAndTheOracleInBothForms() => CutMixKernelChecks.ImagesBothForms(Device.Emulated);
-
-    [Test]
-    public void SoftLabelsMatchTheCpuBitForBit() => CutMixKernelChecks.Labels(Device.Emulated);
-
-    [Test]
-    public void SameSeedSameResultOnBothDevices() => CutMixKernelChecks.SameSeed(Device.Emulated);
-
-    [Test]
-    public void BadInputIsRejectedBeforeAnyLaunch() => CutMixKernelChecks.BadInput(Device.Emulated);
-}
-
-/// <summary>The checks of <see cref="CutMixKernelTests"/>, for any GPU device (emulated or CUDA).</summary>
-internal static class CutMixKernelChecks
+[TestFixtureSource(typeof(TestDevice), nameof(TestDevice.Gpus))]
+public class CutMixKernelTests(TestDevice dev) : DeviceTests(dev)
 {
     private static readonly (int N, int C, int H, int W)[] Shapes =
         [(1, 1, 5, 7), (3, 3, 9, 13), (4, 2, 6, 8), (5, 3, 7, 12), (2, 1, 11, 1), (6, 3, 10, 17), (3, 1, 1, 9)];
@@ -65,12 +49,12 @@ internal static class CutMixKernelChecks
         return o;
     }
 
-    public static void ImagesBothForms(Device device)
+    [Test]
+    public void ImagesMatchTheCpuAndTheOracleInBothForms()
     {
-        var gpu = (GpuBackend)Backends.For(device);
         var g = TestUtil.Gen();
-        var r = new Random((int)TestContext.CurrentContext.Random.NextUInt());
-        long fallbacks = gpu.CpuFallbacks, launches = gpu.PtxLaunches;
+        var r = TestUtil.Rng();
+        long fallbacks = Gpu.CpuFallbacks, launches = Gpu.PtxLaunches;
         int expectedLaunches = 0;
         // int32/int64 move as the same 32-bit words as float32/float64: two shapes each (one per kernel path) suffice
         foreach (var dt in new[] { DType.Float32, DType.Float64, DType.Int32, DType.Int64 })
@@ -84,9 +68,9 @@ internal static class CutMixKernelChecks
                     string what = $"{dt.Name()} [{n}, {c}, {h}, {w}] box [{box.Y1}, {box.Y2}) x [{box.X1}, {box.X2}) partners {string.Join(",", box.Partner)}";
 
                     var cpuOut = Functional.CutMixImages(x, box);
-                    var dev = x.To(device);
+                    var dev = x.To(Device);
                     var devOut = Functional.CutMixImages(dev, box);
-                    Assert.That(devOut.Device, Is.EqualTo(device));
+                    Assert.That(devOut.Device, Is.EqualTo(Device));
                     Assert.That(devOut.ToDoubleArray(), Is.EqualTo(expected), $"out of place, {what}");
                     Assert.That(cpuOut.ToDoubleArray(), Is.EqualTo(expected), $"CPU out of place, {what}");
                     Assert.That(dev.ToDoubleArray(), Is.EqualTo(xs), $"the input is untouched, {what}");
@@ -107,29 +91,29 @@ internal static class CutMixKernelChecks
             var baseT = Tensor.Randn([3, 2, 5, 6], DType.Float32, g);
             var t = baseT.Transpose(2, 3);
             var expected = Oracle(t.Contiguous().ToDoubleArray(), 3, 2, 6, 5, box);
-            Assert.That(Functional.CutMixImages(baseT.To(device).Transpose(2, 3), box).ToDoubleArray(), Is.EqualTo(expected), "strided input");
+            Assert.That(Functional.CutMixImages(baseT.To(Device).Transpose(2, 3), box).ToDoubleArray(), Is.EqualTo(expected), "strided input");
         }
-        Assert.That(gpu.CpuFallbacks, Is.EqualTo(fallbacks), "nothing fell back to the CPU");
-        Assert.That(gpu.PtxLaunches - launches, Is.GreaterThanOrEqualTo(expectedLaunches), "the CutMix kernels ran");
-        if (gpu.Runtime is IHostMappedRuntime)
+        Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "nothing fell back to the CPU");
+        Assert.That(Gpu.PtxLaunches - launches, Is.GreaterThanOrEqualTo(expectedLaunches), "the CutMix kernels ran");
+        if (Gpu.Runtime is IHostMappedRuntime)
         {
             // uint8 images take the narrow + index_select + copy path (index_select runs on the CPU kernel on the emulator)
             using var scope = Tensor.NewDisposeScope();
             var box = CutMixBox.Sample(3, 6, 5, 1.0, g);
             var u8 = (Tensor.Rand([3, 2, 6, 5], DType.Float32, g) * 255).To(DType.UInt8);
             var u8Expected = Oracle(u8.ToDoubleArray(), 3, 2, 6, 5, box);
-            Assert.That(Functional.CutMixImages(u8.To(device), box).ToDoubleArray(), Is.EqualTo(u8Expected), "uint8 images");
-            var inPlace = u8.To(device);
+            Assert.That(Functional.CutMixImages(u8.To(Device), box).ToDoubleArray(), Is.EqualTo(u8Expected), "uint8 images");
+            var inPlace = u8.To(Device);
             Functional.CutMixImagesInPlace(inPlace, box);
             Assert.That(inPlace.ToDoubleArray(), Is.EqualTo(u8Expected), "uint8 images in place");
         }
     }
 
-    public static void Labels(Device device)
+    [Test]
+    public void SoftLabelsMatchTheCpuBitForBit()
     {
-        var gpu = (GpuBackend)Backends.For(device);
-        var r = new Random((int)TestContext.CurrentContext.Random.NextUInt());
-        long fallbacks = gpu.CpuFallbacks;
+        var r = TestUtil.Rng();
+        long fallbacks = Gpu.CpuFallbacks;
         foreach (var (n, classes) in new[] { (1, 1), (1, 5), (6, 10), (37, 3), (9, 300) })
         {
             using var scope = Tensor.NewDisposeScope();
@@ -140,9 +124,9 @@ internal static class CutMixKernelChecks
                 var box = new CutMixBox(partner, 0, 0, 0, 0, lam);
                 var labels = Tensor.FromArray(y);
                 var cpu = Functional.CutMixLabels(labels, classes, box);
-                long launches = gpu.PtxLaunches;
-                var dev = Functional.CutMixLabels(labels.To(device), classes, box);
-                Assert.That(gpu.PtxLaunches - launches, Is.GreaterThanOrEqualTo(1));
+                long launches = Gpu.PtxLaunches;
+                var dev = Functional.CutMixLabels(labels.To(Device), classes, box);
+                Assert.That(Gpu.PtxLaunches - launches, Is.GreaterThanOrEqualTo(1));
                 Assert.That(dev.Shape, Is.EqualTo(new long[] { n, classes }));
                 var d = dev.ToArray<float>();
                 Assert.That(d, Is.EqualTo(cpu.ToArray<float>()), $"n={n} classes={classes} λ={lam}");
@@ -154,10 +138,11 @@ internal static class CutMixKernelChecks
                     }
             }
         }
-        Assert.That(gpu.CpuFallbacks, Is.EqualTo(fallbacks));
+        Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks));
     }
 
-    public static void SameSeed(Device device)
+    [Test]
+    public void SameSeedSameResultOnBothDevices()
     {
         using var scope = Tensor.NewDisposeScope();
         ulong seed = TestContext.CurrentContext.Random.NextULong();
@@ -167,25 +152,25 @@ internal static class CutMixKernelChecks
         foreach (bool inPlace in new[] { false, true })
         {
             var (ci, cl, cb) = Functional.CutMix(images.Clone(), labels, 5, 1.0, new Generator(seed), inPlace);
-            var (di, dl, db) = Functional.CutMix(images.To(device), labels.To(device), 5, 1.0, new Generator(seed), inPlace);
+            var (di, dl, db) = Functional.CutMix(images.To(Device), labels.To(Device), 5, 1.0, new Generator(seed), inPlace);
             Assert.That((db.Y1, db.Y2, db.X1, db.X2, db.Lambda), Is.EqualTo((cb.Y1, cb.Y2, cb.X1, cb.X2, cb.Lambda)));
             Assert.That(db.Partner, Is.EqualTo(cb.Partner));
-            Assert.That(di.Device, Is.EqualTo(device));
+            Assert.That(di.Device, Is.EqualTo(Device));
             Assert.That(di.ToArray<float>(), Is.EqualTo(ci.ToArray<float>()), $"images, in place: {inPlace}");
             Assert.That(dl.ToArray<float>(), Is.EqualTo(cl.ToArray<float>()), $"labels, in place: {inPlace}");
         }
     }
 
-    public static void BadInput(Device device)
+    [Test]
+    public void BadInputIsRejectedBeforeAnyLaunch()
     {
-        var gpu = (GpuBackend)Backends.For(device);
         using var scope = Tensor.NewDisposeScope();
-        var images = Tensor.Randn([4, 2, 6, 7], DType.Float32, TestUtil.Gen()).To(device);
-        var labels = Tensor.FromArray(new long[] { 0, 1, 2, 1 }).To(device);
-        var negative = Tensor.FromArray(new long[] { 0, -1, 2, 1 }).To(device);
+        var images = Tensor.Randn([4, 2, 6, 7], DType.Float32, TestUtil.Gen()).To(Device);
+        var labels = Tensor.FromArray(new long[] { 0, 1, 2, 1 }).To(Device);
+        var negative = Tensor.FromArray(new long[] { 0, -1, 2, 1 }).To(Device);
         var int32Labels = labels.To(DType.Int32);
         var floatLabels = labels.To(DType.Float32);
-        long launches = gpu.PtxLaunches;
+        long launches = Gpu.PtxLaunches;
         var ok = new CutMixBox([1, 0, 3, 2], 1, 3, 2, 5, 0.8);
         Throws<IndexException>("cutmix", () => Functional.CutMix(images, labels, 2));                              // label 2 of 2 classes
         Throws<IndexException>("cutmix_labels", () => Functional.CutMixLabels(negative, 3, ok));
@@ -200,7 +185,7 @@ internal static class CutMixKernelChecks
         Throws<ArgumentValueException>("cutmix", () => Functional.CutMixImages(images, ok with { Y2 = 7 }));
         Throws<ArgumentValueException>("cutmix", () => Functional.CutMixImages(images, ok with { X1 = 6, X2 = 5 }));
         Throws<ArgumentValueException>("cutmix_labels", () => Functional.CutMixLabels(labels, 3, ok with { Lambda = 1.5 }));
-        Assert.That(gpu.PtxLaunches, Is.EqualTo(launches), "nothing was launched");
+        Assert.That(Gpu.PtxLaunches, Is.EqualTo(launches), "nothing was launched");
     }
 
     private static void Throws<T>(string op, TestDelegate f) where T : EngineException

@@ -1,19 +1,16 @@
 using Engine.Kernels;
 using Engine.Kernels.Gpu;
 
-namespace Engine.Tests.Emulated;
+namespace Engine.Tests.Gpu;
 
 /// <summary>
-/// Every PTX kernel of the GPU backend, run on <see cref="Device.Emulated"/> (the PTX interpreter), against the CPU
-/// backend on the same inputs: random ragged shapes, broadcasting, permuted and sliced (non-contiguous) operands.
+/// The generated elementwise PTX kernels of the GPU backend (unary, binary, copy/cast, fill, where) on each GPU device
+/// against the CPU backend on the same inputs: random ragged shapes, broadcasting, permuted and sliced
+/// (non-contiguous) operands, special values, the grid-stride loop (millions of elements on a real GPU).
 /// </summary>
-[NonParallelizable]
-public class EmulatedKernelTests
+[TestFixtureSource(typeof(TestDevice), nameof(TestDevice.Gpus))]
+public class ElementwiseKernelTests(TestDevice dev) : DeviceTests(dev)
 {
-    private static readonly Device Emu = Device.Emulated;
-    private static IBackend Cpu => Backends.For(Device.Cpu);
-    private static GpuBackend Gpu => (GpuBackend)Backends.For(Emu);
-
     private static readonly DType[] Floats = [DType.Float32, DType.Float64];
 
     /// <summary>Layouts of an input: a function from a contiguous base (of the base shape) to the view used.</summary>
@@ -24,22 +21,18 @@ public class EmulatedKernelTests
         ("sliced", s => [s[0], s[1] * 2 + 1, s[2]], t => t.Slice(1, 1, t.Size(1), 2)),
     ];
 
-    private static long[] RandomShape(Random r) => [r.Next(1, 9), r.Next(1, 12), r.Next(1, 17)];
+    private long[] RandomShape(Random r) => [r.Next(1, 9), r.Next(1, 12), r.Next(1, 17)];
 
-    /// <summary>The same values in the same layout on the CPU and on the emulated device.</summary>
-    private static (Tensor Cpu, Tensor Emu) Pair(Tensor cpuBase, Func<Tensor, Tensor> view)
+    /// <summary>The same values in the same layout on the CPU and on the device.</summary>
+    private (Tensor Cpu, Tensor Device) Pair(Tensor cpuBase, Func<Tensor, Tensor> view)
     {
-        var e = cpuBase.To(Emu);
+        var e = cpuBase.To(Device);
         return (view(cpuBase), view(e));
     }
 
-    private static Tensor Values(Generator g, long[] shape, DType dtype, double scale = 3)
-    {
-        var x = Tensor.Randn(shape, DType.Float64, g);   // freed by the caller's dispose scope
-        return (x * scale).To(dtype);
-    }
+    private static Tensor Values(Generator g, long[] shape, DType dtype, double scale = 3) => TestUtil.Values(g, shape, dtype, scale);
 
-    private static (double Atol, double Rtol) Tol(DType t, bool exact) => exact ? (0, 0) : t == DType.Float32 ? (1e-6, 2e-6) : (1e-14, 1e-13);
+    private (double Atol, double Rtol) Tol(DType t, bool exact) => exact ? (0, 0) : t == DType.Float32 ? (1e-6, 2e-6) : (1e-14, 1e-13);
 
     public static readonly UnaryOp[] PtxUnary =
     [
@@ -48,7 +41,7 @@ public class EmulatedKernelTests
         UnaryOp.Gelu,        UnaryOp.Hardsigmoid, UnaryOp.Hardswish, UnaryOp.PowScalar, UnaryOp.ScalarPow,
     ];
 
-    private static bool IsExact(UnaryOp op) => op is UnaryOp.Neg or UnaryOp.Abs or UnaryOp.Square or UnaryOp.Sign or UnaryOp.Relu
+    private bool IsExact(UnaryOp op) => op is UnaryOp.Neg or UnaryOp.Abs or UnaryOp.Square or UnaryOp.Sign or UnaryOp.Relu
         or UnaryOp.Relu6 or UnaryOp.Clamp or UnaryOp.LeakyRelu or UnaryOp.Affine or UnaryOp.ScalarDiv or UnaryOp.Sqrt
         or UnaryOp.Hardsigmoid or UnaryOp.Hardswish;
 
@@ -57,7 +50,7 @@ public class EmulatedKernelTests
     {
         using var scope = Tensor.NewDisposeScope();
         var g = TestUtil.Gen();
-        var r = new Random((int)TestContext.CurrentContext.Random.NextUInt());
+        var r = TestUtil.Rng();
         long fallbacks = Gpu.CpuFallbacks, launches = Gpu.PtxLaunches;
         foreach (var dt in Floats)
             foreach (var (name, baseShape, view) in Layouts)
@@ -66,7 +59,7 @@ public class EmulatedKernelTests
                 var (c, e) = Pair(Values(g, baseShape(shape), dt), view);
                 Assert.That(e.Shape, Is.EqualTo(shape));
                 var co = Tensor.Empty(shape, dt, Device.Cpu);
-                var eo = Tensor.Empty(shape, dt, Emu);
+                var eo = Tensor.Empty(shape, dt, Device);
                 Cpu.Unary(op, co.View("t"), c.View("t"), 0.5, 1.25);
                 Gpu.Unary(op, eo.View("t"), e.View("t"), 0.5, 1.25);
                 var (atol, rtol) = Tol(dt, IsExact(op));
@@ -86,9 +79,9 @@ public class EmulatedKernelTests
         foreach (var dt in Floats)
         {
             var c = Tensor.FromArray(special).To(dt);
-            var e = c.To(Emu);
+            var e = c.To(Device);
             var co = Tensor.Empty(c.Shape, dt, Device.Cpu);
-            var eo = Tensor.Empty(c.Shape, dt, Emu);
+            var eo = Tensor.Empty(c.Shape, dt, Device);
             Cpu.Unary(op, co.View("t"), c.View("t"), -0.25, 2);
             Gpu.Unary(op, eo.View("t"), e.View("t"), -0.25, 2);
             var (atol, rtol) = Tol(dt, IsExact(op));
@@ -113,7 +106,7 @@ public class EmulatedKernelTests
     {
         using var scope = Tensor.NewDisposeScope();
         var g = TestUtil.Gen();
-        var r = new Random((int)TestContext.CurrentContext.Random.NextUInt());
+        var r = TestUtil.Rng();
         bool cmp = op is BinaryOp.Eq or BinaryOp.Ne or BinaryOp.Lt or BinaryOp.Le or BinaryOp.Gt or BinaryOp.Ge;
         DType[] types = op == BinaryOp.Div ? Floats : [DType.Float32, DType.Float64, DType.Int64, DType.Int32];
         long fallbacks = Gpu.CpuFallbacks;
@@ -133,7 +126,7 @@ public class EmulatedKernelTests
                     }
                     var odt = cmp ? DType.Bool : dt;
                     var co = Tensor.Empty(shape, odt, Device.Cpu);
-                    var eo = Tensor.Empty(shape, odt, Emu);
+                    var eo = Tensor.Empty(shape, odt, Device);
                     Cpu.Binary(op, co.View("t"), cx.ViewAs("t", shape), cy.ViewAs("t", shape), 0, 0);
                     Gpu.Binary(op, eo.View("t"), ex.ViewAs("t", shape), ey.ViewAs("t", shape), 0, 0);
                     TestContext.Out.WriteLine($"{op} {dt.Name()} x {xl} y {yl} {ShapeUtil.Format(shape)}");
@@ -150,7 +143,7 @@ public class EmulatedKernelTests
         var (cx, ex) = Pair(Values(g, [5, 7, 3], DType.Float32), t => t);
         var (cy, ey) = Pair(Values(g, [7, 1], DType.Float32), t => t);
         var co = Tensor.Zeros([3, 7, 5], DType.Float32);
-        var eo = Tensor.Zeros([3, 7, 5], DType.Float32, Emu);
+        var eo = Tensor.Zeros([3, 7, 5], DType.Float32, Device);
         long[] shape = [5, 7, 3];
         Cpu.Binary(BinaryOp.Mul, co.Permute(2, 1, 0).View("t"), cx.View("t"), cy.ViewAs("t", shape), 0, 0);
         Gpu.Binary(BinaryOp.Mul, eo.Permute(2, 1, 0).View("t"), ex.View("t"), ey.ViewAs("t", shape), 0, 0);
@@ -169,7 +162,7 @@ public class EmulatedKernelTests
     {
         using var scope = Tensor.NewDisposeScope();
         var g = TestUtil.Gen();
-        var r = new Random((int)TestContext.CurrentContext.Random.NextUInt());
+        var r = TestUtil.Rng();
         foreach (var (name, baseShape, view) in Layouts)
         {
             var shape = RandomShape(r);
@@ -182,7 +175,7 @@ public class EmulatedKernelTests
             };
             var (c, e) = Pair(src, view);
             var co = Tensor.Empty(shape, to, Device.Cpu);
-            var eo = Tensor.Empty(shape, to, Emu);
+            var eo = Tensor.Empty(shape, to, Device);
             Cpu.Copy(co.View("t"), c.View("t"));
             Gpu.Copy(eo.View("t"), e.View("t"));
             TestContext.Out.WriteLine($"{from.Name()} -> {to.Name()} {name} {ShapeUtil.Format(shape)}");
@@ -197,7 +190,7 @@ public class EmulatedKernelTests
         var g = TestUtil.Gen();
         var (c, e) = Pair(Values(g, [1, 9], DType.Float64), t => t);
         var cd = Tensor.Zeros([9, 6], DType.Float32);
-        var ed = Tensor.Zeros([9, 6], DType.Float32, Emu);
+        var ed = Tensor.Zeros([9, 6], DType.Float32, Device);
         cd.Transpose(0, 1).CopyFrom(c);
         ed.Transpose(0, 1).CopyFrom(e);
         TestUtil.AssertClose(ed, cd, 0, 0);
@@ -210,7 +203,7 @@ public class EmulatedKernelTests
         foreach (double v in new[] { 2.5, -3, 300, 0 })
         {
             var c = Tensor.Zeros([6, 11], dtype);
-            var e = Tensor.Zeros([6, 11], dtype, Emu);
+            var e = Tensor.Zeros([6, 11], dtype, Device);
             Cpu.Fill(c.Slice(1, 1, 11, 3).View("t"), v);
             Gpu.Fill(e.Slice(1, 1, 11, 3).View("t"), v);
             TestUtil.AssertClose(e, c, 0, 0);
@@ -226,8 +219,8 @@ public class EmulatedKernelTests
         var x = Tensor.RandInt(0, 2, [4, 7], DType.Int64, g).To(dtype);
         var y = Tensor.RandInt(0, 2, [5, 4, 1], DType.Int64, g).To(dtype).Permute(0, 1, 2);
         var c = Tensor.Where(cond, x, y);
-        var e = Tensor.Where(cond.To(Emu), x.To(Emu), y.To(Emu));
-        Assert.That(e.Device, Is.EqualTo(Emu));
+        var e = Tensor.Where(cond.To(Device), x.To(Device), y.To(Device));
+        Assert.That(e.Device, Is.EqualTo(Device));
         TestUtil.AssertClose(e, c, 0, 0);
     }
 
@@ -236,16 +229,15 @@ public class EmulatedKernelTests
     {
         using var scope = Tensor.NewDisposeScope();
         var g = TestUtil.Gen();
-        int saved = Gpu.MaxBlocks;
-        try
+        // the emulator: 512 threads for 3001 elements; a GPU: a full grid for three million
+        long n = Dev.Pick(3001, 3_000_001);
+        TestUtil.With(() => Gpu.MaxBlocks, b => Gpu.MaxBlocks = b, Dev.Pick(2, Gpu.MaxBlocks), () =>
         {
-            Gpu.MaxBlocks = 2;   // 512 threads for 3001 elements
-            var (cx, ex) = Pair(Values(g, [3001], DType.Float32), t => t);
-            var (cy, ey) = Pair(Values(g, [3001], DType.Float32), t => t);
-            TestUtil.AssertClose(ex + ey, cx + cy, 0, 0);
+            var (cx, ex) = Pair(Values(g, [n], DType.Float32), t => t);
+            var (cy, ey) = Pair(Values(g, [n], DType.Float32), t => t);
+            TestUtil.AssertClose(ex * ey + ex, cx * cy + cx, 0, 0);
             TestUtil.AssertClose(ex.Exp(), cx.Exp(), 1e-6, 2e-6);
-        }
-        finally { Gpu.MaxBlocks = saved; }
+        });
     }
 
     [Test]
@@ -268,7 +260,7 @@ public class EmulatedKernelTests
         var g = TestUtil.Gen();
         long[] shape = [2, 2, 2, 2, 2, 2, 2, 2];
         var c = Values(g, shape, DType.Float32);
-        var e = c.To(Emu);
+        var e = c.To(Device);
         int[] perm = [7, 6, 5, 4, 3, 2, 1, 0];
         long fallbacks = Gpu.CpuFallbacks;
         TestUtil.AssertClose(e.Permute(perm).Relu(), c.Permute(perm).Relu(), 0, 0);

@@ -1,20 +1,16 @@
 using Engine.Kernels;
 using Engine.Kernels.Gpu;
 
-namespace Engine.Tests.Emulated;
+namespace Engine.Tests.Gpu;
 
 /// <summary>
 /// The activation-gradient and power ops of the GPU backend's generated elementwise kernels, and its integer unary
-/// ops, on the emulated device against the CPU backend: random ragged shapes, broadcast and strided operands, the
-/// ops' scalar parameters, and special values (±0, ±∞, NaN, the kinks at 0, ±3 and 6).
+/// ops, on each GPU device against the CPU backend: random ragged shapes, broadcast and strided operands, the ops'
+/// scalar parameters, and special values (±0, ±∞, NaN, the kinks at 0, ±3 and 6).
 /// </summary>
-[NonParallelizable]
-public class EmulatedBackwardOpTests
+[TestFixtureSource(typeof(TestDevice), nameof(TestDevice.Gpus))]
+public class BackwardOpKernelTests(TestDevice dev) : DeviceTests(dev)
 {
-    private static readonly Device Emu = Device.Emulated;
-    private static IBackend Cpu => Backends.For(Device.Cpu);
-    private static GpuBackend Gpu => (GpuBackend)Backends.For(Emu);
-
     // (op, scalar a, scalar b, exact in float, also for integers)
     public static readonly object[] Ops =
     [
@@ -34,14 +30,14 @@ public class EmulatedBackwardOpTests
         new object[] { BinaryOp.Pow, 0.0, 0.0, false, false },
     ];
 
-    private static (double, double) Tol(DType t, bool exact) => exact ? (0, 0) : t == DType.Float32 ? (1e-6, 4e-6) : (1e-13, 1e-12);
+    private (double, double) Tol(DType t, bool exact) => exact ? (0, 0) : t == DType.Float32 ? (1e-6, 4e-6) : (1e-13, 1e-12);
 
     [TestCaseSource(nameof(Ops))]
     public void BinaryOpMatchesCpu(BinaryOp op, double a, double b, bool exact, bool integers)
     {
         using var scope = Tensor.NewDisposeScope();
         var g = TestUtil.Gen();
-        var r = new Random((int)TestContext.CurrentContext.Random.NextUInt());
+        var r = TestUtil.Rng();
         long fallbacks = Gpu.CpuFallbacks, launches = Gpu.PtxLaunches;
         DType[] types = integers ? [DType.Float32, DType.Float64, DType.Int64, DType.Int32] : [DType.Float32, DType.Float64];
         int runs = 0;
@@ -55,9 +51,9 @@ public class EmulatedBackwardOpTests
                 var sx = Scaled(g, [shape[2], shape[1], shape[0]], dt, op is BinaryOp.SigmoidBackward ? 0.3 : 4).Permute(2, 1, 0);
                 if (op == BinaryOp.Pow && rep == 1) sx = sx.Abs();   // non-integer exponents of positive bases too
                 var co = Tensor.Empty(shape, dt, Device.Cpu);
-                var eo = Tensor.Empty(shape, dt, Emu);
+                var eo = Tensor.Empty(shape, dt, Device);
                 Cpu.Binary(op, co.View("t"), gx.ViewAs("t", shape), sx.ViewAs("t", shape), a, b);
-                Gpu.Binary(op, eo.View("t"), gx.To(Emu).ViewAs("t", shape), sx.To(Emu).ViewAs("t", shape), a, b);
+                Gpu.Binary(op, eo.View("t"), gx.To(Device).ViewAs("t", shape), sx.To(Device).ViewAs("t", shape), a, b);
                 var (atol, rtol) = Tol(dt, exact);
                 TestUtil.AssertClose(eo, co, atol, rtol);
                 runs++;
@@ -66,7 +62,7 @@ public class EmulatedBackwardOpTests
         Assert.That(Gpu.PtxLaunches - launches, Is.GreaterThanOrEqualTo(runs));
     }
 
-    private static Tensor Scaled(Generator g, long[] shape, DType dt, double scale)
+    private Tensor Scaled(Generator g, long[] shape, DType dt, double scale)
     {
         var x = Tensor.Randn(shape, DType.Float64, g) * scale;
         return x.To(dt);   // integers: truncated
@@ -86,9 +82,9 @@ public class EmulatedBackwardOpTests
             var y = Tensor.FromArray(special).Reshape([1, n]).To(dt);
             long[] shape = [n, n];
             var co = Tensor.Empty(shape, dt, Device.Cpu);
-            var eo = Tensor.Empty(shape, dt, Emu);
+            var eo = Tensor.Empty(shape, dt, Device);
             Cpu.Binary(op, co.View("t"), x.ViewAs("t", shape), y.ViewAs("t", shape), a, b);
-            Gpu.Binary(op, eo.View("t"), x.To(Emu).ViewAs("t", shape), y.To(Emu).ViewAs("t", shape), a, b);
+            Gpu.Binary(op, eo.View("t"), x.To(Device).ViewAs("t", shape), y.To(Device).ViewAs("t", shape), a, b);
             var (atol, rtol) = Tol(dt, exact);
             var e = eo.ToDoubleArray();
             var c = co.ToDoubleArray();
@@ -112,9 +108,9 @@ public class EmulatedBackwardOpTests
         {
             var c = Tensor.RandInt(-50_000, 50_000, [7, 13], DType.Int64, g).To(dt).T;   // transposed view
             var co = Tensor.Empty(c.Shape, dt, Device.Cpu);
-            var eo = Tensor.Empty(c.Shape, dt, Emu);
+            var eo = Tensor.Empty(c.Shape, dt, Device);
             Cpu.Unary(op, co.View("t"), c.View("t"), -3.7, 12.2);
-            Gpu.Unary(op, eo.View("t"), c.To(Emu).View("t"), -3.7, 12.2);
+            Gpu.Unary(op, eo.View("t"), c.To(Device).View("t"), -3.7, 12.2);
             Assert.That(eo.ToDoubleArray(), Is.EqualTo(co.ToDoubleArray()), $"{op} {dt.Name()}");
         }
         Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "no op fell back to the CPU");

@@ -1,30 +1,19 @@
 using Engine.Kernels;
 using Engine.Kernels.Gpu;
 
-namespace Engine.Tests;
+namespace Engine.Tests.Gpu;
 
 /// <summary>
 /// The index ops of a GPU backend (gather, index_select, scatter_add, index_add) against the CPU backend on the same
 /// inputs: random ragged shapes of rank 1–4, every dim, permuted and stepped (non-contiguous) src, index and dst,
-/// repeated and empty indices; each call must launch PTX and never fall back to the CPU. Shared by the emulated
-/// tests (small sizes) and their CUDA twins (larger ones).
+/// repeated and empty indices; each call must launch PTX and never fall back to the CPU. Used by
+/// <see cref="IndexKernelTests"/> on each GPU device (small sizes on the emulator, larger ones on a GPU).
 /// </summary>
 internal static class IndexOpChecks
 {
     private static IBackend Cpu => Backends.For(Device.Cpu);
 
-    internal static Random Rng() => new((int)TestContext.CurrentContext.Random.NextUInt());
-
     internal static long[] RandomShape(Random r, int rank, int max = 6) => [.. Enumerable.Range(0, rank).Select(_ => (long)r.Next(1, max + 1))];
-
-    /// <summary>Random contents of <paramref name="dt"/>: normals for floats, wide integers (uint8 over its whole range, so sums wrap).</summary>
-    internal static Tensor Values(Generator g, long[] shape, DType dt) => dt switch
-    {
-        DType.Float32 or DType.Float64 => (Tensor.Randn(shape, DType.Float64, g) * 3).To(dt),
-        DType.Bool => Tensor.Bernoulli(shape, 0.5, DType.Bool, g),
-        DType.UInt8 => Tensor.RandInt(0, 256, shape, DType.Int64, g).To(dt),
-        _ => Tensor.RandInt(-1000, 1000, shape, DType.Int64, g).To(dt),
-    };
 
     /// <summary>
     /// A tensor of logical shape <paramref name="shape"/> in a random layout (contiguous; a permutation of a contiguous
@@ -99,14 +88,14 @@ internal static class IndexOpChecks
         using var scope = Tensor.NewDisposeScope();
         var gpu = (GpuBackend)Backends.For(dev);
         var g = TestUtil.Gen();
-        var r = Rng();
+        var r = TestUtil.Rng();
         foreach (var (rank, dim) in RanksAndDims())
             foreach (bool empty in new[] { false, true })
             {
                 var srcShape = RandomShape(r, rank, max);
                 var idxShape = srcShape.Select(s => (long)r.Next(1, (int)s + 1)).ToArray();
                 idxShape[dim] = empty ? 0 : r.Next(1, max + 3);   // longer than src along dim too: indices repeat
-                var (cs, ds, sl) = Laid(dev, r, srcShape, s => Values(g, s, dt));
+                var (cs, ds, sl) = Laid(dev, r, srcShape, s => TestUtil.Values(g, s, dt));
                 var (ci, di, il) = Laid(dev, r, idxShape, s => Indices(g, s, srcShape[dim]));
                 var (cd, dd, dl) = Laid(dev, r, idxShape, s => Tensor.Zeros(s, dt));
                 string what = $"gather {dt.Name()} dim {dim} of src {ShapeUtil.Format(srcShape)} ({sl}), index {ShapeUtil.Format(idxShape)} ({il}), dst ({dl})";
@@ -122,7 +111,7 @@ internal static class IndexOpChecks
         using var scope = Tensor.NewDisposeScope();
         var gpu = (GpuBackend)Backends.For(dev);
         var g = TestUtil.Gen();
-        var r = Rng();
+        var r = TestUtil.Rng();
         foreach (var (rank, dim) in RanksAndDims())
             foreach (bool empty in new[] { false, true })
             {
@@ -130,7 +119,7 @@ internal static class IndexOpChecks
                 long n = empty ? 0 : r.Next(1, max + 3);
                 var dstShape = (long[])srcShape.Clone();
                 dstShape[dim] = n;
-                var (cs, ds, sl) = Laid(dev, r, srcShape, s => Values(g, s, dt));
+                var (cs, ds, sl) = Laid(dev, r, srcShape, s => TestUtil.Values(g, s, dt));
                 var (ci, di, il) = Laid(dev, r, [n], s => Indices(g, s, srcShape[dim]));
                 var (cd, dd, dl) = Laid(dev, r, dstShape, s => Tensor.Zeros(s, dt));
                 string what = $"index_select {dt.Name()} dim {dim} of src {ShapeUtil.Format(srcShape)} ({sl}), {n} indices ({il}), dst ({dl})";
@@ -146,7 +135,7 @@ internal static class IndexOpChecks
         using var scope = Tensor.NewDisposeScope();
         var gpu = (GpuBackend)Backends.For(dev);
         var g = TestUtil.Gen();
-        var r = Rng();
+        var r = TestUtil.Rng();
         foreach (var (rank, dim) in RanksAndDims())
             foreach (string kind in new[] { "random", "one hot index", "empty" })
             {
@@ -154,8 +143,8 @@ internal static class IndexOpChecks
                 var idxShape = dstShape.Select(s => (long)r.Next(1, (int)s + 1)).ToArray();
                 idxShape[dim] = kind == "empty" ? 0 : r.Next(1, 2 * max + 1);   // often longer than dst along dim: indices repeat
                 long hot = r.Next((int)dstShape[dim]);
-                var (cd, dd, dl) = Laid(dev, r, dstShape, s => Values(g, s, dt));
-                var (cs, ds, sl) = Laid(dev, r, idxShape, s => Values(g, s, dt));
+                var (cd, dd, dl) = Laid(dev, r, dstShape, s => TestUtil.Values(g, s, dt));
+                var (cs, ds, sl) = Laid(dev, r, idxShape, s => TestUtil.Values(g, s, dt));
                 var (ci, di, il) = Laid(dev, r, idxShape, s => kind == "one hot index" ? Tensor.Full(s, hot, DType.Int64) : Indices(g, s, dstShape[dim]));
                 var dst0 = cd.Clone();
                 string what = $"scatter_add {dt.Name()} dim {dim} into dst {ShapeUtil.Format(dstShape)} ({dl}), index {ShapeUtil.Format(idxShape)} {kind} ({il}), src ({sl})";
@@ -177,7 +166,7 @@ internal static class IndexOpChecks
         using var scope = Tensor.NewDisposeScope();
         var gpu = (GpuBackend)Backends.For(dev);
         var g = TestUtil.Gen();
-        var r = Rng();
+        var r = TestUtil.Rng();
         foreach (var (rank, dim) in RanksAndDims())
             foreach (string kind in new[] { "random", "one hot index", "empty" })
             {
@@ -186,8 +175,8 @@ internal static class IndexOpChecks
                 var srcShape = (long[])dstShape.Clone();
                 srcShape[dim] = n;
                 long hot = r.Next((int)dstShape[dim]);
-                var (cd, dd, dl) = Laid(dev, r, dstShape, s => Values(g, s, dt));
-                var (cs, ds, sl) = Laid(dev, r, srcShape, s => Values(g, s, dt));
+                var (cd, dd, dl) = Laid(dev, r, dstShape, s => TestUtil.Values(g, s, dt));
+                var (cs, ds, sl) = Laid(dev, r, srcShape, s => TestUtil.Values(g, s, dt));
                 var (ci, di, il) = Laid(dev, r, [n], s => kind == "one hot index" ? Tensor.Full(s, hot, DType.Int64) : Indices(g, s, dstShape[dim]));
                 var dst0 = cd.Clone();
                 string what = $"index_add {dt.Name()} dim {dim} into dst {ShapeUtil.Format(dstShape)} ({dl}), {n} indices {kind} ({il}), src ({sl})";
