@@ -98,18 +98,16 @@ public interface IBackend
     /// per-channel mean and inverse std used. weight, bias and the running stats may be null (running stats are
     /// required in eval mode).
     /// </summary>
-    void BatchNormForward(int n, int c, int s, in StridedView y, in StridedView x, StridedView? weight, StridedView? bias,
-        StridedView? runningMean, StridedView? runningVar, bool training, double momentum, double eps, in StridedView saveMean, in StridedView saveInvStd);
+    void BatchNormForward(BatchNormParams args, in StridedView y, in StridedView x, in BatchNormChannels channels, in BatchNormSaved saved);
 
     /// <summary>Batch norm gradients; any of dx, dw, db may be null.</summary>
-    void BatchNormBackward(int n, int c, int s, StridedView? dx, StridedView? dw, StridedView? db, in StridedView dy, in StridedView x,
-        StridedView? weight, in StridedView saveMean, in StridedView saveInvStd, bool training);
+    void BatchNormBackward(BatchNormParams args, in BatchNormGrads grads, in StridedView dy, in StridedView x, StridedView? weight, in BatchNormSaved saved);
 
     /// <summary>Local response normalisation across channels of contiguous x seen as [N, C, S].</summary>
-    void LrnForward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView y, in StridedView x);
+    void LrnForward(LrnParams args, in StridedView y, in StridedView x);
 
     /// <summary>LRN gradient from x, the forward output y and dy.</summary>
-    void LrnBackward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y);
+    void LrnBackward(LrnParams args, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y);
     /// <summary>
     /// CutMix of images [N, C, H, W] (dst and src contiguous, one dtype of 4 or 8 bytes: float32, float64, int32, int64):
     /// image i of dst is image i of src outside the box [y1, y2) × [x1, x2) and image partner[i] of src inside it

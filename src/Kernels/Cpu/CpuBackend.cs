@@ -318,47 +318,42 @@ public sealed unsafe partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void BatchNormForward(int n, int c, int s, in StridedView y, in StridedView x, StridedView? weight, StridedView? bias,
-        StridedView? runningMean, StridedView? runningVar, bool training, double momentum, double eps, in StridedView saveMean, in StridedView saveInvStd) =>
-        DTypeDispatch.Float(x.DType, "batch_norm", new BatchNormForwardKernel(n, c, s, y, x, weight, bias, runningMean, runningVar, training, momentum, eps, saveMean, saveInvStd));
+    public void BatchNormForward(BatchNormParams args, in StridedView y, in StridedView x, in BatchNormChannels channels, in BatchNormSaved saved) =>
+        DTypeDispatch.Float(x.DType, "batch_norm", new BatchNormForwardKernel(args, y, x, channels, saved));
 
-    private readonly struct BatchNormForwardKernel(int n, int c, int s, StridedView y, StridedView x, StridedView? weight, StridedView? bias,
-        StridedView? runningMean, StridedView? runningVar, bool training, double momentum, double eps, StridedView saveMean, StridedView saveInvStd) : IFloatKernel
+    private readonly struct BatchNormForwardKernel(BatchNormParams args, StridedView y, StridedView x, BatchNormChannels ch, BatchNormSaved saved) : IFloatKernel
     {
         public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T> =>
-            CpuBatchNorm.Forward(n, c, s, x.Ptr<T>(), PtrOrNull<T>(weight), PtrOrNull<T>(bias), PtrOrNull<T>(runningMean), PtrOrNull<T>(runningVar), training, momentum, eps,
-                y.Ptr<T>(), saveMean.Ptr<T>(), saveInvStd.Ptr<T>());
+            CpuBatchNorm.Forward(args.N, args.C, args.S, x.Ptr<T>(), PtrOrNull<T>(ch.Weight), PtrOrNull<T>(ch.Bias), PtrOrNull<T>(ch.RunningMean), PtrOrNull<T>(ch.RunningVar),
+                args.Training, args.Momentum, args.Eps, y.Ptr<T>(), saved.Mean.Ptr<T>(), saved.InvStd.Ptr<T>());
     }
 
     /// <inheritdoc/>
-    public void BatchNormBackward(int n, int c, int s, StridedView? dx, StridedView? dw, StridedView? db, in StridedView dy, in StridedView x,
-        StridedView? weight, in StridedView saveMean, in StridedView saveInvStd, bool training) =>
-        DTypeDispatch.Float(dy.DType, "batch_norm_backward", new BatchNormBackwardKernel(n, c, s, dx, dw, db, dy, x, weight, saveMean, saveInvStd, training));
+    public void BatchNormBackward(BatchNormParams args, in BatchNormGrads grads, in StridedView dy, in StridedView x, StridedView? weight, in BatchNormSaved saved) =>
+        DTypeDispatch.Float(dy.DType, "batch_norm_backward", new BatchNormBackwardKernel(args, grads, dy, x, weight, saved));
 
-    private readonly struct BatchNormBackwardKernel(int n, int c, int s, StridedView? dx, StridedView? dw, StridedView? db, StridedView dy, StridedView x,
-        StridedView? weight, StridedView saveMean, StridedView saveInvStd, bool training) : IFloatKernel
+    private readonly struct BatchNormBackwardKernel(BatchNormParams args, BatchNormGrads grads, StridedView dy, StridedView x, StridedView? weight, BatchNormSaved saved) : IFloatKernel
     {
         public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T> =>
-            CpuBatchNorm.Backward(n, c, s, dy.Ptr<T>(), x.Ptr<T>(), PtrOrNull<T>(weight), saveMean.Ptr<T>(), saveInvStd.Ptr<T>(), training,
-                PtrOrNull<T>(dx), PtrOrNull<T>(dw), PtrOrNull<T>(db));
+            CpuBatchNorm.Backward(args.N, args.C, args.S, dy.Ptr<T>(), x.Ptr<T>(), PtrOrNull<T>(weight), saved.Mean.Ptr<T>(), saved.InvStd.Ptr<T>(), args.Training,
+                PtrOrNull<T>(grads.Dx), PtrOrNull<T>(grads.Dw), PtrOrNull<T>(grads.Db));
     }
 
     /// <inheritdoc/>
-    public void LrnForward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView y, in StridedView x) =>
-        DTypeDispatch.Float(x.DType, "local_response_norm", new LrnKernel(n, c, s, size, alpha, beta, k, y, x, null, null));
+    public void LrnForward(LrnParams args, in StridedView y, in StridedView x) =>
+        DTypeDispatch.Float(x.DType, "local_response_norm", new LrnKernel(args, y, x, null, null));
 
     /// <inheritdoc/>
-    public void LrnBackward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y) =>
-        DTypeDispatch.Float(x.DType, "local_response_norm_backward", new LrnKernel(n, c, s, size, alpha, beta, k, y, x, dy, dx));
+    public void LrnBackward(LrnParams args, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y) =>
+        DTypeDispatch.Float(x.DType, "local_response_norm_backward", new LrnKernel(args, y, x, dy, dx));
 
     /// <summary>LRN forward (y from x), or backward when <paramref name="dy"/> is given (dx from dy, x and y).</summary>
-    private readonly struct LrnKernel(int n, int c, int s, int size, double alpha, double beta, double k, StridedView y, StridedView x,
-        StridedView? dy, StridedView? dx) : IFloatKernel
+    private readonly struct LrnKernel(LrnParams args, StridedView y, StridedView x, StridedView? dy, StridedView? dx) : IFloatKernel
     {
         public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T>
         {
-            if (dy is null) CpuLrn.Forward(n, c, s, size, alpha, beta, k, x.Ptr<T>(), y.Ptr<T>());
-            else CpuLrn.Backward(n, c, s, size, alpha, beta, k, x.Ptr<T>(), y.Ptr<T>(), PtrOrNull<T>(dy), PtrOrNull<T>(dx));
+            if (dy is null) CpuLrn.Forward(args.N, args.C, args.S, args.Size, args.Alpha, args.Beta, args.K, x.Ptr<T>(), y.Ptr<T>());
+            else CpuLrn.Backward(args.N, args.C, args.S, args.Size, args.Alpha, args.Beta, args.K, x.Ptr<T>(), y.Ptr<T>(), PtrOrNull<T>(dy), PtrOrNull<T>(dx));
         }
     }
 }

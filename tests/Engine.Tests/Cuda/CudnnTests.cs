@@ -201,14 +201,14 @@ public class CudnnTests
         var cpu = Backends.For(Device.Cpu);
         using var y = Tensor.Zeros([n, c, s], dt);
         using var dx = Tensor.Zeros([n, c, s], dt);
-        cpu.LrnForward(n, c, s, size, alpha, beta, k, y.View("t"), x.View("t"));
-        cpu.LrnBackward(n, c, s, size, alpha, beta, k, dx.View("t"), dy.View("t"), x.View("t"), y.View("t"));
+        cpu.LrnForward(new(n, c, s, size, alpha, beta, k), y.View("t"), x.View("t"));
+        cpu.LrnBackward(new(n, c, s, size, alpha, beta, k), dx.View("t"), dy.View("t"), x.View("t"), y.View("t"));
         using var xg = x.To(Gpu0);
         using var dyg = dy.To(Gpu0);
         using var yg = Tensor.Zeros([n, c, s], dt, Gpu0);
         using var dxg = Tensor.Zeros([n, c, s], dt, Gpu0);
-        Gpu.CudnnLrnForward(n, c, s, size, alpha, beta, k, yg.View("t"), xg.View("t"));
-        Gpu.CudnnLrnBackward(n, c, s, size, alpha, beta, k, dxg.View("t"), dyg.View("t"), xg.View("t"), yg.View("t"));
+        Gpu.CudnnLrnForward(new(n, c, s, size, alpha, beta, k), yg.View("t"), xg.View("t"));
+        Gpu.CudnnLrnBackward(new(n, c, s, size, alpha, beta, k), dxg.View("t"), dyg.View("t"), xg.View("t"), yg.View("t"));
         double tol = dt == DType.Float64 ? 1e-10 : 1e-5;
         AssertNear(yg, y, tol, "y");
         AssertNear(dxg, dx, tol, "dx");
@@ -220,8 +220,8 @@ public class CudnnTests
         TestDevice.Cuda.Require();
         using var x = Tensor.Zeros([1, 4, 3], DType.Float32, Gpu0);
         using var y = Tensor.Zeros([1, 4, 3], DType.Float32, Gpu0);
-        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(1, 4, 3, 4, 1e-4, 0.75, 1, y.View("t"), x.View("t")), "even window");
-        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(1, 4, 3, 17, 1e-4, 0.75, 1, y.View("t"), x.View("t")), "window above 16");
-        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(1, 4, 3, 5, 1e-4, 0.001, 1, y.View("t"), x.View("t")), "beta below 0.01");
+        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(new(1, 4, 3, 4, 1e-4, 0.75, 1), y.View("t"), x.View("t")), "even window");
+        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(new(1, 4, 3, 17, 1e-4, 0.75, 1), y.View("t"), x.View("t")), "window above 16");
+        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(new(1, 4, 3, 5, 1e-4, 0.001, 1), y.View("t"), x.View("t")), "beta below 0.01");
     }
 }

@@ -58,14 +58,14 @@ public class LrnKernelTests(TestDevice dev) : DeviceTests(dev)
     private static Tensor CpuForward(Tensor x64, int n, int c, int s, int size, double alpha, double beta, double k)
     {
         var y = Tensor.Empty([n, c, s], DType.Float64, Device.Cpu);
-        Cpu.LrnForward(n, c, s, size, alpha, beta, k, y.View("t"), x64.View("t"));
+        Cpu.LrnForward(new(n, c, s, size, alpha, beta, k), y.View("t"), x64.View("t"));
         return y;
     }
 
     private static Tensor CpuBackward(Tensor x64, Tensor y64, Tensor dy64, int n, int c, int s, int size, double alpha, double beta, double k)
     {
         var dx = Tensor.Empty([n, c, s], DType.Float64, Device.Cpu);
-        Cpu.LrnBackward(n, c, s, size, alpha, beta, k, dx.View("t"), dy64.View("t"), x64.View("t"), y64.View("t"));
+        Cpu.LrnBackward(new(n, c, s, size, alpha, beta, k), dx.View("t"), dy64.View("t"), x64.View("t"), y64.View("t"));
         return dx;
     }
 
@@ -86,7 +86,7 @@ public class LrnKernelTests(TestDevice dev) : DeviceTests(dev)
                 var want = CpuForward(x.To(DType.Float64), n, c, s, size, alpha, beta, k);
                 var xe = x.To(Device);
                 var ye = Tensor.Empty([n, c, s], dt, Device);
-                Gpu.LrnForward(n, c, s, size, alpha, beta, k, ye.View("t"), xe.View("t"));
+                Gpu.LrnForward(new(n, c, s, size, alpha, beta, k), ye.View("t"), xe.View("t"));
                 runs++;
                 TestContext.Out.WriteLine($"{which} {dt.Name()} N={n} C={c} S={s} size={size} alpha={alpha} beta={beta} k={k}");
                 var (atol, rtol) = Tol(dt, want);
@@ -116,7 +116,7 @@ public class LrnKernelTests(TestDevice dev) : DeviceTests(dev)
                 var y64 = CpuForward(x64, n, c, s, size, alpha, beta, k);
                 var want = CpuBackward(x64, y64, dy.To(DType.Float64), n, c, s, size, alpha, beta, k);
                 var dxe = Tensor.Empty([n, c, s], dt, Device);
-                Gpu.LrnBackward(n, c, s, size, alpha, beta, k, dxe.View("t"), dy.To(Device).View("t"), x.To(Device).View("t"), y64.To(dt).To(Device).View("t"));
+                Gpu.LrnBackward(new(n, c, s, size, alpha, beta, k), dxe.View("t"), dy.To(Device).View("t"), x.To(Device).View("t"), y64.To(dt).To(Device).View("t"));
                 runs++;
                 TestContext.Out.WriteLine($"{which} {dt.Name()} N={n} C={c} S={s} size={size} alpha={alpha} beta={beta} k={k}");
                 var (atol, rtol) = Tol(dt, want);
@@ -201,12 +201,12 @@ public class LrnKernelTests(TestDevice dev) : DeviceTests(dev)
         var dxe = Tensor.Empty([n, c, s], DType.Float32, Device);
         WithKernels(which, () =>
         {
-            Gpu.LrnForward(n, c, s, size, alpha, beta, k, ye.View("t"), x.To(Device).View("t"));
-            Gpu.LrnBackward(n, c, s, size, alpha, beta, k, dxe.View("t"), dy.To(Device).View("t"), x.To(Device).View("t"), y64.To(DType.Float32).To(Device).View("t"));
+            Gpu.LrnForward(new(n, c, s, size, alpha, beta, k), ye.View("t"), x.To(Device).View("t"));
+            Gpu.LrnBackward(new(n, c, s, size, alpha, beta, k), dxe.View("t"), dy.To(Device).View("t"), x.To(Device).View("t"), y64.To(DType.Float32).To(Device).View("t"));
         });
         // For the record: the float32 CPU op (a float32 running sum) on the same input.
         var ycpu = Tensor.Empty([n, c, s], DType.Float32, Device.Cpu);
-        Cpu.LrnForward(n, c, s, size, alpha, beta, k, ycpu.View("t"), x.View("t"));
+        Cpu.LrnForward(new(n, c, s, size, alpha, beta, k), ycpu.View("t"), x.View("t"));
         double MaxRel(Tensor a, Tensor b) => a.ToDoubleArray().Zip(b.ToDoubleArray(), (u, v) => Math.Abs(u - v) / (Math.Abs(v) + 1e-30)).Max();
         TestContext.Out.WriteLine($"max relative error vs float64: {which} kernel {MaxRel(ye, y64):E2}, float32 CPU op {MaxRel(ycpu, y64):E2}");
         TestUtil.AssertClose(ye, y64, 1e-30, 2e-6);
@@ -227,7 +227,7 @@ public class LrnKernelTests(TestDevice dev) : DeviceTests(dev)
         var want = CpuBackward(x, y, dy, n, c, s, size, 0.8, 0.75, 1.2);
         var dxe = Tensor.Empty([n, c, s], DType.Float64, Device);
         Assert.That(Gpu.LrnKernels, Is.EqualTo(LrnKernels.Sliding));
-        Gpu.LrnBackward(n, c, s, size, 0.8, 0.75, 1.2, dxe.View("t"), dy.To(Device).View("t"), x.To(Device).View("t"), y.To(Device).View("t"));
+        Gpu.LrnBackward(new(n, c, s, size, 0.8, 0.75, 1.2), dxe.View("t"), dy.To(Device).View("t"), x.To(Device).View("t"), y.To(Device).View("t"));
         var (atol, rtol) = Tol(DType.Float64, want);
         TestUtil.AssertClose(dxe, want, atol, rtol);
     }
@@ -242,13 +242,13 @@ public class LrnKernelTests(TestDevice dev) : DeviceTests(dev)
         var x64 = Tensor.Zeros([2, 3, 4], DType.Float64, Device);
         var xt = Tensor.Randn([4, 3, 2], DType.Float32, null, Device).Permute(2, 1, 0);
         long launches = Gpu.PtxLaunches;
-        Assert.That(Assert.Throws<ArgumentValueException>(() => Gpu.LrnForward(2, 3, 4, 0, 1e-4, 0.75, 1, y.View("t"), x.View("t")))!.Message,
+        Assert.That(Assert.Throws<ArgumentValueException>(() => Gpu.LrnForward(new(2, 3, 4, 0, 1e-4, 0.75, 1), y.View("t"), x.View("t")))!.Message,
             Does.StartWith("local_response_norm:").And.Contain("0"));
-        Assert.Throws<DTypeException>(() => Gpu.LrnForward(2, 3, 4, 3, 1e-4, 0.75, 1, xi.View("t"), xi.View("t")));
-        Assert.Throws<DTypeException>(() => Gpu.LrnForward(2, 3, 4, 3, 1e-4, 0.75, 1, y.View("t"), x64.View("t")));
-        Assert.Throws<ShapeException>(() => Gpu.LrnForward(2, 3, 4, 3, 1e-4, 0.75, 1, y.View("t"), xt.View("t")));
-        Assert.Throws<ShapeException>(() => Gpu.LrnForward(2, 3, 5, 3, 1e-4, 0.75, 1, y.View("t"), x.View("t")));
-        Assert.That(Assert.Throws<DTypeException>(() => Gpu.LrnBackward(2, 3, 4, 3, 1e-4, 0.75, 1, y.View("t"), y.View("t"), x.View("t"), x64.View("t")))!.Message,
+        Assert.Throws<DTypeException>(() => Gpu.LrnForward(new(2, 3, 4, 3, 1e-4, 0.75, 1), xi.View("t"), xi.View("t")));
+        Assert.Throws<DTypeException>(() => Gpu.LrnForward(new(2, 3, 4, 3, 1e-4, 0.75, 1), y.View("t"), x64.View("t")));
+        Assert.Throws<ShapeException>(() => Gpu.LrnForward(new(2, 3, 4, 3, 1e-4, 0.75, 1), y.View("t"), xt.View("t")));
+        Assert.Throws<ShapeException>(() => Gpu.LrnForward(new(2, 3, 5, 3, 1e-4, 0.75, 1), y.View("t"), x.View("t")));
+        Assert.That(Assert.Throws<DTypeException>(() => Gpu.LrnBackward(new(2, 3, 4, 3, 1e-4, 0.75, 1), y.View("t"), y.View("t"), x.View("t"), x64.View("t")))!.Message,
             Does.StartWith("local_response_norm_backward:"));
         Assert.That(Gpu.PtxLaunches, Is.EqualTo(launches), "nothing was launched");
         // The tensor layer checks first: size < 1 and integer input.
