@@ -9,7 +9,7 @@ public sealed partial class GpuBackend
     // the counts that far below 2^32 means an index never wraps to a small value and revisits (or loops forever).
     private const long CutMixIndexLimit = uint.MaxValue - 65535L * 256;
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.CutMixImages"/>.</summary>
     public void CutMix(in StridedView dst, in StridedView src, in StridedView partner, int y1, int y2, int x1, int x2)
     {
         const string op = "cutmix";
@@ -60,7 +60,7 @@ public sealed partial class GpuBackend
         return (new Dim3((int)gx, (int)gy, (int)gz), new Dim3(bx, by, 1));
     }
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.CutMixLabels"/>.</summary>
     public void CutMixLabels(in StridedView dst, in StridedView labels, in StridedView partner, double lambda)
     {
         const string op = "cutmix_labels";

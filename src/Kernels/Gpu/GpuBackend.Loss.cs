@@ -9,11 +9,11 @@ public sealed partial class GpuBackend
     private readonly Lock _klSumLock = new();
     private GpuStorage? _klPartials;
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.KlDiv"/>.</summary>
     public void KlDiv(in StridedView dst, in StridedView input, in StridedView target, bool logTarget, bool reduce, double scale)
     {
         const string op = "kl_div";
-        if (input.DType != DType.Float32) { Cpu(op).KlDiv(dst, input, target, logTarget, reduce, scale); return; }
+        if (input.DType != DType.Float32) { Fused.FusedOps.KlDiv.Run(Cpu(op), new(dst, input, target, logTarget, reduce, scale)); return; }
         long n = input.NumEl;
         ulong pd = Addr(dst, op), px = Addr(input, op), pt = Addr(target, op);
         int blocks = (int)Math.Clamp((n + LossBlock - 1) / LossBlock, 1, MaxPartials);
@@ -37,11 +37,11 @@ public sealed partial class GpuBackend
         }
     }
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.KlDivBackward"/>.</summary>
     public void KlDivBackward(StridedView? dInput, StridedView? dTarget, in StridedView grad, in StridedView input, in StridedView target, bool logTarget, double scale)
     {
         const string op = "kl_div_backward";
-        if (input.DType != DType.Float32) { Cpu(op).KlDivBackward(dInput, dTarget, grad, input, target, logTarget, scale); return; }
+        if (input.DType != DType.Float32) { Fused.FusedOps.KlDivBackward.Run(Cpu(op), new(dInput, dTarget, grad, input, target, logTarget, scale)); return; }
         long n = input.NumEl;
         ulong pdx = dInput is { } a ? Addr(a, op) : 0, pdt = dTarget is { } b ? Addr(b, op) : 0;
         ulong pg = Addr(grad, op), px = Addr(input, op), pt = Addr(target, op);
@@ -52,14 +52,14 @@ public sealed partial class GpuBackend
                 .U32(grad.NumEl == 1 ? 0u : 1u).U32(logTarget ? 1u : 0u).F32((float)scale));
     }
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.Distillation"/>.</summary>
     public void DistillationLoss(in StridedView loss, in StridedView rowLoss, StridedView? dStudent, in StridedView student, in StridedView teacher,
         in StridedView labels, double temperature, double klScale, double ceScale)
     {
         const string op = "distillation_loss";
         if (student.DType != DType.Float32)
         {
-            Cpu(op).DistillationLoss(loss, rowLoss, dStudent, student, teacher, labels, temperature, klScale, ceScale);
+            Fused.FusedOps.Distillation.Run(Cpu(op), new(loss, rowLoss, dStudent, student, teacher, labels, temperature, klScale, ceScale));
             return;
         }
         int b = (int)student.Shape[0], c = (int)student.Shape[1];

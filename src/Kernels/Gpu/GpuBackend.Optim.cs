@@ -6,7 +6,7 @@ public sealed partial class GpuBackend
 {
     private const string OptimModule = "optim";
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.Sgd"/>.</summary>
     public void SgdUpdate(in StridedView param, in StridedView grad, StridedView? momentumBuffer, double lr, double momentum,
         double dampening, double weightDecay, bool nesterov, bool firstStep)
     {
@@ -26,7 +26,7 @@ public sealed partial class GpuBackend
         Launch(HandWritten(OptimModule, f32 ? "sgd_f32" : "sgd_f64"), blocks, BlockSize, 0, p);
     }
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.Adam"/>.</summary>
     public void AdamUpdate(in StridedView param, in StridedView grad, in StridedView expAvg, in StridedView expAvgSq, StridedView? maxExpAvgSq,
         double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled, double biasCorrection1, double biasCorrection2)
     {

@@ -3,7 +3,7 @@ using Engine.Kernels;
 namespace Engine.Tests.Cnn;
 
 /// <summary>
-/// The fused knowledge-distillation loss (<see cref="IBackend.DistillationLoss"/>) on the CPU: the kernel against the
+/// The fused knowledge-distillation loss (<see cref="Engine.Kernels.Fused.FusedOps.Distillation"/>) on the CPU: the kernel against the
 /// composed formula it replaced (a copy kept here as the oracle, also used by <see cref="Gpu.DistillationKernelTests"/>),
 /// extreme and all-equal logits, float64 GradCheck, and the fallback to the composed formula.
 /// </summary>

@@ -3,7 +3,7 @@ using Engine.Kernels;
 namespace Engine.Tests.Cnn;
 
 /// <summary>
-/// The fused KL divergence (<see cref="IBackend.KlDiv"/>, <see cref="IBackend.KlDivBackward"/>) on the CPU: the kernels
+/// The fused KL divergence (<see cref="Engine.Kernels.Fused.FusedOps.KlDiv"/>, <see cref="Engine.Kernels.Fused.FusedOps.KlDivBackward"/>) on the CPU: the kernels
 /// against the composed formula Functional.KlDiv used before (a copy kept here as the oracle, also used by
 /// <see cref="Gpu.KlDivKernelTests"/>), every reduction, log targets both ways, broadcasting, and float64 GradCheck.
 /// </summary>

@@ -1,3 +1,4 @@
+using Engine.Kernels.Fused;
 using Engine.Kernels;
 using Engine.Kernels.Gpu;
 using Engine.Tests.Nn;
@@ -48,8 +49,8 @@ public static class OptimKernelCheck
                     {
                         var (gc, gd) = Pair(FusedOptimizerTests.Values(r, n, special: true), dt, dev, Offset(place, dt, grad: true));
                         bool first = t == 0;
-                        cpu.SgdUpdate(pc.View("t"), gc.View("t"), mom != 0 ? bc.View("t") : null, lr, mom, damp, wd, nest, first);
-                        OneLaunch(gpu, n, () => gpu.SgdUpdate(pd.View("t"), gd.View("t"), mom != 0 ? bd.View("t") : null, lr, mom, damp, wd, nest, first));
+                        FusedOps.Sgd.Run(cpu, new(pc.View("t"), gc.View("t"), mom != 0 ? bc.View("t") : null, lr, mom, damp, wd, nest, first));
+                        OneLaunch(gpu, n, () => FusedOps.Sgd.Run(gpu, new(pd.View("t"), gd.View("t"), mom != 0 ? bd.View("t") : null, lr, mom, damp, wd, nest, first)));
                         string what = $"{dev} {dt.Name()} n={n} {place} step {t + 1} momentum={mom} dampening={damp} nesterov={nest} wd={wd} lr={lr}";
                         FusedOptimizerTests.AssertSameBits(pd, pc, what + ": param");
                         if (mom != 0) FusedOptimizerTests.AssertSameBits(bd, bc, what + ": momentum buffer");
@@ -77,7 +78,7 @@ public static class OptimKernelCheck
                         {
                             var (gc, gd) = Pair(FusedOptimizerTests.Values(r, n, special: true), dt, dev, Offset(place, dt, grad: true));
                             double bc1 = 1 - Math.Pow(b1, t), bc2 = 1 - Math.Pow(b2, t);
-                            cpu.AdamUpdate(pc.View("t"), gc.View("t"), mc.View("t"), vc.View("t"), ams ? wc.View("t") : null, lr, b1, b2, eps, wd, decoupled, bc1, bc2);
+                            FusedOps.Adam.Run(cpu, new(pc.View("t"), gc.View("t"), mc.View("t"), vc.View("t"), ams ? wc.View("t") : null, lr, b1, b2, eps, wd, decoupled, bc1, bc2));
                             OneLaunch(gpu, n, () => gpu.AdamUpdate(pd.View("t"), gd.View("t"), md.View("t"), vd.View("t"), ams ? wdv.View("t") : null,
                                 lr, b1, b2, eps, wd, decoupled, bc1, bc2));
                             string what = $"{dev} {dt.Name()} n={n} {place} step {t} lr={lr} betas=({b1},{b2}) eps={eps} wd={wd} amsgrad={ams} decoupled={decoupled}";

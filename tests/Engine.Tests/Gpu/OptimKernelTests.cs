@@ -1,3 +1,4 @@
+using Engine.Kernels.Fused;
 using Engine.Kernels;
 using Engine.Kernels.Gpu;
 using Engine.Nn;
@@ -89,19 +90,19 @@ public class OptimKernelTests(TestDevice dev) : DeviceTests(dev)
             long launches = Gpu.PtxLaunches;
             Assert.Multiple(() =>
             {
-                Assert.Throws<ShapeException>(() => backend.SgdUpdate(p.View("t"), other.View("t"), null, 0.1, 0, 0, 0, false, false), "shape");
-                Assert.Throws<DTypeException>(() => backend.SgdUpdate(p.View("t"), f64.View("t"), null, 0.1, 0, 0, 0, false, false), "dtype");
-                Assert.Throws<DTypeException>(() => backend.SgdUpdate(ints.View("t"), ints.View("t"), null, 0.1, 0, 0, 0, false, false), "int32");
-                Assert.Throws<ShapeException>(() => backend.SgdUpdate(p.View("t"), q.View("t"), strided.View("t"), 0.1, 0.9, 0, 0, false, false), "strided");
-                Assert.Throws<ArgumentValueException>(() => backend.SgdUpdate(p.View("t"), q.View("t"), null, 0.1, 0.9, 0, 0, false, false), "no buffer");
-                Assert.Throws<ShapeException>(() => backend.AdamUpdate(strided.View("t"), q.View("t"), q.View("t"), q.View("t"), null,
-                    1e-3, 0.9, 0.999, 1e-8, 0, false, 0.1, 0.001), "strided param");
-                Assert.Throws<DTypeException>(() => backend.AdamUpdate(p.View("t"), q.View("t"), q.View("t"), f64.View("t"), null,
-                    1e-3, 0.9, 0.999, 1e-8, 0, false, 0.1, 0.001), "dtype");
-                Assert.Throws<ShapeException>(() => backend.AdamUpdate(p.View("t"), q.View("t"), q.View("t"), q.View("t"), other.View("t"),
-                    1e-3, 0.9, 0.999, 1e-8, 0, false, 0.1, 0.001), "vmax shape");
+                Assert.Throws<ShapeException>(() => FusedOps.Sgd.Run(backend, new(p.View("t"), other.View("t"), null, 0.1, 0, 0, 0, false, false)), "shape");
+                Assert.Throws<DTypeException>(() => FusedOps.Sgd.Run(backend, new(p.View("t"), f64.View("t"), null, 0.1, 0, 0, 0, false, false)), "dtype");
+                Assert.Throws<DTypeException>(() => FusedOps.Sgd.Run(backend, new(ints.View("t"), ints.View("t"), null, 0.1, 0, 0, 0, false, false)), "int32");
+                Assert.Throws<ShapeException>(() => FusedOps.Sgd.Run(backend, new(p.View("t"), q.View("t"), strided.View("t"), 0.1, 0.9, 0, 0, false, false)), "strided");
+                Assert.Throws<ArgumentValueException>(() => FusedOps.Sgd.Run(backend, new(p.View("t"), q.View("t"), null, 0.1, 0.9, 0, 0, false, false)), "no buffer");
+                Assert.Throws<ShapeException>(() => FusedOps.Adam.Run(backend, new(strided.View("t"), q.View("t"), q.View("t"), q.View("t"), null,
+                    1e-3, 0.9, 0.999, 1e-8, 0, false, 0.1, 0.001)), "strided param");
+                Assert.Throws<DTypeException>(() => FusedOps.Adam.Run(backend, new(p.View("t"), q.View("t"), q.View("t"), f64.View("t"), null,
+                    1e-3, 0.9, 0.999, 1e-8, 0, false, 0.1, 0.001)), "dtype");
+                Assert.Throws<ShapeException>(() => FusedOps.Adam.Run(backend, new(p.View("t"), q.View("t"), q.View("t"), q.View("t"), other.View("t"),
+                    1e-3, 0.9, 0.999, 1e-8, 0, false, 0.1, 0.001)), "vmax shape");
             });
-            var e = Assert.Throws<ShapeException>(() => backend.SgdUpdate(p.View("t"), other.View("t"), null, 0.1, 0, 0, 0, false, false))!;
+            var e = Assert.Throws<ShapeException>(() => FusedOps.Sgd.Run(backend, new(p.View("t"), other.View("t"), null, 0.1, 0, 0, 0, false, false)))!;
             Assert.That(e.Message, Does.Contain("sgd_update").And.Contain("[5, 6]"));
             Assert.That(Gpu.PtxLaunches, Is.EqualTo(launches), "nothing launched");
         }
