@@ -20,7 +20,7 @@ public sealed partial class GpuBackend
         if (!reduce)
         {
             if (n == 0) return;
-            Launch(HandWritten("kl_div", "kl_div_pointwise"), blocks, LossBlock, 0,
+            Launch(EmbeddedKernel("kl_div", "kl_div_pointwise"), blocks, LossBlock, 0,
                 new ParamBuffer().U64(pd).U64(px).U64(pt).U64((ulong)n).U32(logTarget ? 1u : 0u));
             return;
         }
@@ -30,9 +30,9 @@ public sealed partial class GpuBackend
         {
             _klPartials ??= (GpuStorage)Allocate(MaxPartials * sizeof(float), zero: false);
             ulong partials = _klPartials.Address;
-            Launch(HandWritten("kl_div", "kl_div_partial"), blocks, LossBlock, 0,
+            Launch(EmbeddedKernel("kl_div", "kl_div_partial"), blocks, LossBlock, 0,
                 new ParamBuffer().U64(partials).U64(px).U64(pt).U64((ulong)n).U32(logTarget ? 1u : 0u));
-            Launch(HandWritten("kl_div", "kl_div_finish"), 1, LossBlock, 0,
+            Launch(EmbeddedKernel("kl_div", "kl_div_finish"), 1, LossBlock, 0,
                 new ParamBuffer().U64(pd).U64(partials).U32((uint)blocks).F32((float)scale));
         }
     }
@@ -47,7 +47,7 @@ public sealed partial class GpuBackend
         ulong pg = Addr(grad, op), px = Addr(input, op), pt = Addr(target, op);
         if (n == 0 || (pdx == 0 && pdt == 0)) return;
         int blocks = (int)Math.Clamp((n + LossBlock - 1) / LossBlock, 1, MaxBlocks);
-        Launch(HandWritten("kl_div", "kl_div_backward"), blocks, LossBlock, 0,
+        Launch(EmbeddedKernel("kl_div", "kl_div_backward"), blocks, LossBlock, 0,
             new ParamBuffer().U64(pdx).U64(pdt).U64(pg).U64(px).U64(pt).U64((ulong)n)
                 .U32(grad.NumEl == 1 ? 0u : 1u).U32(logTarget ? 1u : 0u).F32((float)scale));
     }
@@ -68,11 +68,11 @@ public sealed partial class GpuBackend
         // 16-byte loads and stores when every row starts 16-byte aligned
         bool vec4 = c % 4 == 0 && ((ps | pt | (pd == 0 ? 0 : pd)) & 15) == 0;
         if (b > 0)
-            Launch(HandWritten("distillation", "distill_rows"), b, RowThreads(b, c), 0,
+            Launch(EmbeddedKernel("distillation", "distill_rows"), b, RowThreads(b, c), 0,
                 new ParamBuffer().U64(pr).U64(pd).U64(ps).U64(pt).U64(py).U32((uint)c)
                     .F32((float)(1 / temperature)).F32((float)klScale).F32((float)(klScale / temperature)).F32((float)ceScale)
                     .U32(vec4 ? 1u : 0u));
-        Launch(HandWritten("distillation", "distill_sum"), 1, LossBlock, 0, new ParamBuffer().U64(pl).U64(pr).U32((uint)b));
+        Launch(EmbeddedKernel("distillation", "distill_sum"), 1, LossBlock, 0, new ParamBuffer().U64(pl).U64(pr).U32((uint)b));
     }
 
     /// <summary>

@@ -83,7 +83,7 @@ public sealed partial class GpuBackend
 
     private void LaunchLrn(string kernel, bool f32, int s, int block, long rows, int sharedBytes, ParamBuffer p)
     {
-        var fn = HandWritten(LrnModule, kernel + (f32 ? "_f32" : "_f64"));
+        var fn = EmbeddedKernel(LrnModule, kernel + (f32 ? "_f32" : "_f64"));
         Dim3 grid = ((s + block - 1) / block, (int)Math.Min(rows, LrnMaxGridY));
         Launch(fn, grid, block, sharedBytes, p);
     }

@@ -23,7 +23,7 @@ public sealed partial class GpuBackend
         var p = new ParamBuffer().U64((ulong)n).U64((ulong)nvec).U64(ap).U64(ag).U64(ab);
         Scalars(p, f32, c.WeightDecay, c.Momentum, c.Damp, c.NegLr);
         p.U32((uint)c.Flags);
-        Launch(HandWritten(OptimModule, f32 ? "sgd_f32" : "sgd_f64"), blocks, BlockSize, 0, p);
+        Launch(EmbeddedKernel(OptimModule, f32 ? "sgd_f32" : "sgd_f64"), blocks, BlockSize, 0, p);
     }
 
     /// <summary>The GPU implementation of <see cref="Fused.FusedOps.Adam"/>.</summary>
@@ -42,7 +42,7 @@ public sealed partial class GpuBackend
         var p = new ParamBuffer().U64((ulong)n).U64((ulong)nvec).U64(ap).U64(ag).U64(am).U64(av).U64(aw);
         Scalars(p, f32, c.WeightDecay, c.Decay, c.Beta1, c.OneMinusBeta1, c.Beta2, c.OneMinusBeta2, c.InvBc2Sqrt, c.Eps, c.NegStep);
         p.U32((uint)c.Flags);
-        Launch(HandWritten(OptimModule, f32 ? "adam_f32" : "adam_f64"), blocks, BlockSize, 0, p);
+        Launch(EmbeddedKernel(OptimModule, f32 ? "adam_f32" : "adam_f64"), blocks, BlockSize, 0, p);
     }
 
     /// <summary>

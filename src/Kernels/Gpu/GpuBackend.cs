@@ -97,11 +97,11 @@ public sealed partial class GpuBackend : IBackend
         return s;
     }
 
-    private GpuStorage G(in StridedView v, string op) =>
+    private GpuStorage StorageOf(in StridedView v, string op) =>
         v.Storage is GpuStorage g && ReferenceEquals(g.Runtime, _runtime) ? g
         : throw new DeviceException(op, $"expected memory of {Device}, got {v.Storage.Device}");
 
-    private ulong Addr(in StridedView v, string op) => G(v, op).AddressOf(v.Offset, v.DType.ElementSize());
+    private ulong Addr(in StridedView v, string op) => StorageOf(v, op).AddressOf(v.Offset, v.DType.ElementSize());
 
     private CpuBackend Cpu(string op)
     {
@@ -138,31 +138,31 @@ public sealed partial class GpuBackend : IBackend
     {
         var t = PtxGen.Of(dst.DType);
         var scalar = ScalarWriter(t, dst.DType == DType.Bool ? (value != 0 ? 1 : 0) : value);
-        if (!Launch($"fill_{PtxGen.Sfx(t)}", [t], [PtxGen.ParamT(t)], (_, _, s) => s[0], "fill", [dst], scalar))
+        if (!Launch($"fill_{PtxGen.TypeSuffix(t)}", [t], [PtxGen.ParamT(t)], (_, _, s) => s[0], "fill", [dst], scalar))
             Cpu("fill").Fill(dst, value);
     }
 
     // The CPU backend's conversion of a double scalar to the element type, written as the kernel's .param.
-    private static Action<ParamBuffer> ScalarWriter(GT t, double v) => t switch
+    private static Action<ParamBuffer> ScalarWriter(ElemType t, double v) => t switch
     {
-        GT.F32 => p => p.F32((float)v),
-        GT.F64 => p => p.F64(v),
-        GT.S64 => p => p.S64((long)v),
-        GT.S32 => p => p.U32((uint)(int)v),
+        ElemType.F32 => p => p.F32((float)v),
+        ElemType.F64 => p => p.F64(v),
+        ElemType.S64 => p => p.S64((long)v),
+        ElemType.S32 => p => p.U32((uint)(int)v),
         _ => p => p.U16((byte)v),
     };
 
     /// <inheritdoc/>
     public void Copy(in StridedView dst, in StridedView src)
     {
-        GT to = PtxGen.Of(dst.DType), from = PtxGen.Of(src.DType);
+        ElemType to = PtxGen.Of(dst.DType), from = PtxGen.Of(src.DType);
         if (dst.DType == src.DType && dst.IsContiguous && src.IsContiguous && dst.NumEl == src.NumEl)
         {
             if (dst.NumEl > 0) _runtime.CopyDeviceToDevice(Addr(dst, "copy"), Addr(src, "copy"), dst.NumEl * dst.DType.ElementSize());
             return;
         }
         bool toBool = dst.DType == DType.Bool && src.DType != DType.Bool;
-        string name = $"copy_{(toBool ? "bool" : PtxGen.Sfx(to))}_{PtxGen.Sfx(from)}";
+        string name = $"copy_{(toBool ? "bool" : PtxGen.TypeSuffix(to))}_{PtxGen.TypeSuffix(from)}";
         if (!Launch(name, [to, from], [], (w, v, _) => PtxGen.Convert(w, from, to, toBool, v[0]), "copy", [dst, src], null))
             Cpu("copy").Copy(dst, src);
     }
@@ -174,14 +174,14 @@ public sealed partial class GpuBackend : IBackend
         {
             var t = PtxGen.Of(src.DType);
             var (wa, wb) = (ScalarWriter(t, a), ScalarWriter(t, b));
-            if (Launch($"unary_{op}_{PtxGen.Sfx(t)}", [t, t], [PtxGen.ParamT(t), PtxGen.ParamT(t)], ibody, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
+            if (Launch($"unary_{op}_{PtxGen.TypeSuffix(t)}", [t, t], [PtxGen.ParamT(t), PtxGen.ParamT(t)], ibody, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
                 return;
         }
         if (dst.DType is DType.Float32 or DType.Float64 && dst.DType == src.DType && ElementwisePtx.Unary(op, PtxGen.Of(src.DType)) is { } body)
         {
             var t = PtxGen.Of(src.DType);
             var (wa, wb) = (ScalarWriter(t, a), ScalarWriter(t, b));
-            if (Launch($"unary_{op}_{PtxGen.Sfx(t)}", [t, t], [PtxGen.ParamT(t), PtxGen.ParamT(t)], body, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
+            if (Launch($"unary_{op}_{PtxGen.TypeSuffix(t)}", [t, t], [PtxGen.ParamT(t), PtxGen.ParamT(t)], body, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
                 return;
         }
         Cpu(op.ToString()).Unary(op, dst, src, a, b);
@@ -198,7 +198,7 @@ public sealed partial class GpuBackend : IBackend
             bool scalars = op is BinaryOp.LeakyReluBackward or BinaryOp.ClampBackward or BinaryOp.PowScalarBackward;
             var (wa, wb) = (ScalarWriter(t, a), ScalarWriter(t, b));
             if (ElementwisePtx.Binary(op, t) is { } body && dst.DType == (cmp ? DType.Bool : x.DType)
-                && Launch($"binary_{op}_{PtxGen.Sfx(t)}", [cmp ? GT.U8 : t, t, t], scalars ? [PtxGen.ParamT(t), PtxGen.ParamT(t)] : [], body, op.ToString(),
+                && Launch($"binary_{op}_{PtxGen.TypeSuffix(t)}", [cmp ? ElemType.U8 : t, t, t], scalars ? [PtxGen.ParamT(t), PtxGen.ParamT(t)] : [], body, op.ToString(),
                     [dst, x, y], scalars ? p => { wa(p); wb(p); } : null))
                 return;
         }
@@ -209,13 +209,13 @@ public sealed partial class GpuBackend : IBackend
     public void Where(in StridedView dst, in StridedView cond, in StridedView x, in StridedView y)
     {
         var t = PtxGen.Of(dst.DType);
-        string sel = t == GT.U8 ? "u16" : PtxGen.Sfx(t);
+        string sel = t == ElemType.U8 ? "u16" : PtxGen.TypeSuffix(t);
         if (cond.DType is DType.Bool or DType.UInt8 && x.DType == dst.DType && y.DType == dst.DType
-            && Launch($"where_{PtxGen.Sfx(t)}", [t, GT.U8, t, t], [], (w, v, _) =>
+            && Launch($"where_{PtxGen.TypeSuffix(t)}", [t, ElemType.U8, t, t], [], (w, v, _) =>
             {
-                string p = w.R("p"), o = w.R(t);
-                w.I($"setp.ne.u16 {p}, {v[0]}, 0");
-                w.I($"selp.{sel} {o}, {v[1]}, {v[2]}, {p}");
+                string p = w.Reg("p"), o = w.Reg(t);
+                w.Emit($"setp.ne.u16 {p}, {v[0]}, 0");
+                w.Emit($"selp.{sel} {o}, {v[1]}, {v[2]}, {p}");
                 return o;
             }, "where", [dst, cond, x, y], null))
             return;
@@ -226,7 +226,7 @@ public sealed partial class GpuBackend : IBackend
     /// Coalesces the operands' dimensions, picks (generating and loading on first use) the kernel for the resulting
     /// rank, packs the parameters and launches. False when the rank is above <see cref="PtxGen.MaxRank"/>.
     /// </summary>
-    private bool Launch(string family, GT[] types, string[] scalars, Func<PtxWriter, string[], string[], string> body, string op,
+    private bool Launch(string family, ElemType[] types, string[] scalars, Func<PtxWriter, string[], string[], string> body, string op,
         StridedView[] operands, Action<ParamBuffer>? writeScalars)
     {
         var shape = operands[0].Shape;
@@ -253,10 +253,10 @@ public sealed partial class GpuBackend : IBackend
 
     /// <summary>
     /// Kernel <paramref name="kernel"/> of the hand-written module <paramref name="module"/> (a file under
-    /// src/Kernels/Gpu/Kernels, see <see cref="HandWrittenPtx"/>), loaded on first use and cached.
+    /// src/Kernels/Gpu/Kernels, see <see cref="EmbeddedPtx"/>), loaded on first use and cached.
     /// </summary>
-    internal GpuFunction HandWritten(string module, string kernel) =>
-        _functions.GetOrAdd(module + "/" + kernel, _ => _runtime.LoadModule(module, HandWrittenPtx.Text(module)).GetFunction(kernel));
+    internal GpuFunction EmbeddedKernel(string module, string kernel) =>
+        _functions.GetOrAdd(module + "/" + kernel, _ => _runtime.LoadModule(module, EmbeddedPtx.Text(module)).GetFunction(kernel));
 
     /// <summary>Launches a kernel with the parameters packed in <paramref name="p"/>, counting it in <see cref="PtxLaunches"/>.</summary>
     internal void Launch(GpuFunction fn, Dim3 grid, Dim3 block, int sharedBytes, ParamBuffer p)

@@ -335,9 +335,9 @@ public class ReduceKernelTests(TestDevice dev) : DeviceTests(dev)
             foreach (var mode in Enum.GetValues<ReduceMode>())
             {
                 bool arg = ReduceGen.IsArg(kind);
-                string text = ReduceGen.Kernel(kind, GT.F32, GT.F32, mode, 2, 2, false);
+                string text = ReduceGen.Kernel(kind, ElemType.F32, ElemType.F32, mode, 2, 2, false);
                 var module = Engine.Kernels.Ptx.PtxModule.Load(text);
-                Assert.That(module.GetKernel(ReduceGen.Name(kind, GT.F32, GT.F32, mode, 2, 2, false)).Parameters,
+                Assert.That(module.GetKernel(ReduceGen.Name(kind, ElemType.F32, ElemType.F32, mode, 2, 2, false)).Parameters,
                     Has.Count.EqualTo(7 + (arg ? 1 : 0) + 3 * 2 + (arg ? 2 : 0) + 2 * 2));
             }
     }

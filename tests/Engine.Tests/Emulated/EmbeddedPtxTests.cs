@@ -5,15 +5,15 @@ using Engine.Tests.Data;
 namespace Engine.Tests.Emulated;
 
 /// <summary>The embedded hand-written PTX modules: each is found by name, has its header comment and loads in the emulator.</summary>
-public class HandWrittenPtxTests
+public class EmbeddedPtxTests
 {
     [Test]
     public void EveryModuleLoadsInTheEmulatorAndStartsWithAHeaderComment()
     {
-        Assert.That(HandWrittenPtx.Names, Is.Not.Empty);
-        foreach (var name in HandWrittenPtx.Names)
+        Assert.That(EmbeddedPtx.Names, Is.Not.Empty);
+        foreach (var name in EmbeddedPtx.Names)
         {
-            string text = HandWrittenPtx.Text(name);
+            string text = EmbeddedPtx.Text(name);
             Assert.That(text.TrimStart(), Does.StartWith("//"), $"{name}.ptx starts with its header comment");
             Assert.That(text, Does.Contain(".version 7.").And.Contain(".target sm_80"), $"{name}.ptx targets PTX 7.x / sm_80");
             Assert.DoesNotThrow(() => PtxModule.Load(text), $"{name}.ptx loads in the emulator");
@@ -23,7 +23,7 @@ public class HandWrittenPtxTests
     [Test]
     public void AnUnknownModuleIsATypedErrorListingTheModules()
     {
-        var e = Assert.Throws<ArgumentValueException>(() => HandWrittenPtx.Text("no_such_module"));
+        var e = Assert.Throws<ArgumentValueException>(() => EmbeddedPtx.Text("no_such_module"));
         Assert.That(e!.Message, Does.Contain("no_such_module"));
     }
 
@@ -46,6 +46,6 @@ public class HandWrittenPtxTests
         Assert.That(run.ExitCode, Is.Zero, errors);
         Assert.That(File.ReadAllText(Path.Combine(tmp.Path, "softmax.ptx")), Is.EqualTo(File.ReadAllText(Path.Combine(kernels, "softmax.ptx"))),
             "softmax.ptx differs from what softmax_gen.py writes: run the script");
-        Assert.That(HandWrittenPtx.Text("softmax"), Is.EqualTo(File.ReadAllText(Path.Combine(kernels, "softmax.ptx"))), "the embedded module is the file");
+        Assert.That(EmbeddedPtx.Text("softmax"), Is.EqualTo(File.ReadAllText(Path.Combine(kernels, "softmax.ptx"))), "the embedded module is the file");
     }
 }
