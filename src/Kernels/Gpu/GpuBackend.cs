@@ -19,18 +19,16 @@ namespace Engine.Kernels.Gpu;
 /// <item><term>Fill</term><description>PTX, every dtype (float32, float64, int64, int32, uint8, bool), any strides</description></item>
 /// <item><term>Copy</term><description>runtime device-to-device memcpy when same dtype and both contiguous; else PTX for every pair of
 /// float32/float64/int64/int32/uint8/bool (casts, strided, broadcast source)</description></item>
-/// <item><term>Unary</term><description>PTX for float32/float64: Neg, Abs, Square, Sign, Affine, ScalarDiv, Relu, Relu6, LeakyRelu, Clamp,
-/// Exp, Log, Sqrt, Rsqrt, Sigmoid, Tanh, Silu, Gelu (exact erf form), Hardsigmoid, Hardswish, PowScalar, ScalarPow; for int64/int32: Neg, Abs, Square, Sign, Affine,
-/// Relu, Relu6, Clamp. CPU: integer ScalarDiv/LeakyRelu, uint8</description></item>
-/// <item><term>Binary</term><description>PTX for float32/float64/int64/int32: Add, Sub, Mul, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge,
-/// ReluBackward, Relu6Backward, LeakyReluBackward, ClampBackward, AbsBackward; for floats also Div, Pow, PowScalarBackward, SigmoidBackward,
-/// TanhBackward, SiluBackward, GeluBackward, HardsigmoidBackward, HardswishBackward; broadcasting and arbitrary strides. CPU: uint8/bool</description></item>
+/// <item><term>Unary</term><description>PTX for float32/float64 (and the integer forms for int64/int32) of every op
+/// <see cref="ElementwisePtx"/> has a body for; the rest (integer ScalarDiv/LeakyRelu, uint8) on the CPU</description></item>
+/// <item><term>Binary</term><description>PTX for float32/float64/int64/int32 of every op <see cref="ElementwisePtx"/> has a body
+/// for, broadcasting and arbitrary strides; uint8/bool on the CPU</description></item>
 /// <item><term>Where</term><description>PTX, every dtype</description></item>
 /// <item><term>LrnForward, LrnBackward</term><description>PTX, hand-written (lrn.ptx), float32 and float64; <see cref="LrnKernels"/>
 /// picks the sliding-window kernels (default) or the simple ones</description></item>
 /// <item><term>FillRandom</term><description>hand-written PTX (Kernels/philox.ptx): every kind and dtype the CPU fills, same values</description></item>
-/// <item><term>CutMix, CutMixLabels</term><description>hand-written PTX (Kernels/cutmix.ptx), 4- and 8-byte dtypes, out of place and in place</description></item>
-/// <item><term>SgdUpdate, AdamUpdate</term><description>PTX, hand-written (Kernels/optim.ptx), float32/float64</description></item>
+/// <item><term>CutMix, CutMixLabels (a <see cref="Fused.FusedOps"/> op)</term><description>hand-written PTX (Kernels/cutmix.ptx), 4- and 8-byte dtypes, out of place and in place</description></item>
+/// <item><term>SgdUpdate, AdamUpdate (<see cref="Fused.FusedOps"/>)</term><description>PTX, hand-written (Kernels/optim.ptx), float32/float64</description></item>
 /// <item><term>Gather, ScatterAdd, IndexSelect, IndexAdd</term><description>PTX (GpuBackend.Index.cs): generated gather/scatter_add kernels,
 /// every dtype for gather and index_select, float32/float64/int64/int32/uint8 for the atomic scatter_add and index_add, any strides;
 /// hand-written row copy (Kernels/index_rows.ptx) for index_select of contiguous rows along dim 0</description></item>
