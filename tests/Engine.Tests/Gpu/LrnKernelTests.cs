@@ -69,8 +69,11 @@ public class LrnKernelTests(TestDevice dev) : DeviceTests(dev)
         return dx;
     }
 
-    [Test]
-    public void ForwardMatchesCpu([Values] LrnKernels which, [Values(DType.Float32, DType.Float64)] DType dt)
+    /// <summary>
+    /// Runs <paramref name="pass"/> (returning the device result and the float64 CPU reference) on every case with
+    /// random parameters; each must match, launch one PTX kernel and fall back to the CPU never.
+    /// </summary>
+    private void CheckEveryCase(LrnKernels which, DType dt, string what, Func<Generator, LrnParams, (Tensor Got, Tensor Want)> pass)
     {
         var g = TestUtil.Gen();
         var r = TestUtil.Rng();
@@ -82,50 +85,43 @@ public class LrnKernelTests(TestDevice dev) : DeviceTests(dev)
             {
                 using var scope = Tensor.NewDisposeScope();
                 var (alpha, beta, k) = Params[r.Next(Params.Length)];
-                var x = Values(g, n, c, s, dt);
-                var want = CpuForward(x.To(DType.Float64), n, c, s, size, alpha, beta, k);
-                var xe = x.To(Device);
-                var ye = Tensor.Empty([n, c, s], dt, Device);
-                Gpu.LrnForward(new(n, c, s, size, alpha, beta, k), ye.View("t"), xe.View("t"));
+                var (got, want) = pass(g, new(n, c, s, size, alpha, beta, k));
                 runs++;
                 TestContext.Out.WriteLine($"{which} {dt.Name()} N={n} C={c} S={s} size={size} alpha={alpha} beta={beta} k={k}");
                 var (atol, rtol) = Tol(dt, want);
-                TestUtil.AssertClose(ye, want, atol, rtol);
+                TestUtil.AssertClose(got, want, atol, rtol);
             }
         });
         Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "no CPU fallback");
-        Assert.That(Gpu.PtxLaunches - launches, Is.EqualTo(runs), "one PTX launch per forward");
+        Assert.That(Gpu.PtxLaunches - launches, Is.EqualTo(runs), $"one PTX launch per {what}");
     }
 
     [Test]
-    public void BackwardMatchesCpu([Values] LrnKernels which, [Values(DType.Float32, DType.Float64)] DType dt)
-    {
-        var g = TestUtil.Gen();
-        var r = TestUtil.Rng();
-        long fallbacks = Gpu.CpuFallbacks, launches = Gpu.PtxLaunches;
-        int runs = 0;
-        WithKernels(which, () =>
+    public void ForwardMatchesCpu([Values] LrnKernels which, [Values(DType.Float32, DType.Float64)] DType dt) =>
+        CheckEveryCase(which, dt, "forward", (g, p) =>
         {
-            foreach (var (n, c, s, size) in Cases(r))
-            {
-                using var scope = Tensor.NewDisposeScope();
-                var (alpha, beta, k) = Params[r.Next(Params.Length)];
-                var x = Values(g, n, c, s, dt);
-                var dy = Values(g, n, c, s, dt, 1);
-                var x64 = x.To(DType.Float64);
-                var y64 = CpuForward(x64, n, c, s, size, alpha, beta, k);
-                var want = CpuBackward(x64, y64, dy.To(DType.Float64), n, c, s, size, alpha, beta, k);
-                var dxe = Tensor.Empty([n, c, s], dt, Device);
-                Gpu.LrnBackward(new(n, c, s, size, alpha, beta, k), dxe.View("t"), dy.To(Device).View("t"), x.To(Device).View("t"), y64.To(dt).To(Device).View("t"));
-                runs++;
-                TestContext.Out.WriteLine($"{which} {dt.Name()} N={n} C={c} S={s} size={size} alpha={alpha} beta={beta} k={k}");
-                var (atol, rtol) = Tol(dt, want);
-                TestUtil.AssertClose(dxe, want, atol, rtol);
-            }
+            var (n, c, s, size, alpha, beta, k) = p;
+            var x = Values(g, n, c, s, dt);
+            var want = CpuForward(x.To(DType.Float64), n, c, s, size, alpha, beta, k);
+            var ye = Tensor.Empty([n, c, s], dt, Device);
+            Gpu.LrnForward(p, ye.View("t"), x.To(Device).View("t"));
+            return (ye, want);
         });
-        Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "no CPU fallback");
-        Assert.That(Gpu.PtxLaunches - launches, Is.EqualTo(runs), "one PTX launch per backward");
-    }
+
+    [Test]
+    public void BackwardMatchesCpu([Values] LrnKernels which, [Values(DType.Float32, DType.Float64)] DType dt) =>
+        CheckEveryCase(which, dt, "backward", (g, p) =>
+        {
+            var (n, c, s, size, alpha, beta, k) = p;
+            var x = Values(g, n, c, s, dt);
+            var dy = Values(g, n, c, s, dt, 1);
+            var x64 = x.To(DType.Float64);
+            var y64 = CpuForward(x64, n, c, s, size, alpha, beta, k);
+            var want = CpuBackward(x64, y64, dy.To(DType.Float64), n, c, s, size, alpha, beta, k);
+            var dxe = Tensor.Empty([n, c, s], dt, Device);
+            Gpu.LrnBackward(p, dxe.View("t"), dy.To(Device).View("t"), x.To(Device).View("t"), y64.To(dt).To(Device).View("t"));
+            return (dxe, want);
+        });
 
     [Test]
     public void AutogradMatchesCpu([Values] LrnKernels which, [Values(DType.Float32, DType.Float64)] DType dt)
