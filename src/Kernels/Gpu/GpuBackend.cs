@@ -136,7 +136,7 @@ public sealed partial class GpuBackend : IBackend
     {
         var t = PtxGen.Of(dst.DType);
         var scalar = ScalarWriter(t, dst.DType == DType.Bool ? (value != 0 ? 1 : 0) : value);
-        if (!Launch($"fill_{PtxGen.TypeSuffix(t)}", [t], [PtxGen.ParamT(t)], (_, _, s) => s[0], "fill", [dst], scalar))
+        if (!Launch($"fill_{PtxGen.TypeSuffix(t)}", [t], [PtxGen.ParamType(t)], (_, _, s) => s[0], "fill", [dst], scalar))
             Cpu("fill").Fill(dst, value);
     }
 
@@ -172,14 +172,14 @@ public sealed partial class GpuBackend : IBackend
         {
             var t = PtxGen.Of(src.DType);
             var (wa, wb) = (ScalarWriter(t, a), ScalarWriter(t, b));
-            if (Launch($"unary_{op}_{PtxGen.TypeSuffix(t)}", [t, t], [PtxGen.ParamT(t), PtxGen.ParamT(t)], ibody, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
+            if (Launch($"unary_{op}_{PtxGen.TypeSuffix(t)}", [t, t], [PtxGen.ParamType(t), PtxGen.ParamType(t)], ibody, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
                 return;
         }
         if (dst.DType is DType.Float32 or DType.Float64 && dst.DType == src.DType && ElementwisePtx.Unary(op, PtxGen.Of(src.DType)) is { } body)
         {
             var t = PtxGen.Of(src.DType);
             var (wa, wb) = (ScalarWriter(t, a), ScalarWriter(t, b));
-            if (Launch($"unary_{op}_{PtxGen.TypeSuffix(t)}", [t, t], [PtxGen.ParamT(t), PtxGen.ParamT(t)], body, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
+            if (Launch($"unary_{op}_{PtxGen.TypeSuffix(t)}", [t, t], [PtxGen.ParamType(t), PtxGen.ParamType(t)], body, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
                 return;
         }
         Cpu(op.ToString()).Unary(op, dst, src, a, b);
@@ -196,7 +196,7 @@ public sealed partial class GpuBackend : IBackend
             bool scalars = op is BinaryOp.LeakyReluBackward or BinaryOp.ClampBackward or BinaryOp.PowScalarBackward;
             var (wa, wb) = (ScalarWriter(t, a), ScalarWriter(t, b));
             if (ElementwisePtx.Binary(op, t) is { } body && dst.DType == (cmp ? DType.Bool : x.DType)
-                && Launch($"binary_{op}_{PtxGen.TypeSuffix(t)}", [cmp ? ElemType.U8 : t, t, t], scalars ? [PtxGen.ParamT(t), PtxGen.ParamT(t)] : [], body, op.ToString(),
+                && Launch($"binary_{op}_{PtxGen.TypeSuffix(t)}", [cmp ? ElemType.U8 : t, t, t], scalars ? [PtxGen.ParamType(t), PtxGen.ParamType(t)] : [], body, op.ToString(),
                     [dst, x, y], scalars ? p => { wa(p); wb(p); } : null))
                 return;
         }

@@ -84,10 +84,10 @@ internal static class PtxGen
     public static bool IsFloat(ElemType t) => t is ElemType.F32 or ElemType.F64;
 
     /// <summary>The register-level type of an operation on <paramref name="t"/> (u8 values live in 16-bit registers).</summary>
-    public static string OpT(ElemType t) => t == ElemType.U8 ? "u16" : TypeSuffix(t);
+    public static string OpType(ElemType t) => t == ElemType.U8 ? "u16" : TypeSuffix(t);
 
     /// <summary>The .param type of a scalar of <paramref name="t"/>.</summary>
-    public static string ParamT(ElemType t) => t == ElemType.U8 ? ".u16" : t == ElemType.S64 ? ".s64" : t == ElemType.S32 ? ".s32" : "." + TypeSuffix(t);
+    public static string ParamType(ElemType t) => t == ElemType.U8 ? ".u16" : t == ElemType.S64 ? ".s64" : t == ElemType.S32 ? ".s32" : "." + TypeSuffix(t);
 
     /// <summary>The PTX immediate of <paramref name="v"/> as a value of <paramref name="t"/> (floats as exact hex bits).</summary>
     public static string Immediate(ElemType t, double v) => t switch
@@ -186,7 +186,7 @@ internal static class PtxGen
         if (toBool)
         {
             string p = w.Reg("p"), h = w.Reg("h");
-            w.Emit($"setp.{(IsFloat(from) ? "neu" : "ne")}.{OpT(from)} {p}, {x}, {Immediate(from, 0)}");
+            w.Emit($"setp.{(IsFloat(from) ? "neu" : "ne")}.{OpType(from)} {p}, {x}, {Immediate(from, 0)}");
             w.Emit($"selp.u16 {h}, 1, 0, {p}");
             return h;
         }

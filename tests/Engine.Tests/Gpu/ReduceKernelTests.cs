@@ -327,7 +327,11 @@ public class ReduceKernelTests(TestDevice dev) : DeviceTests(dev)
         Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "nothing fell back to the CPU");
         Assert.That(Gpu.PtxLaunches, Is.GreaterThan(launches));
     }
+}
 
+/// <summary>The reduction generator itself (no device): every kernel it names assembles in the emulator with the parameters it documents.</summary>
+public class ReduceGenTests
+{
     [Test]
     public void GeneratedKernelsAreNamedByEveryParameterAndAssembleInTheEmulator()
     {
