@@ -5,7 +5,7 @@ namespace Engine.Kernels.Gpu;
 /// <summary>
 /// The PTX modules kept as files: the <c>.ptx</c> files under <c>src/Kernels/Gpu/Kernels</c>, embedded in this assembly
 /// as resources named <c>ptx/&lt;file&gt;.ptx</c> and loaded by file name (without the extension). Most are written by
-/// hand; <c>softmax.ptx</c> is written by <c>softmax_gen.py</c> beside it (a test checks the two agree). Each file
+/// hand; <c>softmax.ptx</c> is written by <see cref="Float32SoftmaxPtx"/> (a test checks the two agree). Each file
 /// starts with a header comment saying what its kernels compute, the launch shape they expect and how their memory
 /// traffic was counted. (The kernels generated at run time are not here: <see cref="PtxGen"/>, <see cref="ReduceGen"/>
 /// and <see cref="SoftmaxGen"/> write them from C# templates.)

@@ -1,19 +1,203 @@
-#!/usr/bin/env python3
-"""Writes softmax.ptx next to this script: `python3 softmax_gen.py`.
+namespace Engine.Kernels.Gpu;
 
-The warp kernels keep K values per lane in named registers (PTX has no register arrays), so their bodies are the same
-few instructions repeated K times; this script writes them out instead of a person. Edit the script, not the .ptx.
-"""
-import os
+/// <summary>
+/// Writes <c>Kernels/softmax.ptx</c>, the float32 softmax kernels (the C# port of the former softmax_gen.py, so every
+/// generated PTX comes from one language). The warp kernels keep K values per lane in named registers (PTX has no
+/// register arrays), so their bodies are the same few instructions repeated K times: this writes them out instead of a
+/// person. The block and simple kernels are fixed text. The backend loads the committed file (an embedded resource);
+/// the test <c>EmbeddedPtxTests.SoftmaxPtxIsWhatItsGeneratorWrites</c> fails when the two differ and rewrites the file
+/// when the environment variable ENGINE_WRITE_PTX is 1. Edit this file, not the .ptx.
+/// </summary>
+internal static class Float32SoftmaxPtx
+{
+    private const string NegInf = "0fFF800000";
+    private const string Log2E = "0f3FB8AA3B";
+    private const string Ln2 = "0f3F317218";
+    private const string Full = "0xffffffff";
 
-NEG_INF = "0fFF800000"
-LOG2E = "0f3FB8AA3B"
-LN2 = "0f3F317218"
-FULL = "0xffffffff"
+    /// <summary>The text of softmax.ptx.</summary>
+    public static string Text()
+    {
+        var parts = new List<string> { Header };
+        foreach (int k in new[] { 4, 16, 32 }) parts.Add(WarpForward(k));
+        // a backward lane holds 2K values: K = 32 would take 117 registers; the cached block kernel does n > 512
+        foreach (int k in new[] { 4, 16 }) parts.Add(WarpBackward(k));
+        parts.Add(BlockForward.Replace("{WARP_MERGE}", WarpMerge()));
+        parts.Add(BlockBackward.Replace("{WARP_SUM}", WarpSum()));
+        parts.Add(SimpleForward);
+        parts.Add(SimpleBackward);
+        return string.Join("\n", parts);
+    }
 
-HEADER = """\
+    // row, lane, lim = n − lane, and byte address (row·n + lane)·4 added to each pointer parameter
+    private static void WarpSetup(List<string> lines, params (string Reg, string Name)[] pointers)
+    {
+        lines.AddRange(
+        [
+            "    mov.u32         %r1, %tid.x;",
+            "    shr.u32         %r2, %r1, 5;                // warp in block",
+            "    and.b32         %r3, %r1, 31;               // lane",
+            "    mov.u32         %r4, %ctaid.x;",
+            "    mov.u32         %r5, %ntid.x;",
+            "    shr.u32         %r5, %r5, 5;",
+            "    mad.lo.s32      %r6, %r4, %r5, %r2;         // row (uniform over the warp)",
+            "    ld.param.u32    %r7, [rows];",
+            "    setp.ge.u32     %p1, %r6, %r7;",
+            "    @%p1 bra        DONE;",
+            "    ld.param.u32    %r8, [n];",
+            "    sub.s32         %r9, %r8, %r3;              // lim = n − lane: x[lane + 32k] exists iff 32k < lim",
+            "    mul.wide.u32    %rd1, %r6, %r8;",
+            "    cvt.u64.u32     %rd2, %r3;",
+            "    add.s64         %rd1, %rd1, %rd2;",
+            "    shl.b64         %rd1, %rd1, 2;              // byte offset of (row, lane)",
+        ]);
+        foreach (var (reg, name) in pointers)
+            lines.AddRange([$"    ld.param.u64    {reg}, [{name}];", $"    add.s64         {reg}, {reg}, %rd1;"]);
+    }
+
+    private static void ShflReduce(List<string> lines, string v, string t, string op)
+    {
+        foreach (int off in new[] { 16, 8, 4, 2, 1 })
+            lines.AddRange([$"    shfl.sync.bfly.b32 {t}, {v}, {off}, 31, {Full};", $"    {op}.f32         {v}, {v}, {t};"]);
+    }
+
+    private static string Guard(int k) => $"    setp.gt.s32     %p2, %r9, {32 * k};";
+
+    private static string WarpForward(int kk)
+    {
+        var l = new List<string>
+        {
+            $"// One warp per row of n ≤ {32 * kk}: lane l holds x[l + 32k], k < {kk}; max, then Σ, by shfl; one read, one write.",
+            $".visible .entry softmax_warp{kk}_f32(",
+            "    .param .u64 dst, .param .u64 src, .param .u32 rows, .param .u32 n,",
+            "    .param .f32 k2, .param .f32 k, .param .u32 log)",
+            "{",
+            "    .reg .pred      %p<3>;",
+            "    .reg .b32       %r<12>;",
+            "    .reg .b64       %rd<6>;",
+            "    .reg .f32       %f<10>;",
+            $"    .reg .f32       %x<{kk}>;",
+            "",
+        };
+        WarpSetup(l, ("%rd3", "src"), ("%rd4", "dst"));
+        l.Add("    // load the row: lane holds x[lane + 32k] (−inf past the end, which adds nothing below)");
+        for (int k = 0; k < kk; k++) l.AddRange([Guard(k), $"    mov.f32         %x{k}, {NegInf};", $"    @%p2 ld.global.nc.f32 %x{k}, [%rd3+{128 * k}];"]);
+        l.Add("    // row max");
+        l.Add("    mov.f32         %f1, %x0;");
+        for (int k = 1; k < kk; k++) l.Add($"    max.f32         %f1, %f1, %x{k};");
+        ShflReduce(l, "%f1", "%f2", "max");
+        l.AddRange(["    ld.param.f32    %f3, [k2];",
+            "    mov.f32         %f4, 0f00000000;            // Σ",
+            "    ld.param.u32    %r10, [log];",
+            "    setp.ne.u32     %p1, %r10, 0;",
+            "    @%p1 bra        LOGSOFTMAX;",
+            "    // softmax: x ← 2^((x − max)·k2), Σ, then x·(1/Σ)"]);
+        for (int k = 0; k < kk; k++)
+            l.AddRange([$"    sub.f32         %f5, %x{k}, %f1;", "    mul.f32         %f5, %f5, %f3;",
+                $"    ex2.approx.ftz.f32 %x{k}, %f5;", $"    add.f32         %f4, %f4, %x{k};"]);
+        ShflReduce(l, "%f4", "%f2", "add");
+        l.Add("    rcp.approx.ftz.f32 %f6, %f4;");
+        for (int k = 0; k < kk; k++) l.AddRange([$"    mul.f32         %x{k}, %x{k}, %f6;", Guard(k), $"    @%p2 st.global.f32 [%rd4+{128 * k}], %x{k};"]);
+        l.AddRange(["    bra             DONE;", "LOGSOFTMAX:", "    // log-softmax: (x − max)·k − ln Σ"]);
+        for (int k = 0; k < kk; k++)
+            l.AddRange([$"    sub.f32         %f5, %x{k}, %f1;", "    mul.f32         %f5, %f5, %f3;",
+                "    ex2.approx.ftz.f32 %f5, %f5;", "    add.f32         %f4, %f4, %f5;"]);
+        ShflReduce(l, "%f4", "%f2", "add");
+        l.AddRange(["    lg2.approx.ftz.f32 %f6, %f4;",
+            $"    mul.f32         %f6, %f6, {Ln2};",
+            "    neg.f32         %f6, %f6;                   // −ln Σ",
+            "    ld.param.f32    %f7, [k];"]);
+        for (int k = 0; k < kk; k++)
+            l.AddRange([$"    sub.f32         %f5, %x{k}, %f1;", "    fma.rn.f32      %f5, %f5, %f7, %f6;", Guard(k),
+                $"    @%p2 st.global.f32 [%rd4+{128 * k}], %f5;"]);
+        l.AddRange(["DONE:", "    ret;", "}", ""]);
+        return string.Join("\n", l);
+    }
+
+    private static string WarpBackward(int kk)
+    {
+        var l = new List<string>
+        {
+            $"// One warp per row of n ≤ {32 * kk}: lane l holds g and y at l + 32k, k < {kk}; Σ by shfl; g and y read once, dx written once.",
+            $".visible .entry softmax_backward_warp{kk}_f32(",
+            "    .param .u64 dst, .param .u64 grad, .param .u64 y, .param .u32 rows, .param .u32 n,",
+            "    .param .f32 k, .param .u32 log)",
+            "{",
+            "    .reg .pred      %p<3>;",
+            "    .reg .b32       %r<12>;",
+            "    .reg .b64       %rd<6>;",
+            "    .reg .f32       %f<10>;",
+            $"    .reg .f32       %g<{kk}>;",
+            $"    .reg .f32       %y<{kk}>;",
+            "",
+        };
+        WarpSetup(l, ("%rd3", "grad"), ("%rd5", "y"), ("%rd4", "dst"));
+        l.Add("    // load g and y: lane holds element lane + 32k (0 past the end, which adds nothing below)");
+        for (int k = 0; k < kk; k++)
+            l.AddRange([Guard(k), $"    mov.f32         %g{k}, 0f00000000;", $"    mov.f32         %y{k}, 0f00000000;",
+                $"    @%p2 ld.global.nc.f32 %g{k}, [%rd3+{128 * k}];", $"    @%p2 ld.global.nc.f32 %y{k}, [%rd5+{128 * k}];"]);
+        l.AddRange(["    ld.param.f32    %f3, [k];",
+            "    mov.f32         %f4, 0f00000000;",
+            "    ld.param.u32    %r10, [log];",
+            "    setp.ne.u32     %p1, %r10, 0;",
+            "    @%p1 bra        LOGSOFTMAX;",
+            "    // softmax: dx = k·y·(g − Σ g·y)"]);
+        for (int k = 0; k < kk; k++) l.Add($"    fma.rn.f32      %f4, %g{k}, %y{k}, %f4;");
+        ShflReduce(l, "%f4", "%f2", "add");
+        for (int k = 0; k < kk; k++)
+            l.AddRange([$"    sub.f32         %f5, %g{k}, %f4;", $"    mul.f32         %f5, %f5, %y{k};", "    mul.f32         %f5, %f5, %f3;",
+                Guard(k), $"    @%p2 st.global.f32 [%rd4+{128 * k}], %f5;"]);
+        l.AddRange(["    bra             DONE;", "LOGSOFTMAX:", "    // log-softmax: dx = k·(g − e^y·Σ g)"]);
+        for (int k = 0; k < kk; k++) l.Add($"    add.f32         %f4, %f4, %g{k};");
+        ShflReduce(l, "%f4", "%f2", "add");
+        l.Add("    neg.f32         %f4, %f4;");
+        for (int k = 0; k < kk; k++)
+            l.AddRange([$"    mul.f32         %f5, %y{k}, {Log2E};", "    ex2.approx.ftz.f32 %f5, %f5;",
+                $"    fma.rn.f32      %f5, %f5, %f4, %g{k};", "    mul.f32         %f5, %f5, %f3;",
+                Guard(k), $"    @%p2 st.global.f32 [%rd4+{128 * k}], %f5;"]);
+        l.AddRange(["DONE:", "    ret;", "}", ""]);
+        return string.Join("\n", l);
+    }
+
+    // (m, s) ← merge of (m, s) and (mo, so): M = max; s·2^((m − M)·k2) + so·2^((mo − M)·k2). max(·, −inf) turns the NaN of
+    // (−inf) − (−inf) (both parts still empty) into −inf, so an empty part weighs 2^−inf = 0.
+    private static string[] Merge(string m, string s, string mo, string so, string k2, string t1, string t2) =>
+    [
+        $"    max.f32         {t1}, {m}, {mo};",
+        $"    sub.f32         {t2}, {m}, {t1};",
+        $"    mul.f32         {t2}, {t2}, {k2};",
+        $"    max.f32         {t2}, {t2}, {NegInf};",
+        $"    ex2.approx.ftz.f32 {t2}, {t2};",
+        $"    mul.f32         {s}, {s}, {t2};",
+        $"    sub.f32         {t2}, {mo}, {t1};",
+        $"    mul.f32         {t2}, {t2}, {k2};",
+        $"    max.f32         {t2}, {t2}, {NegInf};",
+        $"    ex2.approx.ftz.f32 {t2}, {t2};",
+        $"    fma.rn.f32      {s}, {so}, {t2}, {s};",
+        $"    mov.f32         {m}, {t1};",
+    ];
+
+    private static string WarpMerge()
+    {
+        var l = new List<string>();
+        foreach (int off in new[] { 16, 8, 4, 2, 1 })
+        {
+            l.AddRange([$"    shfl.sync.bfly.b32 %f12, %f2, {off}, 31, {Full};", $"    shfl.sync.bfly.b32 %f13, %f3, {off}, 31, {Full};"]);
+            l.AddRange(Merge("%f2", "%f3", "%f12", "%f13", "%f1", "%f14", "%f15"));
+        }
+        return string.Join("\n", l);
+    }
+
+    private static string WarpSum()
+    {
+        var l = new List<string>();
+        ShflReduce(l, "%f1", "%f12", "add");
+        return string.Join("\n", l);
+    }
+
+    private const string Header = """
 // softmax.ptx: softmax and log-softmax of scale·x over the last dim of contiguous float32 rows (scale = 1/T for a
-// temperature T), forward and backward. Generated by softmax_gen.py (the warp kernels are unrolled); edit that script.
+// temperature T), forward and backward. Generated by Float32SoftmaxPtx.cs (the warp kernels are unrolled); edit that file.
 //
 // Forward y = softmax(scale·x) = e^(scale·(x − max)) / Σ e^(scale·(x − max)); log-softmax scale·(x − max) − ln Σ(..).
 // The exponential is ex2.approx.ftz.f32 with log2(e) folded into the scale: e^(scale·d) = 2^(d·k2), k2 = scale·log2(e).
@@ -46,153 +230,9 @@ HEADER = """\
 .version 7.0
 .target sm_80
 .address_size 64
-"""
+""" + "\n";
 
-
-def warp_setup(lines, nptrs):
-    """row, lane, lim = n − lane, and byte address (row·n + lane)·4 added to each pointer parameter."""
-    lines += [
-        "    mov.u32         %r1, %tid.x;",
-        "    shr.u32         %r2, %r1, 5;                // warp in block",
-        "    and.b32         %r3, %r1, 31;               // lane",
-        "    mov.u32         %r4, %ctaid.x;",
-        "    mov.u32         %r5, %ntid.x;",
-        "    shr.u32         %r5, %r5, 5;",
-        "    mad.lo.s32      %r6, %r4, %r5, %r2;         // row (uniform over the warp)",
-        "    ld.param.u32    %r7, [rows];",
-        "    setp.ge.u32     %p1, %r6, %r7;",
-        "    @%p1 bra        DONE;",
-        "    ld.param.u32    %r8, [n];",
-        "    sub.s32         %r9, %r8, %r3;              // lim = n − lane: x[lane + 32k] exists iff 32k < lim",
-        "    mul.wide.u32    %rd1, %r6, %r8;",
-        "    cvt.u64.u32     %rd2, %r3;",
-        "    add.s64         %rd1, %rd1, %rd2;",
-        "    shl.b64         %rd1, %rd1, 2;              // byte offset of (row, lane)",
-    ]
-    for reg, name in nptrs:
-        lines += [f"    ld.param.u64    {reg}, [{name}];", f"    add.s64         {reg}, {reg}, %rd1;"]
-
-
-def shfl_reduce(lines, v, t, op):
-    for off in (16, 8, 4, 2, 1):
-        lines += [f"    shfl.sync.bfly.b32 {t}, {v}, {off}, 31, {FULL};", f"    {op}.f32         {v}, {v}, {t};"]
-
-
-def guard(k):
-    return f"    setp.gt.s32     %p2, %r9, {32 * k};"
-
-
-def warp_forward(K):
-    L = [f"// One warp per row of n ≤ {32 * K}: lane l holds x[l + 32k], k < {K}; max, then Σ, by shfl; one read, one write.",
-         f".visible .entry softmax_warp{K}_f32(",
-         "    .param .u64 dst, .param .u64 src, .param .u32 rows, .param .u32 n,",
-         "    .param .f32 k2, .param .f32 k, .param .u32 log)",
-         "{",
-         "    .reg .pred      %p<3>;",
-         "    .reg .b32       %r<12>;",
-         "    .reg .b64       %rd<6>;",
-         "    .reg .f32       %f<10>;",
-         f"    .reg .f32       %x<{K}>;",
-         ""]
-    warp_setup(L, [("%rd3", "src"), ("%rd4", "dst")])
-    L.append("    // load the row: lane holds x[lane + 32k] (−inf past the end, which adds nothing below)")
-    for k in range(K):
-        L += [guard(k), f"    mov.f32         %x{k}, {NEG_INF};", f"    @%p2 ld.global.nc.f32 %x{k}, [%rd3+{128 * k}];"]
-    L.append("    // row max")
-    L.append("    mov.f32         %f1, %x0;")
-    for k in range(1, K):
-        L.append(f"    max.f32         %f1, %f1, %x{k};")
-    shfl_reduce(L, "%f1", "%f2", "max")
-    L += ["    ld.param.f32    %f3, [k2];",
-          "    mov.f32         %f4, 0f00000000;            // Σ",
-          "    ld.param.u32    %r10, [log];",
-          "    setp.ne.u32     %p1, %r10, 0;",
-          "    @%p1 bra        LOGSOFTMAX;",
-          "    // softmax: x ← 2^((x − max)·k2), Σ, then x·(1/Σ)"]
-    for k in range(K):
-        L += [f"    sub.f32         %f5, %x{k}, %f1;", "    mul.f32         %f5, %f5, %f3;",
-              f"    ex2.approx.ftz.f32 %x{k}, %f5;", f"    add.f32         %f4, %f4, %x{k};"]
-    shfl_reduce(L, "%f4", "%f2", "add")
-    L.append("    rcp.approx.ftz.f32 %f6, %f4;")
-    for k in range(K):
-        L += [f"    mul.f32         %x{k}, %x{k}, %f6;", guard(k), f"    @%p2 st.global.f32 [%rd4+{128 * k}], %x{k};"]
-    L += ["    bra             DONE;", "LOGSOFTMAX:", "    // log-softmax: (x − max)·k − ln Σ"]
-    for k in range(K):
-        L += [f"    sub.f32         %f5, %x{k}, %f1;", "    mul.f32         %f5, %f5, %f3;",
-              "    ex2.approx.ftz.f32 %f5, %f5;", "    add.f32         %f4, %f4, %f5;"]
-    shfl_reduce(L, "%f4", "%f2", "add")
-    L += ["    lg2.approx.ftz.f32 %f6, %f4;",
-          f"    mul.f32         %f6, %f6, {LN2};",
-          "    neg.f32         %f6, %f6;                   // −ln Σ",
-          "    ld.param.f32    %f7, [k];"]
-    for k in range(K):
-        L += [f"    sub.f32         %f5, %x{k}, %f1;", "    fma.rn.f32      %f5, %f5, %f7, %f6;", guard(k),
-              f"    @%p2 st.global.f32 [%rd4+{128 * k}], %f5;"]
-    L += ["DONE:", "    ret;", "}", ""]
-    return "\n".join(L)
-
-
-def warp_backward(K):
-    L = [f"// One warp per row of n ≤ {32 * K}: lane l holds g and y at l + 32k, k < {K}; Σ by shfl; g and y read once, dx written once.",
-         f".visible .entry softmax_backward_warp{K}_f32(",
-         "    .param .u64 dst, .param .u64 grad, .param .u64 y, .param .u32 rows, .param .u32 n,",
-         "    .param .f32 k, .param .u32 log)",
-         "{",
-         "    .reg .pred      %p<3>;",
-         "    .reg .b32       %r<12>;",
-         "    .reg .b64       %rd<6>;",
-         "    .reg .f32       %f<10>;",
-         f"    .reg .f32       %g<{K}>;",
-         f"    .reg .f32       %y<{K}>;",
-         ""]
-    warp_setup(L, [("%rd3", "grad"), ("%rd5", "y"), ("%rd4", "dst")])
-    L.append("    // load g and y: lane holds element lane + 32k (0 past the end, which adds nothing below)")
-    for k in range(K):
-        L += [guard(k), f"    mov.f32         %g{k}, 0f00000000;", f"    mov.f32         %y{k}, 0f00000000;",
-              f"    @%p2 ld.global.nc.f32 %g{k}, [%rd3+{128 * k}];", f"    @%p2 ld.global.nc.f32 %y{k}, [%rd5+{128 * k}];"]
-    L += ["    ld.param.f32    %f3, [k];",
-          "    mov.f32         %f4, 0f00000000;",
-          "    ld.param.u32    %r10, [log];",
-          "    setp.ne.u32     %p1, %r10, 0;",
-          "    @%p1 bra        LOGSOFTMAX;",
-          "    // softmax: dx = k·y·(g − Σ g·y)"]
-    for k in range(K):
-        L.append(f"    fma.rn.f32      %f4, %g{k}, %y{k}, %f4;")
-    shfl_reduce(L, "%f4", "%f2", "add")
-    for k in range(K):
-        L += [f"    sub.f32         %f5, %g{k}, %f4;", f"    mul.f32         %f5, %f5, %y{k};", "    mul.f32         %f5, %f5, %f3;",
-              guard(k), f"    @%p2 st.global.f32 [%rd4+{128 * k}], %f5;"]
-    L += ["    bra             DONE;", "LOGSOFTMAX:", "    // log-softmax: dx = k·(g − e^y·Σ g)"]
-    for k in range(K):
-        L.append(f"    add.f32         %f4, %f4, %g{k};")
-    shfl_reduce(L, "%f4", "%f2", "add")
-    L.append("    neg.f32         %f4, %f4;")
-    for k in range(K):
-        L += [f"    mul.f32         %f5, %y{k}, {LOG2E};", "    ex2.approx.ftz.f32 %f5, %f5;",
-              f"    fma.rn.f32      %f5, %f5, %f4, %g{k};", "    mul.f32         %f5, %f5, %f3;",
-              guard(k), f"    @%p2 st.global.f32 [%rd4+{128 * k}], %f5;"]
-    L += ["DONE:", "    ret;", "}", ""]
-    return "\n".join(L)
-
-
-# (m, s) ← merge of (m, s) and (mo, so): M = max; s·2^((m − M)·k2) + so·2^((mo − M)·k2). max(·, −inf) turns the NaN of
-# (−inf) − (−inf) (both parts still empty) into −inf, so an empty part weighs 2^−inf = 0.
-def merge(m, s, mo, so, k2, t1, t2):
-    return [f"    max.f32         {t1}, {m}, {mo};",
-            f"    sub.f32         {t2}, {m}, {t1};",
-            f"    mul.f32         {t2}, {t2}, {k2};",
-            f"    max.f32         {t2}, {t2}, {NEG_INF};",
-            f"    ex2.approx.ftz.f32 {t2}, {t2};",
-            f"    mul.f32         {s}, {s}, {t2};",
-            f"    sub.f32         {t2}, {mo}, {t1};",
-            f"    mul.f32         {t2}, {t2}, {k2};",
-            f"    max.f32         {t2}, {t2}, {NEG_INF};",
-            f"    ex2.approx.ftz.f32 {t2}, {t2};",
-            f"    fma.rn.f32      {s}, {so}, {t2}, {s};",
-            f"    mov.f32         {m}, {t1};"]
-
-
-BLOCK_FORWARD = f"""\
+    private const string BlockForward = """
 // Shared memory of the block kernels (PTX declares it at module scope): per-warp partials, the merged result, and the
 // dynamic row cache (forward: x[0..n); backward: g[0..n) then y[0..n)).
 .shared .align 4 .f32 red_m[32];
@@ -205,7 +245,7 @@ BLOCK_FORWARD = f"""\
 .visible .entry softmax_block_f32(
     .param .u64 dst, .param .u64 src, .param .u32 rows, .param .u32 n,
     .param .f32 k2, .param .f32 k, .param .u32 log, .param .u32 cached)
-{{
+{
     .reg .pred      %p<4>;
     .reg .b32       %r<16>;
     .reg .b64       %rd<10>;
@@ -226,7 +266,7 @@ BLOCK_FORWARD = f"""\
     mov.u64         %rd4, row_cache;
     ld.param.f32    %f1, [k2];
     // pass 1: online (m, s) over x[tid + j·ntid], caching x in shared memory when asked
-    mov.f32         %f2, {NEG_INF};                  // m
+    mov.f32         %f2, 0fFF800000;                  // m
     mov.f32         %f3, 0f00000000;                // s = Σ 2^((x − m)·k2)
     mov.u32         %r6, %r1;
     setp.ge.u32     %p1, %r6, %r4;
@@ -242,7 +282,7 @@ PASS1:
     min.f32         %f6, %f2, %f4;
     sub.f32         %f6, %f6, %f5;
     mul.f32         %f6, %f6, %f1;
-    max.f32         %f6, %f6, {NEG_INF};              // −inf − −inf: NaN → −inf
+    max.f32         %f6, %f6, 0fFF800000;              // −inf − −inf: NaN → −inf
     ex2.approx.ftz.f32 %f6, %f6;
     setp.gt.f32     %p2, %f4, %f2;
     fma.rn.f32      %f7, %f3, %f6, 0f3F800000;
@@ -254,7 +294,7 @@ PASS1:
     @%p1 bra        PASS1;
 PASS1_DONE:
     // merge (m, s) over the warp, then over the warps through shared memory
-{{WARP_MERGE}}
+{WARP_MERGE}
     and.b32         %r7, %r1, 31;                   // lane
     shr.u32         %r8, %r1, 5;                    // warp
     setp.ne.u32     %p1, %r7, 0;
@@ -269,7 +309,7 @@ PASS1_DONE:
     setp.ne.u32     %p1, %r8, 0;
     @%p1 bra        MERGED;
     shr.u32         %r9, %r2, 5;                    // warps
-    mov.f32         %f2, {NEG_INF};
+    mov.f32         %f2, 0fFF800000;
     mov.f32         %f3, 0f00000000;
     setp.ge.u32     %p1, %r7, %r9;
     mul.wide.u32    %rd8, %r7, 4;
@@ -279,7 +319,7 @@ PASS1_DONE:
     mov.u64         %rd9, red_s;
     add.s64         %rd9, %rd9, %rd8;
     @!%p1 ld.shared.f32 %f3, [%rd9];
-{{WARP_MERGE}}
+{WARP_MERGE}
     setp.ne.u32     %p1, %r7, 0;
     @!%p1 st.shared.f32 [res], %f2;
     @!%p1 st.shared.f32 [res+4], %f3;
@@ -292,7 +332,7 @@ MERGED:
     setp.ne.u32     %p2, %r10, 0;
     rcp.approx.ftz.f32 %f9, %f3;
     lg2.approx.ftz.f32 %f10, %f3;
-    mul.f32         %f10, %f10, {LN2};
+    mul.f32         %f10, %f10, 0f3F317218;
     neg.f32         %f10, %f10;                     // −ln Σ
     ld.param.f32    %f11, [k];
     mov.u32         %r6, %r1;
@@ -317,15 +357,15 @@ PASS2:
     @%p1 bra        PASS2;
 DONE:
     ret;
-}}
-"""
+}
+""" + "\n";
 
-BLOCK_BACKWARD = f"""\
+    private const string BlockBackward = """
 // One block per row: Σ g·y (or Σ g) in one read pass (caching g and y when cached ≠ 0), block sum, then the output pass.
 .visible .entry softmax_backward_block_f32(
     .param .u64 dst, .param .u64 grad, .param .u64 y, .param .u32 rows, .param .u32 n,
     .param .f32 k, .param .u32 log, .param .u32 cached)
-{{
+{
     .reg .pred      %p<4>;
     .reg .b32       %r<16>;
     .reg .b64       %rd<14>;
@@ -371,7 +411,7 @@ PASS1:
     setp.lt.u32     %p1, %r6, %r4;
     @%p1 bra        PASS1;
 PASS1_DONE:
-{{WARP_SUM}}
+{WARP_SUM}
     and.b32         %r7, %r1, 31;                   // lane
     shr.u32         %r8, %r1, 5;                    // warp
     setp.ne.u32     %p1, %r7, 0;
@@ -389,7 +429,7 @@ PASS1_DONE:
     mov.u64         %rd9, red_s;
     add.s64         %rd9, %rd9, %rd8;
     @!%p1 ld.shared.f32 %f1, [%rd9];
-{{WARP_SUM}}
+{WARP_SUM}
     setp.ne.u32     %p1, %r7, 0;
     @!%p1 st.shared.f32 [res], %f1;
 SUMMED:
@@ -413,7 +453,7 @@ PASS2:
     @!%p3 ld.global.nc.f32 %f3, [%rd13];
     add.f32         %f4, %f2, %f1;
     mul.f32         %f4, %f4, %f3;                  // softmax: y·(g − Σ)
-    mul.f32         %f5, %f3, {LOG2E};
+    mul.f32         %f5, %f3, 0f3FB8AA3B;
     ex2.approx.ftz.f32 %f5, %f5;
     fma.rn.f32      %f5, %f5, %f1, %f2;             // log-softmax: g − e^y·Σ
     selp.f32        %f4, %f5, %f4, %p2;
@@ -425,16 +465,16 @@ PASS2:
     @%p1 bra        PASS2;
 DONE:
     ret;
-}}
-"""
+}
+""" + "\n";
 
-SIMPLE_FORWARD = f"""\
+    private const string SimpleForward = """
 // The teaching version: one thread per row, three passes (max, Σ, write). Correct, and slow: a warp's 32 loads hit 32
 // rows n·4 bytes apart (32 transactions instead of one), and the row is read three times.
 .visible .entry softmax_simple_f32(
     .param .u64 dst, .param .u64 src, .param .u32 rows, .param .u32 n,
     .param .f32 k2, .param .f32 k, .param .u32 log)
-{{
+{
     .reg .pred      %p<3>;
     .reg .b32       %r<10>;
     .reg .b64       %rd<8>;
@@ -458,7 +498,7 @@ SIMPLE_FORWARD = f"""\
     add.s64         %rd4, %rd2, %rd4;               // end of the src row
     ld.param.f32    %f1, [k2];
     // pass 1: max
-    mov.f32         %f2, {NEG_INF};
+    mov.f32         %f2, 0fFF800000;
     mov.u64         %rd5, %rd2;
 MAX:
     ld.global.f32   %f3, [%rd5];
@@ -483,7 +523,7 @@ SUM:
     setp.ne.u32     %p2, %r7, 0;
     rcp.approx.ftz.f32 %f5, %f4;
     lg2.approx.ftz.f32 %f6, %f4;
-    mul.f32         %f6, %f6, {LN2};
+    mul.f32         %f6, %f6, 0f3F317218;
     neg.f32         %f6, %f6;
     ld.param.f32    %f7, [k];
     mov.u64         %rd5, %rd2;
@@ -503,15 +543,15 @@ WRITE:
     @%p1 bra        WRITE;
 DONE:
     ret;
-}}
-"""
+}
+""" + "\n";
 
-SIMPLE_BACKWARD = f"""\
+    private const string SimpleBackward = """
 // The teaching version of the backward: one thread per row, two passes (Σ, write), uncoalesced like softmax_simple_f32.
 .visible .entry softmax_backward_simple_f32(
     .param .u64 dst, .param .u64 grad, .param .u64 y, .param .u32 rows, .param .u32 n,
     .param .f32 k, .param .u32 log)
-{{
+{
     .reg .pred      %p<3>;
     .reg .b32       %r<10>;
     .reg .b64       %rd<12>;
@@ -561,7 +601,7 @@ WRITE:
     ld.global.f32   %f3, [%rd7];
     add.f32         %f4, %f2, %f1;
     mul.f32         %f4, %f4, %f3;
-    mul.f32         %f5, %f3, {LOG2E};
+    mul.f32         %f5, %f3, 0f3FB8AA3B;
     ex2.approx.ftz.f32 %f5, %f5;
     fma.rn.f32      %f5, %f5, %f1, %f2;
     selp.f32        %f4, %f5, %f4, %p2;
@@ -574,38 +614,6 @@ WRITE:
     @%p1 bra        WRITE;
 DONE:
     ret;
-}}
-"""
-
-
-def warp_merge():
-    L = []
-    for off in (16, 8, 4, 2, 1):
-        L += [f"    shfl.sync.bfly.b32 %f12, %f2, {off}, 31, {FULL};", f"    shfl.sync.bfly.b32 %f13, %f3, {off}, 31, {FULL};"]
-        L += merge("%f2", "%f3", "%f12", "%f13", "%f1", "%f14", "%f15")
-    return "\n".join(L)
-
-
-def warp_sum():
-    L = []
-    shfl_reduce(L, "%f1", "%f12", "add")
-    return "\n".join(L)
-
-
-def main():
-    parts = [HEADER]
-    for K in (4, 16, 32):
-        parts.append(warp_forward(K))
-    for K in (4, 16):   # a backward lane holds 2K values: K = 32 would take 117 registers; the cached block kernel does n > 512
-        parts.append(warp_backward(K))
-    parts.append(BLOCK_FORWARD.replace("{WARP_MERGE}", warp_merge()))
-    parts.append(BLOCK_BACKWARD.replace("{WARP_SUM}", warp_sum()))
-    parts.append(SIMPLE_FORWARD)
-    parts.append(SIMPLE_BACKWARD)
-    text = "\n".join(parts)
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "softmax.ptx"), "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-
-
-if __name__ == "__main__":
-    main()
+}
+""" + "\n";
+}
