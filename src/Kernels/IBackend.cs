@@ -98,76 +98,14 @@ public interface IBackend
     /// per-channel mean and inverse std used. weight, bias and the running stats may be null (running stats are
     /// required in eval mode).
     /// </summary>
-    void BatchNormForward(int n, int c, int s, in StridedView y, in StridedView x, StridedView? weight, StridedView? bias,
-        StridedView? runningMean, StridedView? runningVar, bool training, double momentum, double eps, in StridedView saveMean, in StridedView saveInvStd);
+    void BatchNormForward(BatchNormParams args, in StridedView y, in StridedView x, in BatchNormChannels channels, in BatchNormSaved saved);
 
     /// <summary>Batch norm gradients; any of dx, dw, db may be null.</summary>
-    void BatchNormBackward(int n, int c, int s, StridedView? dx, StridedView? dw, StridedView? db, in StridedView dy, in StridedView x,
-        StridedView? weight, in StridedView saveMean, in StridedView saveInvStd, bool training);
+    void BatchNormBackward(BatchNormParams args, in BatchNormGrads grads, in StridedView dy, in StridedView x, StridedView? weight, in BatchNormSaved saved);
 
     /// <summary>Local response normalisation across channels of contiguous x seen as [N, C, S].</summary>
-    void LrnForward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView y, in StridedView x);
+    void LrnForward(LrnParams args, in StridedView y, in StridedView x);
 
     /// <summary>LRN gradient from x, the forward output y and dy.</summary>
-    void LrnBackward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y);
-    /// <summary>
-    /// CutMix of images [N, C, H, W] (dst and src contiguous, one dtype of 4 or 8 bytes: float32, float64, int32, int64):
-    /// image i of dst is image i of src outside the box [y1, y2) × [x1, x2) and image partner[i] of src inside it
-    /// (partner int64 [N], contiguous, values in [0, N); 0 ≤ y1 ≤ y2 ≤ H, 0 ≤ x1 ≤ x2 ≤ W). Either dst is fresh memory
-    /// (out of place: every element of dst is written) or dst is src itself (in place: only the boxes are written, each
-    /// from its partner's box as it was before the call, so partners whose own boxes are overwritten are still read
-    /// intact).
-    /// </summary>
-    void CutMix(in StridedView dst, in StridedView src, in StridedView partner, int y1, int y2, int x1, int x2);
-
-    /// <summary>
-    /// CutMix soft labels: dst[i, k] = λ·[k = labels[i]] + (1 − λ)·[k = labels[partner[i]]], computed in dst's dtype
-    /// (float32 or float64, contiguous [N, classes]) from λ and 1 − λ rounded to it; labels and partner int64 [N],
-    /// contiguous, labels in [0, classes).
-    /// </summary>
-    void CutMixLabels(in StridedView dst, in StridedView labels, in StridedView partner, double lambda);
-
-    /// One SGD step (torch.optim.SGD) in place, fused into one pass: d = grad (+ weightDecay·param); with momentum,
-    /// the momentum buffer becomes d on <paramref name="firstStep"/> (it is then only written) and
-    /// momentum·buffer + (1 − dampening)·d afterwards, and d = d + momentum·buffer (Nesterov) or the buffer;
-    /// param −= lr·d. Operands are contiguous, of one shape and float dtype; <paramref name="momentumBuffer"/> is
-    /// required when momentum ≠ 0 and ignored otherwise. Equal, bit for bit, to the unfused chain of elementwise
-    /// kernels in src/Nn/Optim/SGD.cs.
-    void SgdUpdate(in StridedView param, in StridedView grad, StridedView? momentumBuffer, double lr, double momentum,
-        double dampening, double weightDecay, bool nesterov, bool firstStep);
-
-    /// One Adam step (torch.optim.Adam; AdamW when <paramref name="decoupled"/>) in place, fused into one pass:
-    /// weight decay (decoupled: param ·= 1 − lr·weightDecay; else grad + weightDecay·param), the moments
-    /// expAvg = β1·expAvg + (1 − β1)·g and expAvgSq = β2·expAvgSq + (1 − β2)·g², with
-    /// <paramref name="maxExpAvgSq"/> (AMSGrad, when given) = maximum(maxExpAvgSq, expAvgSq) used in place of expAvgSq,
-    /// then param −= lr/bc1 · expAvg / (√expAvgSq/√bc2 + eps), where bc1 = 1 − β1ᵗ and bc2 = 1 − β2ᵗ are this step's
-    /// bias corrections. Operands are contiguous, of one shape and float dtype. Equal, bit for bit, to the unfused
-    /// chain of elementwise kernels in src/Nn/Optim/Adam.cs.
-    void AdamUpdate(in StridedView param, in StridedView grad, in StridedView expAvg, in StridedView expAvgSq, StridedView? maxExpAvgSq,
-        double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled, double biasCorrection1, double biasCorrection2);
-
-
-    /// <summary>
-    /// KL divergence terms of contiguous <paramref name="input"/> (log-probabilities) and <paramref name="target"/> (same shape;
-    /// probabilities, or log-probabilities when <paramref name="logTarget"/>): t·(log t − x) with 0 where t = 0, or e^t·(t − x).
-    /// Without <paramref name="reduce"/> dst (contiguous, same shape) gets the terms; with it, dst (one element) gets
-    /// <paramref name="scale"/>·Σ terms.
-    /// </summary>
-    void KlDiv(in StridedView dst, in StridedView input, in StridedView target, bool logTarget, bool reduce, double scale);
-
-    /// <summary>
-    /// Gradients of <see cref="KlDiv"/> (all contiguous, one shape; <paramref name="grad"/> one element, broadcast, or pointwise):
-    /// dInput = −scale·g·p and dTarget = scale·g·(e^t·(t − x + 1)) with log targets, scale·g·(t &gt; 0 ? log t − x + 1 : −x)
-    /// otherwise, where p = e^t or t. Either gradient may be null.
-    /// </summary>
-    void KlDivBackward(StridedView? dInput, StridedView? dTarget, in StridedView grad, in StridedView input, in StridedView target, bool logTarget, double scale);
-
-    /// <summary>
-    /// Fused knowledge-distillation loss over contiguous student and teacher logits [B, C] and int64 labels [B]: per row
-    /// rowLoss[b] = klScale·KL(softmax(t/T) ‖ softmax(s/T)) + ceScale·(logsumexp(s) − s[y]) (no CE term when y is outside
-    /// [0, C), the ignore index, or when ceScale is 0); loss (one element) = Σ rowLoss; and, when given,
-    /// dStudent = (klScale/T)·(softmax(s/T) − softmax(t/T)) + ceScale·(softmax(s) − onehot(y)), the gradient of loss.
-    /// </summary>
-    void DistillationLoss(in StridedView loss, in StridedView rowLoss, StridedView? dStudent, in StridedView student, in StridedView teacher,
-        in StridedView labels, double temperature, double klScale, double ceScale);
+    void LrnBackward(LrnParams args, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y);
 }

@@ -8,6 +8,30 @@ internal static class TestUtil
     /// <summary>A generator with a fresh seed for this check (NUnit's per-run randomizer, so a failing run can be replayed).</summary>
     public static Generator Gen() => new(TestContext.CurrentContext.Random.NextULong());
 
+    /// <summary>A <see cref="Random"/> with a fresh seed from NUnit's per-run randomizer (for shapes and parameters).</summary>
+    public static Random Rng() => new((int)TestContext.CurrentContext.Random.NextUInt());
+
+    /// <summary>
+    /// Random contents of <paramref name="dt"/>: normals times <paramref name="scale"/> for floats, integers in
+    /// [-1000, 1000) (uint8 over its whole range, so sums wrap), fair coins for bool.
+    /// </summary>
+    public static Tensor Values(Generator g, long[] shape, DType dt, double scale = 3) => dt switch
+    {
+        DType.Bool => Tensor.Bernoulli(shape, 0.5, DType.Bool, g),
+        DType.UInt8 => Tensor.RandInt(0, 256, shape, DType.Int64, g).To(dt),
+        DType.Int64 or DType.Int32 => Tensor.RandInt(-1000, 1000, shape, DType.Int64, g).To(dt),
+        _ => (Tensor.Randn(shape, DType.Float64, g) * scale).To(dt),
+    };
+
+    /// <summary>Runs <paramref name="body"/> with a setting changed to <paramref name="value"/>, restoring it after.</summary>
+    public static void With<T>(Func<T> get, Action<T> set, T value, Action body)
+    {
+        var old = get();
+        set(value);
+        try { body(); }
+        finally { set(old); }
+    }
+
     public static Tensor Randn(Generator g, params long[] shape) => Tensor.Randn(shape, DType.Float64, g);
 
     public static Tensor RandnF(Generator g, params long[] shape) => Tensor.Randn(shape, DType.Float32, g);

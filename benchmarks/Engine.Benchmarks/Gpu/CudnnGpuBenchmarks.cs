@@ -67,11 +67,11 @@ public sealed class CudnnGpuBenchmarks : IGpuBenchmark
             rmv = rm.View("b"), rvv = rv.View("b"), smv = sm.View("b"), siv = si.View("b"), dwv = dw.View("b"), dbv = db.View("b");
         double e = 4.0 * x.NumEl;
         string sh = $"[{n}, {c}, {s}]";
-        suite.Case("batch norm fwd (train)", sh, () => be.BatchNormForward(n, c, s, yv, xv, wv, bv, rmv, rvv, true, 0.1, 1e-5, smv, siv), 2 * e);
+        suite.Case("batch norm fwd (train)", sh, () => be.BatchNormForward(new(n, c, s, true, 0.1, 1e-5), yv, xv, new(wv, bv, rmv, rvv), new(smv, siv)), 2 * e);
         suite.Case("batch norm fwd+bwd", sh, () =>
         {
-            be.BatchNormForward(n, c, s, yv, xv, wv, bv, rmv, rvv, true, 0.1, 1e-5, smv, siv);
-            be.BatchNormBackward(n, c, s, dxv, dwv, dbv, dyv, xv, wv, smv, siv, true);
+            be.BatchNormForward(new(n, c, s, true, 0.1, 1e-5), yv, xv, new(wv, bv, rmv, rvv), new(smv, siv));
+            be.BatchNormBackward(new(n, c, s, true), new(dxv, dwv, dbv), dyv, xv, wv, new(smv, siv));
         }, 2 * e + 3 * e);
     }
 }

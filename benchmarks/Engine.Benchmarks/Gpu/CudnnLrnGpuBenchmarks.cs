@@ -25,19 +25,19 @@ public sealed class CudnnLrnGpuBenchmarks : IGpuBenchmark
         StridedView xv = x.View("b"), yv = y.View("b"), dyv = dy.View("b"), dxv = dx.View("b");
         double e = 4.0 * x.NumEl;
         const string sh = "[128, 96, 55, 55] n=5";
-        suite.Case("cudnn lrn fwd", sh, () => be.CudnnLrnForward(n, c, s, size, alpha, beta, k, yv, xv), 2 * e);
+        suite.Case("cudnn lrn fwd", sh, () => be.CudnnLrnForward(new(n, c, s, size, alpha, beta, k), yv, xv), 2 * e);
         suite.Case("cudnn lrn fwd+bwd", sh, () =>
         {
-            be.CudnnLrnForward(n, c, s, size, alpha, beta, k, yv, xv);
-            be.CudnnLrnBackward(n, c, s, size, alpha, beta, k, dxv, dyv, xv, yv);
+            be.CudnnLrnForward(new(n, c, s, size, alpha, beta, k), yv, xv);
+            be.CudnnLrnBackward(new(n, c, s, size, alpha, beta, k), dxv, dyv, xv, yv);
         }, 2 * e + 4 * e);
         try
         {
-            suite.Case("engine lrn fwd", sh, () => be.LrnForward(n, c, s, size, alpha, beta, k, yv, xv), 2 * e);
+            suite.Case("engine lrn fwd", sh, () => be.LrnForward(new(n, c, s, size, alpha, beta, k), yv, xv), 2 * e);
             suite.Case("engine lrn fwd+bwd", sh, () =>
             {
-                be.LrnForward(n, c, s, size, alpha, beta, k, yv, xv);
-                be.LrnBackward(n, c, s, size, alpha, beta, k, dxv, dyv, xv, yv);
+                be.LrnForward(new(n, c, s, size, alpha, beta, k), yv, xv);
+                be.LrnBackward(new(n, c, s, size, alpha, beta, k), dxv, dyv, xv, yv);
             }, 2 * e + 4 * e);
         }
         catch (EngineException ex)

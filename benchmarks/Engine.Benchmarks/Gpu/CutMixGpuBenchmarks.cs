@@ -29,7 +29,7 @@ public sealed class CutMixGpuBenchmarks : IGpuBenchmark
         suite.Case("cutmix out of place (16-byte quads)", shape,
             () => gpu.CutMix(mixed.View("b"), images.View("b"), partner.View("b"), box.Y1, box.Y2, box.X1, box.X2), full, targetMs: 0.12);
 
-        var simple = gpu.HandWritten("cutmix", "cutmix_mix_w1");
+        var simple = gpu.EmbeddedKernel("cutmix", "cutmix_mix_w1");
         var p = new ParamBuffer().U64(gpu.AddressOf(mixed.View("b"), "b")).U64(gpu.AddressOf(images.View("b"), "b")).U64(gpu.AddressOf(partner.View("b"), "b"))
             .U32(n).U32(c * h).U32(h).U32(w).U32((uint)box.Y1).U32((uint)box.Y2).U32((uint)box.X1).U32((uint)box.X2);
         suite.Case("cutmix out of place (one word per thread)", shape,

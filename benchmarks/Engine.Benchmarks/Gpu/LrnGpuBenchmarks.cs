@@ -44,8 +44,8 @@ public sealed class LrnGpuBenchmarks : IGpuBenchmark
                 b.LrnKernels = which;
                 string name = which == LrnKernels.Sliding ? "lrn" : "lrn simple";
                 double bwdBytes = (which == LrnKernels.Sliding ? 12 : 16) * el;
-                void Forward() => b.LrnForward(N, C, s, Size, Alpha, Beta, K, yv, xv);
-                void Backward() => b.LrnBackward(N, C, s, Size, Alpha, Beta, K, dxv, dyv, xv, yv);
+                void Forward() => b.LrnForward(new(N, C, s, Size, Alpha, Beta, K), yv, xv);
+                void Backward() => b.LrnBackward(new(N, C, s, Size, Alpha, Beta, K), dxv, dyv, xv, yv);
                 suite.Case($"{name} forward", shape, Forward, 8 * el, targetMs: 0.125);
                 suite.Case($"{name} backward", shape, Backward, bwdBytes);
                 suite.Case($"{name} forward+backward", shape, () => { Forward(); Backward(); }, 8 * el + bwdBytes, targetMs: 0.30);

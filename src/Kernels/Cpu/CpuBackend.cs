@@ -14,48 +14,34 @@ public sealed unsafe partial class CpuBackend : IBackend
     /// <inheritdoc/>
     public Storage Allocate(long bytes, bool zero) => new CpuStorage(bytes, zero);
 
-    private static DTypeException Unsupported(string op, DType t) => new(op, $"dtype {t.Name()} is not supported on the CPU backend");
+    private static DTypeException Unsupported(string op, DType t) => DTypeDispatch.Unsupported(op, t);
 
     /// <inheritdoc/>
-    public void Copy(in StridedView dst, in StridedView src)
+    public void Copy(in StridedView dst, in StridedView src) => DTypeDispatch.Numeric(src.DType, "copy", new CopyKernel(dst, src));
+
+    private readonly struct CopyKernel(StridedView dst, StridedView src) : INumericKernel
     {
-        switch (src.DType)
-        {
-            case DType.Float32: CopyFrom<float>(dst, src); break;
-            case DType.Float64: CopyFrom<double>(dst, src); break;
-            case DType.Int64: CopyFrom<long>(dst, src); break;
-            case DType.Int32: CopyFrom<int>(dst, src); break;
-            case DType.UInt8: case DType.Bool: CopyFrom<byte>(dst, src); break;
-            default: throw Unsupported("copy", src.DType);
-        }
+        public void Run<TS>() where TS : unmanaged, INumber<TS>, IMinMaxValue<TS> => DTypeDispatch.Numeric(dst.DType, "copy", new CastKernel<TS>(dst, src));
     }
 
-    private static void CopyFrom<TS>(in StridedView dst, in StridedView src) where TS : unmanaged, INumber<TS>
+    private readonly struct CastKernel<TS>(StridedView dst, StridedView src) : INumericKernel where TS : unmanaged, INumber<TS>
     {
-        switch (dst.DType)
-        {
-            case DType.Float32: CpuElementwise.Cast<TS, float>(dst, src); break;
-            case DType.Float64: CpuElementwise.Cast<TS, double>(dst, src); break;
-            case DType.Int64: CpuElementwise.Cast<TS, long>(dst, src); break;
-            case DType.Int32: CpuElementwise.Cast<TS, int>(dst, src); break;
-            case DType.UInt8: case DType.Bool: CpuElementwise.Cast<TS, byte>(dst, src); break;
-            default: throw Unsupported("copy", dst.DType);
-        }
+        public void Run<TD>() where TD : unmanaged, INumber<TD>, IMinMaxValue<TD> => CpuElementwise.Cast<TS, TD>(dst, src);
     }
 
     /// <inheritdoc/>
-    public void Fill(in StridedView dst, double value)
+    public void Fill(in StridedView dst, double value) =>
+        DTypeDispatch.Numeric(dst.DType, "fill", new FillKernel(dst, dst.DType == DType.Bool && value != 0 ? 1 : value));
+
+    private readonly struct FillKernel(StridedView dst, double value) : INumericKernel
     {
-        switch (dst.DType)
-        {
-            case DType.Float32: CpuElementwise.Fill(dst, (float)value); break;
-            case DType.Float64: CpuElementwise.Fill(dst, value); break;
-            case DType.Int64: CpuElementwise.Fill(dst, (long)value); break;
-            case DType.Int32: CpuElementwise.Fill(dst, (int)value); break;
-            case DType.UInt8: CpuElementwise.Fill(dst, (byte)value); break;
-            case DType.Bool: CpuElementwise.Fill(dst, value != 0 ? (byte)1 : (byte)0); break;
-            default: throw Unsupported("fill", dst.DType);
-        }
+        // C#'s conversions from double (not INumber's saturating ones): the value every backend stores
+        public void Run<T>() where T : unmanaged, INumber<T>, IMinMaxValue<T> => CpuElementwise.Fill(dst,
+            typeof(T) == typeof(float) ? (T)(object)(float)value
+            : typeof(T) == typeof(double) ? (T)(object)value
+            : typeof(T) == typeof(long) ? (T)(object)(long)value
+            : typeof(T) == typeof(int) ? (T)(object)(int)value
+            : (T)(object)(byte)value);
     }
 
     private static byte* Bytes(in StridedView v) =>
@@ -70,349 +56,214 @@ public sealed unsafe partial class CpuBackend : IBackend
         new ReadOnlySpan<byte>(Bytes(src), dst.Length).CopyTo(dst);
 
     /// <inheritdoc/>
-    public void Unary(UnaryOp op, in StridedView dst, in StridedView src, double a, double b)
-    {
-        switch (src.DType)
-        {
-            case DType.Float32: if (!UnaryFloat<float>(op, dst, src, a, b)) UnaryNumeric<float>(op, dst, src, a, b); break;
-            case DType.Float64: if (!UnaryFloat<double>(op, dst, src, a, b)) UnaryNumeric<double>(op, dst, src, a, b); break;
-            case DType.Int64: UnaryNumeric<long>(op, dst, src, a, b); break;
-            case DType.Int32: UnaryNumeric<int>(op, dst, src, a, b); break;
-            case DType.UInt8: UnaryNumeric<byte>(op, dst, src, a, b); break;
-            default: throw Unsupported(op.ToString(), src.DType);
-        }
-    }
+    public void Unary(UnaryOp op, in StridedView dst, in StridedView src, double a, double b) =>
+        DTypeDispatch.FloatOrNumeric(src.DType, op.ToString(), new UnaryKernel(op, dst, src, a, b), boolAsByte: false);
 
-    private static void UnaryNumeric<T>(UnaryOp op, in StridedView d, in StridedView s, double a, double b) where T : unmanaged, INumber<T>
-    {
-        T ta = T.CreateTruncating(a), tb = T.CreateTruncating(b);
-        switch (op)
-        {
-            case UnaryOp.Neg: CpuElementwise.Unary<T, NegFn<T>>(d, s, default, op, a, b); break;
-            case UnaryOp.Abs: CpuElementwise.Unary<T, AbsFn<T>>(d, s, default, op, a, b); break;
-            case UnaryOp.Square: CpuElementwise.Unary<T, SquareFn<T>>(d, s, default, op, a, b); break;
-            case UnaryOp.Sign: CpuElementwise.Unary<T, SignFn<T>>(d, s, default, op, a, b); break;
-            case UnaryOp.Affine: CpuElementwise.Unary<T, AffineFn<T>>(d, s, new(ta, tb), op, a, b); break;
-            case UnaryOp.ScalarDiv: CpuElementwise.Unary<T, ScalarDivFn<T>>(d, s, new(ta), op, a, b); break;
-            case UnaryOp.Relu: CpuElementwise.Unary<T, ReluFn<T>>(d, s, default, op, a, b); break;
-            case UnaryOp.Relu6: CpuElementwise.Unary<T, Relu6Fn<T>>(d, s, new(T.CreateTruncating(6)), op, a, b); break;
-            case UnaryOp.LeakyRelu: CpuElementwise.Unary<T, LeakyReluFn<T>>(d, s, new(ta), op, a, b); break;
-            case UnaryOp.Clamp: CpuElementwise.Unary<T, ClampFn<T>>(d, s, new(ta, tb), op, a, b); break;
-            default: throw Unsupported(op.ToString(), s.DType);
-        }
-    }
+    /// <inheritdoc/>
+    public void Binary(BinaryOp op, in StridedView dst, in StridedView x, in StridedView y, double a, double b) =>
+        DTypeDispatch.FloatOrNumeric(x.DType, op.ToString(), new BinaryKernel(op, dst, x, y, a, b), boolAsByte: true);
 
-    private static bool UnaryFloat<T>(UnaryOp op, in StridedView d, in StridedView s, double a, double b) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <inheritdoc/>
+    public void Where(in StridedView dst, in StridedView cond, in StridedView x, in StridedView y) =>
+        DTypeDispatch.Bits(dst.DType, new WhereKernel(dst, cond, x, y));
+
+    private readonly struct WhereKernel(StridedView dst, StridedView cond, StridedView x, StridedView y) : INumericKernel
     {
-        T ta = T.CreateTruncating(a);
-        switch (op)
-        {
-            case UnaryOp.Exp: CpuElementwise.Unary<T, ExpFn<T>>(d, s, default, op, a, b); return true;
-            case UnaryOp.Log: CpuElementwise.Unary<T, LogFn<T>>(d, s, default, op, a, b); return true;
-            case UnaryOp.Sqrt: CpuElementwise.Unary<T, SqrtFn<T>>(d, s, default, op, a, b); return true;
-            case UnaryOp.Rsqrt: CpuElementwise.Unary<T, RsqrtFn<T>>(d, s, default, op, a, b); return true;
-            case UnaryOp.PowScalar: CpuElementwise.Unary<T, PowScalarFn<T>>(d, s, new(ta), op, a, b); return true;
-            case UnaryOp.ScalarPow: CpuElementwise.Unary<T, ScalarPowFn<T>>(d, s, new(ta), op, a, b); return true;
-            case UnaryOp.Sigmoid: CpuElementwise.Unary<T, SigmoidFn<T>>(d, s, default, op, a, b); return true;
-            case UnaryOp.Tanh: CpuElementwise.Unary<T, TanhFn<T>>(d, s, default, op, a, b); return true;
-            case UnaryOp.Silu: CpuElementwise.Unary<T, SiluFn<T>>(d, s, default, op, a, b); return true;
-            case UnaryOp.Gelu: CpuElementwise.Unary<T, GeluFn<T>>(d, s, default, op, a, b); return true;
-            case UnaryOp.Hardsigmoid: CpuElementwise.Unary<T, HardsigmoidFn<T>>(d, s, default, op, a, b); return true;
-            case UnaryOp.Hardswish: CpuElementwise.Unary<T, HardswishFn<T>>(d, s, default, op, a, b); return true;
-            default: return false;
-        }
+        public void Run<T>() where T : unmanaged, INumber<T>, IMinMaxValue<T> => CpuElementwise.Where<T>(dst, cond, x, y);
     }
 
     /// <inheritdoc/>
-    public void Binary(BinaryOp op, in StridedView dst, in StridedView x, in StridedView y, double a, double b)
-    {
-        switch (x.DType)
-        {
-            case DType.Float32: if (!BinaryFloat<float>(op, dst, x, y, a, b)) BinaryNumeric<float>(op, dst, x, y, a, b); break;
-            case DType.Float64: if (!BinaryFloat<double>(op, dst, x, y, a, b)) BinaryNumeric<double>(op, dst, x, y, a, b); break;
-            case DType.Int64: BinaryNumeric<long>(op, dst, x, y, a, b); break;
-            case DType.Int32: BinaryNumeric<int>(op, dst, x, y, a, b); break;
-            case DType.UInt8: case DType.Bool: BinaryNumeric<byte>(op, dst, x, y, a, b); break;
-            default: throw Unsupported(op.ToString(), x.DType);
-        }
-    }
+    public void Reduce(ReduceOp op, in StridedView dst, in StridedView src) => DTypeDispatch.Numeric(src.DType, op.ToString(), new ReduceKernel(op, dst, src));
 
-    private static void BinaryNumeric<T>(BinaryOp op, in StridedView d, in StridedView x, in StridedView y, double a, double b) where T : unmanaged, INumber<T>
+    private readonly struct ReduceKernel(ReduceOp op, StridedView dst, StridedView src) : INumericKernel
     {
-        T ta = T.CreateTruncating(a), tb = T.CreateTruncating(b);
-        switch (op)
-        {
-            case BinaryOp.Add: CpuElementwise.Binary<T, T, AddFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Sub: CpuElementwise.Binary<T, T, SubFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Mul: CpuElementwise.Binary<T, T, MulFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Div: CpuElementwise.Binary<T, T, DivFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Maximum: CpuElementwise.Binary<T, T, MaximumFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Minimum: CpuElementwise.Binary<T, T, MinimumFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Eq: CpuElementwise.Binary<T, byte, EqFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Ne: CpuElementwise.Binary<T, byte, NeFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Lt: CpuElementwise.Binary<T, byte, LtFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Le: CpuElementwise.Binary<T, byte, LeFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Gt: CpuElementwise.Binary<T, byte, GtFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Ge: CpuElementwise.Binary<T, byte, GeFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.ReluBackward: CpuElementwise.Binary<T, T, ReluBackwardFn<T>>(d, x, y, default, op); break;
-            case BinaryOp.Relu6Backward: CpuElementwise.Binary<T, T, Relu6BackwardFn<T>>(d, x, y, new(T.CreateTruncating(6)), op); break;
-            case BinaryOp.LeakyReluBackward: CpuElementwise.Binary<T, T, LeakyReluBackwardFn<T>>(d, x, y, new(ta), op); break;
-            case BinaryOp.ClampBackward: CpuElementwise.Binary<T, T, ClampBackwardFn<T>>(d, x, y, new(ta, tb), op); break;
-            case BinaryOp.AbsBackward: CpuElementwise.Binary<T, T, AbsBackwardFn<T>>(d, x, y, default, op); break;
-            default: throw Unsupported(op.ToString(), x.DType);
-        }
-    }
-
-    private static bool BinaryFloat<T>(BinaryOp op, in StridedView d, in StridedView x, in StridedView y, double a, double b) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        switch (op)
-        {
-            case BinaryOp.Pow: CpuElementwise.Binary<T, T, PowFn<T>>(d, x, y, default, op); return true;
-            case BinaryOp.PowScalarBackward: CpuElementwise.Binary<T, T, PowScalarBackwardFn<T>>(d, x, y, new(T.CreateTruncating(a)), op); return true;
-            case BinaryOp.SigmoidBackward: CpuElementwise.Binary<T, T, SigmoidBackwardFn<T>>(d, x, y, default, op); return true;
-            case BinaryOp.TanhBackward: CpuElementwise.Binary<T, T, TanhBackwardFn<T>>(d, x, y, default, op); return true;
-            case BinaryOp.SiluBackward: CpuElementwise.Binary<T, T, SiluBackwardFn<T>>(d, x, y, default, op); return true;
-            case BinaryOp.GeluBackward: CpuElementwise.Binary<T, T, GeluBackwardFn<T>>(d, x, y, default, op); return true;
-            case BinaryOp.HardsigmoidBackward: CpuElementwise.Binary<T, T, HardsigmoidBackwardFn<T>>(d, x, y, default, op); return true;
-            case BinaryOp.HardswishBackward: CpuElementwise.Binary<T, T, HardswishBackwardFn<T>>(d, x, y, default, op); return true;
-            default: return false;
-        }
+        public void Run<T>() where T : unmanaged, INumber<T>, IMinMaxValue<T> => CpuReduce.Reduce<T>(op, dst, src);
     }
 
     /// <inheritdoc/>
-    public void Where(in StridedView dst, in StridedView cond, in StridedView x, in StridedView y)
-    {
-        switch (dst.DType.ElementSize())
-        {
-            case 8: CpuElementwise.Where<long>(dst, cond, x, y); break;
-            case 4: CpuElementwise.Where<int>(dst, cond, x, y); break;
-            case 2: CpuElementwise.Where<short>(dst, cond, x, y); break;
-            default: CpuElementwise.Where<byte>(dst, cond, x, y); break;
-        }
-    }
+    public void ArgReduce(bool max, in StridedView values, in StridedView indices, in StridedView src, int dim) =>
+        DTypeDispatch.Numeric(src.DType, "argmax", new ArgReduceKernel(max, values, indices, src, dim));
 
-    /// <inheritdoc/>
-    public void Reduce(ReduceOp op, in StridedView dst, in StridedView src)
+    private readonly struct ArgReduceKernel(bool max, StridedView values, StridedView indices, StridedView src, int dim) : INumericKernel
     {
-        switch (src.DType)
-        {
-            case DType.Float32: CpuReduce.Reduce<float>(op, dst, src); break;
-            case DType.Float64: CpuReduce.Reduce<double>(op, dst, src); break;
-            case DType.Int64: CpuReduce.Reduce<long>(op, dst, src); break;
-            case DType.Int32: CpuReduce.Reduce<int>(op, dst, src); break;
-            case DType.UInt8: case DType.Bool: CpuReduce.Reduce<byte>(op, dst, src); break;
-            default: throw Unsupported(op.ToString(), src.DType);
-        }
-    }
-
-    /// <inheritdoc/>
-    public void ArgReduce(bool max, in StridedView values, in StridedView indices, in StridedView src, int dim)
-    {
-        switch (src.DType)
-        {
-            case DType.Float32: CpuReduce.ArgReduce<float>(max, values, indices, src, dim); break;
-            case DType.Float64: CpuReduce.ArgReduce<double>(max, values, indices, src, dim); break;
-            case DType.Int64: CpuReduce.ArgReduce<long>(max, values, indices, src, dim); break;
-            case DType.Int32: CpuReduce.ArgReduce<int>(max, values, indices, src, dim); break;
-            case DType.UInt8: case DType.Bool: CpuReduce.ArgReduce<byte>(max, values, indices, src, dim); break;
-            default: throw Unsupported("argmax", src.DType);
-        }
+        public void Run<T>() where T : unmanaged, INumber<T>, IMinMaxValue<T> => CpuReduce.ArgReduce<T>(max, values, indices, src, dim);
     }
 
     /// <inheritdoc/>
     public void MatMul(in StridedView dst, in StridedView x, in StridedView y)
     {
-        switch (x.DType)
+        if (x.DType == DType.UInt8) throw Unsupported("matmul", x.DType);
+        DTypeDispatch.Numeric(x.DType, "matmul", new MatMulKernel(dst, x, y), boolAsByte: false);
+    }
+
+    private readonly struct MatMulKernel(StridedView dst, StridedView x, StridedView y) : INumericKernel
+    {
+        public void Run<T>() where T : unmanaged, INumber<T>, IMinMaxValue<T> => CpuGemm.MatMul<T>(dst, x, y);
+    }
+
+    /// <inheritdoc/>
+    public void Softmax(in StridedView dst, in StridedView src, bool log, double scale) =>
+        DTypeDispatch.Float(src.DType, "softmax", new SoftmaxKernel(dst, src, log, scale));
+
+    private readonly struct SoftmaxKernel(StridedView dst, StridedView src, bool log, double scale) : IFloatKernel
+    {
+        public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T> => CpuSoftmax.Forward<T>(dst, src, log, scale);
+    }
+
+    /// <inheritdoc/>
+    public void SoftmaxBackward(in StridedView dst, in StridedView grad, in StridedView y, bool log, double scale) =>
+        DTypeDispatch.Float(y.DType, "softmax_backward", new SoftmaxBackwardKernel(dst, grad, y, log, scale));
+
+    private readonly struct SoftmaxBackwardKernel(StridedView dst, StridedView grad, StridedView y, bool log, double scale) : IFloatKernel
+    {
+        public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T> => CpuSoftmax.Backward<T>(dst, grad, y, log, scale);
+    }
+
+    /// <inheritdoc/>
+    public void Gather(in StridedView dst, in StridedView src, in StridedView index, int dim) =>
+        DTypeDispatch.Bits(src.DType, new IndexKernel(IndexKind.Gather, dst, src, index, dim));
+
+    /// <inheritdoc/>
+    public void ScatterAdd(in StridedView dst, in StridedView index, in StridedView src, int dim) =>
+        DTypeDispatch.Numeric(dst.DType, "scatter_add", new IndexKernel(IndexKind.ScatterAdd, dst, src, index, dim), boolAsByte: false);
+
+    /// <inheritdoc/>
+    public void IndexSelect(in StridedView dst, in StridedView src, in StridedView index, int dim) =>
+        DTypeDispatch.Bits(src.DType, new IndexKernel(IndexKind.IndexSelect, dst, src, index, dim));
+
+    /// <inheritdoc/>
+    public void IndexAdd(in StridedView dst, in StridedView index, in StridedView src, int dim) =>
+        DTypeDispatch.Numeric(dst.DType, "index_add", new IndexKernel(IndexKind.IndexAdd, dst, src, index, dim), boolAsByte: false);
+
+    private enum IndexKind { Gather, ScatterAdd, IndexSelect, IndexAdd }
+
+    /// <summary>The index ops: gather and index_select move elements by size, the adds sum by dtype.</summary>
+    private readonly struct IndexKernel(IndexKind kind, StridedView dst, StridedView src, StridedView index, int dim) : INumericKernel
+    {
+        public void Run<T>() where T : unmanaged, INumber<T>, IMinMaxValue<T>
         {
-            case DType.Float32: CpuGemm.MatMul<float>(dst, x, y); break;
-            case DType.Float64: CpuGemm.MatMul<double>(dst, x, y); break;
-            case DType.Int64: CpuGemm.MatMul<long>(dst, x, y); break;
-            case DType.Int32: CpuGemm.MatMul<int>(dst, x, y); break;
-            default: throw Unsupported("matmul", x.DType);
+            switch (kind)
+            {
+                case IndexKind.Gather: CpuIndex.Gather<T>(dst, src, index, dim); break;
+                case IndexKind.ScatterAdd: CpuIndex.ScatterAdd<T>(dst, index, src, dim); break;
+                case IndexKind.IndexSelect: CpuIndex.IndexSelect<T>(dst, src, index, dim); break;
+                default: CpuIndex.IndexAdd<T>(dst, index, src, dim); break;
+            }
         }
     }
 
     /// <inheritdoc/>
-    public void Softmax(in StridedView dst, in StridedView src, bool log, double scale)
+    public void FillRandom(in StridedView dst, RandomKind kind, ulong seed, ulong offset, double a, double b) =>
+        DTypeDispatch.Numeric(dst.DType, "random", new RandomKernel(dst, kind, seed, offset, a, b));
+
+    private readonly struct RandomKernel(StridedView dst, RandomKind kind, ulong seed, ulong offset, double a, double b) : INumericKernel
     {
-        switch (src.DType)
+        public void Run<T>() where T : unmanaged, INumber<T>, IMinMaxValue<T> => CpuRandom.Fill<T>(dst, kind, seed, offset, a, b);
+    }
+
+    /// <summary>The element pointer of an optional operand, or null.</summary>
+    private static T* PtrOrNull<T>(StridedView? v) where T : unmanaged => v is { } x ? x.Ptr<T>() : null;
+
+    /// <inheritdoc/>
+    public void ConvForward(ConvGeometry g, in StridedView y, in StridedView x, in StridedView w, StridedView? bias) =>
+        DTypeDispatch.Float(x.DType, "conv", new ConvForwardKernel(g, y, x, w, bias));
+
+    private readonly struct ConvForwardKernel(ConvGeometry g, StridedView y, StridedView x, StridedView w, StridedView? bias) : IFloatKernel
+    {
+        public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T> =>
+            CpuConv.Forward(g, x.Ptr<T>(), w.Ptr<T>(), PtrOrNull<T>(bias), y.Ptr<T>());
+    }
+
+    /// <inheritdoc/>
+    public void ConvBackwardData(ConvGeometry g, in StridedView dx, in StridedView dy, in StridedView w) =>
+        DTypeDispatch.Float(dy.DType, "conv_backward", new ConvBackwardDataKernel(g, dx, dy, w));
+
+    private readonly struct ConvBackwardDataKernel(ConvGeometry g, StridedView dx, StridedView dy, StridedView w) : IFloatKernel
+    {
+        public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T> =>
+            CpuConv.BackwardData(g, dy.Ptr<T>(), w.Ptr<T>(), dx.Ptr<T>());
+    }
+
+    /// <inheritdoc/>
+    public void ConvBackwardWeight(ConvGeometry g, in StridedView dw, StridedView? db, in StridedView dy, in StridedView x) =>
+        DTypeDispatch.Float(dy.DType, "conv_backward", new ConvBackwardWeightKernel(g, dw, db, dy, x));
+
+    private readonly struct ConvBackwardWeightKernel(ConvGeometry g, StridedView dw, StridedView? db, StridedView dy, StridedView x) : IFloatKernel
+    {
+        public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T> =>
+            CpuConv.BackwardWeight(g, dy.Ptr<T>(), x.Ptr<T>(), dw.Ptr<T>(), PtrOrNull<T>(db));
+    }
+
+    /// <inheritdoc/>
+    public void MaxPoolForward(PoolGeometry g, in StridedView y, in StridedView indices, in StridedView x) =>
+        DTypeDispatch.Float(x.DType, "max_pool", new PoolKernel(PoolPass.MaxForward, g, y, x, indices));
+
+    /// <inheritdoc/>
+    public void MaxPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy, in StridedView indices) =>
+        DTypeDispatch.Float(dy.DType, "max_pool_backward", new PoolKernel(PoolPass.MaxBackward, g, dx, dy, indices));
+
+    /// <inheritdoc/>
+    public void AvgPoolForward(PoolGeometry g, in StridedView y, in StridedView x) =>
+        DTypeDispatch.Float(x.DType, "avg_pool", new PoolKernel(PoolPass.AvgForward, g, y, x, null));
+
+    /// <inheritdoc/>
+    public void AvgPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy) =>
+        DTypeDispatch.Float(dy.DType, "avg_pool_backward", new PoolKernel(PoolPass.AvgBackward, g, dx, dy, null));
+
+    private enum PoolPass { MaxForward, MaxBackward, AvgForward, AvgBackward }
+
+    /// <summary>A pooling pass from <paramref name="src"/> (x, or dy backward) to <paramref name="dst"/> (y, or dx backward).</summary>
+    private readonly struct PoolKernel(PoolPass pass, PoolGeometry g, StridedView dst, StridedView src, StridedView? indices) : IFloatKernel
+    {
+        public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T>
         {
-            case DType.Float32: CpuSoftmax.Forward<float>(dst, src, log, scale); break;
-            case DType.Float64: CpuSoftmax.Forward<double>(dst, src, log, scale); break;
-            default: throw Unsupported("softmax", src.DType);
+            switch (pass)
+            {
+                case PoolPass.MaxForward: CpuPool.MaxForward(g, src.Ptr<T>(), dst.Ptr<T>(), PtrOrNull<long>(indices)); break;
+                case PoolPass.MaxBackward: CpuPool.MaxBackward(g, src.Ptr<T>(), PtrOrNull<long>(indices), dst.Ptr<T>()); break;
+                case PoolPass.AvgForward: CpuPool.AvgForward(g, src.Ptr<T>(), dst.Ptr<T>()); break;
+                default: CpuPool.AvgBackward(g, src.Ptr<T>(), dst.Ptr<T>()); break;
+            }
         }
     }
 
     /// <inheritdoc/>
-    public void SoftmaxBackward(in StridedView dst, in StridedView grad, in StridedView y, bool log, double scale)
+    public void BatchNormForward(BatchNormParams args, in StridedView y, in StridedView x, in BatchNormChannels channels, in BatchNormSaved saved) =>
+        DTypeDispatch.Float(x.DType, "batch_norm", new BatchNormForwardKernel(args, y, x, channels, saved));
+
+    private readonly struct BatchNormForwardKernel(BatchNormParams args, StridedView y, StridedView x, BatchNormChannels ch, BatchNormSaved saved) : IFloatKernel
     {
-        switch (y.DType)
+        public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T> =>
+            CpuBatchNorm.Forward(args.N, args.C, args.S, x.Ptr<T>(), PtrOrNull<T>(ch.Weight), PtrOrNull<T>(ch.Bias), PtrOrNull<T>(ch.RunningMean), PtrOrNull<T>(ch.RunningVar),
+                args.Training, args.Momentum, args.Eps, y.Ptr<T>(), saved.Mean.Ptr<T>(), saved.InvStd.Ptr<T>());
+    }
+
+    /// <inheritdoc/>
+    public void BatchNormBackward(BatchNormParams args, in BatchNormGrads grads, in StridedView dy, in StridedView x, StridedView? weight, in BatchNormSaved saved) =>
+        DTypeDispatch.Float(dy.DType, "batch_norm_backward", new BatchNormBackwardKernel(args, grads, dy, x, weight, saved));
+
+    private readonly struct BatchNormBackwardKernel(BatchNormParams args, BatchNormGrads grads, StridedView dy, StridedView x, StridedView? weight, BatchNormSaved saved) : IFloatKernel
+    {
+        public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T> =>
+            CpuBatchNorm.Backward(args.N, args.C, args.S, dy.Ptr<T>(), x.Ptr<T>(), PtrOrNull<T>(weight), saved.Mean.Ptr<T>(), saved.InvStd.Ptr<T>(), args.Training,
+                PtrOrNull<T>(grads.Dx), PtrOrNull<T>(grads.Dw), PtrOrNull<T>(grads.Db));
+    }
+
+    /// <inheritdoc/>
+    public void LrnForward(LrnParams args, in StridedView y, in StridedView x) =>
+        DTypeDispatch.Float(x.DType, "local_response_norm", new LrnKernel(args, y, x, null, null));
+
+    /// <inheritdoc/>
+    public void LrnBackward(LrnParams args, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y) =>
+        DTypeDispatch.Float(x.DType, "local_response_norm_backward", new LrnKernel(args, y, x, dy, dx));
+
+    /// <summary>LRN forward (y from x), or backward when <paramref name="dy"/> is given (dx from dy, x and y).</summary>
+    private readonly struct LrnKernel(LrnParams args, StridedView y, StridedView x, StridedView? dy, StridedView? dx) : IFloatKernel
+    {
+        public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T>
         {
-            case DType.Float32: CpuSoftmax.Backward<float>(dst, grad, y, log, scale); break;
-            case DType.Float64: CpuSoftmax.Backward<double>(dst, grad, y, log, scale); break;
-            default: throw Unsupported("softmax_backward", y.DType);
+            if (dy is null) CpuLrn.Forward(args.N, args.C, args.S, args.Size, args.Alpha, args.Beta, args.K, x.Ptr<T>(), y.Ptr<T>());
+            else CpuLrn.Backward(args.N, args.C, args.S, args.Size, args.Alpha, args.Beta, args.K, x.Ptr<T>(), y.Ptr<T>(), PtrOrNull<T>(dy), PtrOrNull<T>(dx));
         }
-    }
-
-    /// <inheritdoc/>
-    public void Gather(in StridedView dst, in StridedView src, in StridedView index, int dim)
-    {
-        switch (src.DType.ElementSize())
-        {
-            case 8: CpuIndex.Gather<long>(dst, src, index, dim); break;
-            case 4: CpuIndex.Gather<int>(dst, src, index, dim); break;
-            case 2: CpuIndex.Gather<short>(dst, src, index, dim); break;
-            default: CpuIndex.Gather<byte>(dst, src, index, dim); break;
-        }
-    }
-
-    /// <inheritdoc/>
-    public void ScatterAdd(in StridedView dst, in StridedView index, in StridedView src, int dim)
-    {
-        switch (dst.DType)
-        {
-            case DType.Float32: CpuIndex.ScatterAdd<float>(dst, index, src, dim); break;
-            case DType.Float64: CpuIndex.ScatterAdd<double>(dst, index, src, dim); break;
-            case DType.Int64: CpuIndex.ScatterAdd<long>(dst, index, src, dim); break;
-            case DType.Int32: CpuIndex.ScatterAdd<int>(dst, index, src, dim); break;
-            case DType.UInt8: CpuIndex.ScatterAdd<byte>(dst, index, src, dim); break;
-            default: throw Unsupported("scatter_add", dst.DType);
-        }
-    }
-
-    /// <inheritdoc/>
-    public void IndexSelect(in StridedView dst, in StridedView src, in StridedView index, int dim)
-    {
-        switch (src.DType.ElementSize())
-        {
-            case 8: CpuIndex.IndexSelect<long>(dst, src, index, dim); break;
-            case 4: CpuIndex.IndexSelect<int>(dst, src, index, dim); break;
-            case 2: CpuIndex.IndexSelect<short>(dst, src, index, dim); break;
-            default: CpuIndex.IndexSelect<byte>(dst, src, index, dim); break;
-        }
-    }
-
-    /// <inheritdoc/>
-    public void IndexAdd(in StridedView dst, in StridedView index, in StridedView src, int dim)
-    {
-        switch (dst.DType)
-        {
-            case DType.Float32: CpuIndex.IndexAdd<float>(dst, index, src, dim); break;
-            case DType.Float64: CpuIndex.IndexAdd<double>(dst, index, src, dim); break;
-            case DType.Int64: CpuIndex.IndexAdd<long>(dst, index, src, dim); break;
-            case DType.Int32: CpuIndex.IndexAdd<int>(dst, index, src, dim); break;
-            case DType.UInt8: CpuIndex.IndexAdd<byte>(dst, index, src, dim); break;
-            default: throw Unsupported("index_add", dst.DType);
-        }
-    }
-
-    /// <inheritdoc/>
-    public void FillRandom(in StridedView dst, RandomKind kind, ulong seed, ulong offset, double a, double b)
-    {
-        switch (dst.DType)
-        {
-            case DType.Float32: CpuRandom.Fill<float>(dst, kind, seed, offset, a, b); break;
-            case DType.Float64: CpuRandom.Fill<double>(dst, kind, seed, offset, a, b); break;
-            case DType.Int64: CpuRandom.Fill<long>(dst, kind, seed, offset, a, b); break;
-            case DType.Int32: CpuRandom.Fill<int>(dst, kind, seed, offset, a, b); break;
-            case DType.UInt8: case DType.Bool: CpuRandom.Fill<byte>(dst, kind, seed, offset, a, b); break;
-            default: throw Unsupported("random", dst.DType);
-        }
-    }
-
-    private static bool IsF32(in StridedView v, string op) => v.DType switch
-    {
-        DType.Float32 => true,
-        DType.Float64 => false,
-        _ => throw Unsupported(op, v.DType),
-    };
-
-    private static T* P<T>(StridedView? v) where T : unmanaged => v is { } x ? x.Ptr<T>() : null;
-
-    /// <inheritdoc/>
-    public void ConvForward(ConvGeometry g, in StridedView y, in StridedView x, in StridedView w, StridedView? bias)
-    {
-        if (IsF32(x, "conv")) CpuConv.Forward(g, x.Ptr<float>(), w.Ptr<float>(), P<float>(bias), y.Ptr<float>());
-        else CpuConv.Forward(g, x.Ptr<double>(), w.Ptr<double>(), P<double>(bias), y.Ptr<double>());
-    }
-
-    /// <inheritdoc/>
-    public void ConvBackwardData(ConvGeometry g, in StridedView dx, in StridedView dy, in StridedView w)
-    {
-        if (IsF32(dy, "conv_backward")) CpuConv.BackwardData(g, dy.Ptr<float>(), w.Ptr<float>(), dx.Ptr<float>());
-        else CpuConv.BackwardData(g, dy.Ptr<double>(), w.Ptr<double>(), dx.Ptr<double>());
-    }
-
-    /// <inheritdoc/>
-    public void ConvBackwardWeight(ConvGeometry g, in StridedView dw, StridedView? db, in StridedView dy, in StridedView x)
-    {
-        if (IsF32(dy, "conv_backward")) CpuConv.BackwardWeight(g, dy.Ptr<float>(), x.Ptr<float>(), dw.Ptr<float>(), P<float>(db));
-        else CpuConv.BackwardWeight(g, dy.Ptr<double>(), x.Ptr<double>(), dw.Ptr<double>(), P<double>(db));
-    }
-
-    /// <inheritdoc/>
-    public void MaxPoolForward(PoolGeometry g, in StridedView y, in StridedView indices, in StridedView x)
-    {
-        if (IsF32(x, "max_pool")) CpuPool.MaxForward(g, x.Ptr<float>(), y.Ptr<float>(), indices.Ptr<long>());
-        else CpuPool.MaxForward(g, x.Ptr<double>(), y.Ptr<double>(), indices.Ptr<long>());
-    }
-
-    /// <inheritdoc/>
-    public void MaxPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy, in StridedView indices)
-    {
-        if (IsF32(dy, "max_pool_backward")) CpuPool.MaxBackward(g, dy.Ptr<float>(), indices.Ptr<long>(), dx.Ptr<float>());
-        else CpuPool.MaxBackward(g, dy.Ptr<double>(), indices.Ptr<long>(), dx.Ptr<double>());
-    }
-
-    /// <inheritdoc/>
-    public void AvgPoolForward(PoolGeometry g, in StridedView y, in StridedView x)
-    {
-        if (IsF32(x, "avg_pool")) CpuPool.AvgForward(g, x.Ptr<float>(), y.Ptr<float>());
-        else CpuPool.AvgForward(g, x.Ptr<double>(), y.Ptr<double>());
-    }
-
-    /// <inheritdoc/>
-    public void AvgPoolBackward(PoolGeometry g, in StridedView dx, in StridedView dy)
-    {
-        if (IsF32(dy, "avg_pool_backward")) CpuPool.AvgBackward(g, dy.Ptr<float>(), dx.Ptr<float>());
-        else CpuPool.AvgBackward(g, dy.Ptr<double>(), dx.Ptr<double>());
-    }
-
-    /// <inheritdoc/>
-    public void BatchNormForward(int n, int c, int s, in StridedView y, in StridedView x, StridedView? weight, StridedView? bias,
-        StridedView? runningMean, StridedView? runningVar, bool training, double momentum, double eps, in StridedView saveMean, in StridedView saveInvStd)
-    {
-        if (IsF32(x, "batch_norm"))
-            CpuBatchNorm.Forward(n, c, s, x.Ptr<float>(), P<float>(weight), P<float>(bias), P<float>(runningMean), P<float>(runningVar), training, momentum, eps,
-                y.Ptr<float>(), saveMean.Ptr<float>(), saveInvStd.Ptr<float>());
-        else
-            CpuBatchNorm.Forward(n, c, s, x.Ptr<double>(), P<double>(weight), P<double>(bias), P<double>(runningMean), P<double>(runningVar), training, momentum, eps,
-                y.Ptr<double>(), saveMean.Ptr<double>(), saveInvStd.Ptr<double>());
-    }
-
-    /// <inheritdoc/>
-    public void BatchNormBackward(int n, int c, int s, StridedView? dx, StridedView? dw, StridedView? db, in StridedView dy, in StridedView x,
-        StridedView? weight, in StridedView saveMean, in StridedView saveInvStd, bool training)
-    {
-        if (IsF32(dy, "batch_norm_backward"))
-            CpuBatchNorm.Backward(n, c, s, dy.Ptr<float>(), x.Ptr<float>(), P<float>(weight), saveMean.Ptr<float>(), saveInvStd.Ptr<float>(), training,
-                P<float>(dx), P<float>(dw), P<float>(db));
-        else
-            CpuBatchNorm.Backward(n, c, s, dy.Ptr<double>(), x.Ptr<double>(), P<double>(weight), saveMean.Ptr<double>(), saveInvStd.Ptr<double>(), training,
-                P<double>(dx), P<double>(dw), P<double>(db));
-    }
-
-    /// <inheritdoc/>
-    public void LrnForward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView y, in StridedView x)
-    {
-        if (IsF32(x, "local_response_norm")) CpuLrn.Forward(n, c, s, size, alpha, beta, k, x.Ptr<float>(), y.Ptr<float>());
-        else CpuLrn.Forward(n, c, s, size, alpha, beta, k, x.Ptr<double>(), y.Ptr<double>());
-    }
-
-    /// <inheritdoc/>
-    public void LrnBackward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y)
-    {
-        if (IsF32(x, "local_response_norm_backward")) CpuLrn.Backward(n, c, s, size, alpha, beta, k, x.Ptr<float>(), y.Ptr<float>(), dy.Ptr<float>(), dx.Ptr<float>());
-        else CpuLrn.Backward(n, c, s, size, alpha, beta, k, x.Ptr<double>(), y.Ptr<double>(), dy.Ptr<double>(), dx.Ptr<double>());
     }
 }

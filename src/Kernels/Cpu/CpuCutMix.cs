@@ -10,7 +10,7 @@ namespace Engine.Kernels.Cpu;
 /// </summary>
 public static unsafe class CpuCutMix
 {
-    /// <summary>dst ← CutMix(src) (see <see cref="IBackend.CutMix"/>); T is the element's bit pattern (int or long).</summary>
+    /// <summary>dst ← CutMix(src) (see <see cref="Engine.Kernels.Fused.FusedOps.CutMixImages"/>); T is the element's bit pattern (int or long).</summary>
     public static void Images<T>(in StridedView dst, in StridedView src, in StridedView partner, int y1, int y2, int x1, int x2) where T : unmanaged
     {
         int n = (int)dst.Shape[0], c = (int)dst.Shape[1], h = (int)dst.Shape[2], w = (int)dst.Shape[3];

@@ -3,7 +3,7 @@ using System.Numerics;
 namespace Engine.Kernels.Cpu;
 
 /// <summary>
-/// The fused knowledge-distillation loss and its student gradient (see <see cref="IBackend.DistillationLoss"/>), row by row
+/// The fused knowledge-distillation loss and its student gradient (see <see cref="Engine.Kernels.Fused.FusedOps.Distillation"/>), row by row
 /// in float64: three max-shifted log-sum-exps (s/T, t/T, s), then one pass for the KL sum and the gradient.
 /// </summary>
 public static unsafe class CpuDistillation

@@ -25,7 +25,7 @@ public static unsafe class CpuKlDiv
         d[0] = T.CreateTruncating(scale * s);
     }
 
-    /// <summary>dInput = −scale·g·p, dTarget = scale·g·∂term/∂t (see <see cref="IBackend.KlDivBackward"/>); g broadcast when one element.</summary>
+    /// <summary>dInput = −scale·g·p, dTarget = scale·g·∂term/∂t (see <see cref="Engine.Kernels.Fused.FusedOps.KlDivBackward"/>); g broadcast when one element.</summary>
     public static void Backward<T>(StridedView? dInput, StridedView? dTarget, in StridedView grad, in StridedView input, in StridedView target, bool logTarget, double scale)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -126,3 +126,96 @@ public readonly struct HardswishBackwardFn<T> : IBinaryFn<T, T> where T : unmana
     public T Apply(T g, T x) => x < T.CreateTruncating(-3) ? T.Zero : x > T.CreateTruncating(3) ? g : g * (x / T.CreateTruncating(3) + T.CreateTruncating(0.5));
 }
 #pragma warning restore CS1591
+
+// The op -> struct tables the CPU backend dispatches through (DTypeDispatch picks T): a new elementwise op is its
+// struct above and one case here.
+
+/// <summary>A unary op: the float-only ops for floats, the numeric ones for every dtype.</summary>
+internal readonly struct UnaryKernel(UnaryOp op, StridedView d, StridedView s, double a, double b) : INumericKernel, IFloatKernel
+{
+    public void Run<T>() where T : unmanaged, INumber<T>, IMinMaxValue<T>
+    {
+        T ta = T.CreateTruncating(a), tb = T.CreateTruncating(b);
+        switch (op)
+        {
+            case UnaryOp.Neg: CpuElementwise.Unary<T, NegFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Abs: CpuElementwise.Unary<T, AbsFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Square: CpuElementwise.Unary<T, SquareFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Sign: CpuElementwise.Unary<T, SignFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Affine: CpuElementwise.Unary<T, AffineFn<T>>(d, s, new(ta, tb), op, a, b); break;
+            case UnaryOp.ScalarDiv: CpuElementwise.Unary<T, ScalarDivFn<T>>(d, s, new(ta), op, a, b); break;
+            case UnaryOp.Relu: CpuElementwise.Unary<T, ReluFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Relu6: CpuElementwise.Unary<T, Relu6Fn<T>>(d, s, new(T.CreateTruncating(6)), op, a, b); break;
+            case UnaryOp.LeakyRelu: CpuElementwise.Unary<T, LeakyReluFn<T>>(d, s, new(ta), op, a, b); break;
+            case UnaryOp.Clamp: CpuElementwise.Unary<T, ClampFn<T>>(d, s, new(ta, tb), op, a, b); break;
+            default: throw DTypeDispatch.Unsupported(op.ToString(), s.DType);
+        }
+    }
+
+    public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T>
+    {
+        T ta = T.CreateTruncating(a);
+        switch (op)
+        {
+            case UnaryOp.Exp: CpuElementwise.Unary<T, ExpFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Log: CpuElementwise.Unary<T, LogFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Sqrt: CpuElementwise.Unary<T, SqrtFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Rsqrt: CpuElementwise.Unary<T, RsqrtFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.PowScalar: CpuElementwise.Unary<T, PowScalarFn<T>>(d, s, new(ta), op, a, b); break;
+            case UnaryOp.ScalarPow: CpuElementwise.Unary<T, ScalarPowFn<T>>(d, s, new(ta), op, a, b); break;
+            case UnaryOp.Sigmoid: CpuElementwise.Unary<T, SigmoidFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Tanh: CpuElementwise.Unary<T, TanhFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Silu: CpuElementwise.Unary<T, SiluFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Gelu: CpuElementwise.Unary<T, GeluFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Hardsigmoid: CpuElementwise.Unary<T, HardsigmoidFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Hardswish: CpuElementwise.Unary<T, HardswishFn<T>>(d, s, default, op, a, b); break;
+            default: Run<T>(); break;
+        }
+    }
+}
+
+/// <summary>A binary op: the float-only ops for floats, the numeric ones for every dtype.</summary>
+internal readonly struct BinaryKernel(BinaryOp op, StridedView d, StridedView x, StridedView y, double a, double b) : INumericKernel, IFloatKernel
+{
+    public void Run<T>() where T : unmanaged, INumber<T>, IMinMaxValue<T>
+    {
+        T ta = T.CreateTruncating(a), tb = T.CreateTruncating(b);
+        switch (op)
+        {
+            case BinaryOp.Add: CpuElementwise.Binary<T, T, AddFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Sub: CpuElementwise.Binary<T, T, SubFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Mul: CpuElementwise.Binary<T, T, MulFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Div: CpuElementwise.Binary<T, T, DivFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Maximum: CpuElementwise.Binary<T, T, MaximumFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Minimum: CpuElementwise.Binary<T, T, MinimumFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Eq: CpuElementwise.Binary<T, byte, EqFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Ne: CpuElementwise.Binary<T, byte, NeFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Lt: CpuElementwise.Binary<T, byte, LtFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Le: CpuElementwise.Binary<T, byte, LeFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Gt: CpuElementwise.Binary<T, byte, GtFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Ge: CpuElementwise.Binary<T, byte, GeFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.ReluBackward: CpuElementwise.Binary<T, T, ReluBackwardFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.Relu6Backward: CpuElementwise.Binary<T, T, Relu6BackwardFn<T>>(d, x, y, new(T.CreateTruncating(6)), op); break;
+            case BinaryOp.LeakyReluBackward: CpuElementwise.Binary<T, T, LeakyReluBackwardFn<T>>(d, x, y, new(ta), op); break;
+            case BinaryOp.ClampBackward: CpuElementwise.Binary<T, T, ClampBackwardFn<T>>(d, x, y, new(ta, tb), op); break;
+            case BinaryOp.AbsBackward: CpuElementwise.Binary<T, T, AbsBackwardFn<T>>(d, x, y, default, op); break;
+            default: throw DTypeDispatch.Unsupported(op.ToString(), x.DType);
+        }
+    }
+
+    public void RunFloat<T>() where T : unmanaged, IFloatingPointIeee754<T>, IMinMaxValue<T>
+    {
+        switch (op)
+        {
+            case BinaryOp.Pow: CpuElementwise.Binary<T, T, PowFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.PowScalarBackward: CpuElementwise.Binary<T, T, PowScalarBackwardFn<T>>(d, x, y, new(T.CreateTruncating(a)), op); break;
+            case BinaryOp.SigmoidBackward: CpuElementwise.Binary<T, T, SigmoidBackwardFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.TanhBackward: CpuElementwise.Binary<T, T, TanhBackwardFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.SiluBackward: CpuElementwise.Binary<T, T, SiluBackwardFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.GeluBackward: CpuElementwise.Binary<T, T, GeluBackwardFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.HardsigmoidBackward: CpuElementwise.Binary<T, T, HardsigmoidBackwardFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.HardswishBackward: CpuElementwise.Binary<T, T, HardswishBackwardFn<T>>(d, x, y, default, op); break;
+            default: Run<T>(); break;
+        }
+    }
+}

@@ -16,14 +16,16 @@ public sealed unsafe partial class GpuBackend
     private const double BackwardEpsilon = 1e-5;
 
     /// <inheritdoc/>
-    public void BatchNormForward(int n, int c, int s, in StridedView y, in StridedView x, StridedView? weight, StridedView? bias,
-        StridedView? runningMean, StridedView? runningVar, bool training, double momentum, double eps, in StridedView saveMean, in StridedView saveInvStd)
+    public void BatchNormForward(BatchNormParams args, in StridedView y, in StridedView x, in BatchNormChannels channels, in BatchNormSaved saved)
     {
         if (CudaRuntimeOrNull is not { } cuda)
         {
-            Cpu("batch_norm").BatchNormForward(n, c, s, y, x, weight, bias, runningMean, runningVar, training, momentum, eps, saveMean, saveInvStd);
+            Cpu("batch_norm").BatchNormForward(args, y, x, channels, saved);
             return;
         }
+        var (n, c, s, training, momentum, eps) = args;
+        var (weight, bias, runningMean, runningVar) = channels;
+        var (saveMean, saveInvStd) = saved;
         const string op = "batch_norm";
         var dt = x.DType;
         int cdt = CudnnDescriptor.DataType(dt, op);
@@ -69,14 +71,16 @@ public sealed unsafe partial class GpuBackend
     }
 
     /// <inheritdoc/>
-    public void BatchNormBackward(int n, int c, int s, StridedView? dx, StridedView? dw, StridedView? db, in StridedView dy, in StridedView x,
-        StridedView? weight, in StridedView saveMean, in StridedView saveInvStd, bool training)
+    public void BatchNormBackward(BatchNormParams args, in BatchNormGrads grads, in StridedView dy, in StridedView x, StridedView? weight, in BatchNormSaved saved)
     {
         if (CudaRuntimeOrNull is not { } cuda)
         {
-            Cpu("batch_norm_backward").BatchNormBackward(n, c, s, dx, dw, db, dy, x, weight, saveMean, saveInvStd, training);
+            Cpu("batch_norm_backward").BatchNormBackward(args, grads, dy, x, weight, saved);
             return;
         }
+        var (n, c, s, training, _, _) = args;
+        var (dx, dw, db) = grads;
+        var (saveMean, saveInvStd) = saved;
         const string op = "batch_norm_backward";
         var dt = x.DType;
         int cdt = CudnnDescriptor.DataType(dt, op);

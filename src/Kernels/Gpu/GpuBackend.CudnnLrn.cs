@@ -8,8 +8,9 @@ namespace Engine.Kernels.Gpu;
 public sealed unsafe partial class GpuBackend
 {
     /// <summary>y = LRN(x) over x seen as [N, C, S] through cudnnLRNCrossChannelForward (real GPU only).</summary>
-    internal void CudnnLrnForward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView y, in StridedView x)
+    internal void CudnnLrnForward(LrnParams args, in StridedView y, in StridedView x)
     {
+        var (n, c, s, size, alpha, beta, k) = args;
         const string op = "cudnn_lrn";
         var (cuda, cdt) = LrnChecks(op, x.DType, size, beta, k);
         ulong xa = Addr(x, op), ya = Addr(y, op);
@@ -24,8 +25,9 @@ public sealed unsafe partial class GpuBackend
     }
 
     /// <summary>dx from dy, x and the forward output y through cudnnLRNCrossChannelBackward (real GPU only).</summary>
-    internal void CudnnLrnBackward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y)
+    internal void CudnnLrnBackward(LrnParams args, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y)
     {
+        var (n, c, s, size, alpha, beta, k) = args;
         const string op = "cudnn_lrn_backward";
         var (cuda, cdt) = LrnChecks(op, x.DType, size, beta, k);
         ulong xa = Addr(x, op), ya = Addr(y, op), dya = Addr(dy, op), dxa = Addr(dx, op);

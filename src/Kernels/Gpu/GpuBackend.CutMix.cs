@@ -9,7 +9,7 @@ public sealed partial class GpuBackend
     // the counts that far below 2^32 means an index never wraps to a small value and revisits (or loops forever).
     private const long CutMixIndexLimit = uint.MaxValue - 65535L * 256;
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.CutMixImages"/>.</summary>
     public void CutMix(in StridedView dst, in StridedView src, in StridedView partner, int y1, int y2, int x1, int x2)
     {
         const string op = "cutmix";
@@ -33,9 +33,9 @@ public sealed partial class GpuBackend
             try
             {
                 var (grid, block) = Shape2D(bw, c * bh, n);
-                Launch(HandWritten("cutmix", "cutmix_box_gather"), grid, block, 0, new ParamBuffer()
+                Launch(EmbeddedKernel("cutmix", "cutmix_box_gather"), grid, block, 0, new ParamBuffer()
                     .U64(scratch.Address).U64(d).U32((uint)n).U32((uint)c).U32((uint)h).U32((uint)words).U32((uint)y1).U32(bh).U32(wx1).U32(bw));
-                Launch(HandWritten("cutmix", "cutmix_box_paste"), grid, block, 0, new ParamBuffer()
+                Launch(EmbeddedKernel("cutmix", "cutmix_box_paste"), grid, block, 0, new ParamBuffer()
                     .U64(d).U64(scratch.Address).U64(p).U32((uint)n).U32((uint)c).U32((uint)h).U32((uint)words).U32((uint)y1).U32(bh).U32(wx1).U32(bw));
             }
             finally { scratch.Release(); }
@@ -44,7 +44,7 @@ public sealed partial class GpuBackend
         // out of place: 16-byte quads when every row starts 16-byte aligned, else one word per thread
         bool v4 = words % 4 == 0 && d % 16 == 0 && s % 16 == 0;
         var (g, b) = Shape2D(v4 ? words / 4 : words, rows, n);
-        Launch(HandWritten("cutmix", v4 ? "cutmix_mix_v4" : "cutmix_mix_w1"), g, b, 0, new ParamBuffer()
+        Launch(EmbeddedKernel("cutmix", v4 ? "cutmix_mix_v4" : "cutmix_mix_w1"), g, b, 0, new ParamBuffer()
             .U64(d).U64(s).U64(p).U32((uint)n).U32((uint)rows).U32((uint)h).U32((uint)words)
             .U32((uint)y1).U32((uint)y2).U32(wx1).U32(wx2));
     }
@@ -60,7 +60,7 @@ public sealed partial class GpuBackend
         return (new Dim3((int)gx, (int)gy, (int)gz), new Dim3(bx, by, 1));
     }
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.CutMixLabels"/>.</summary>
     public void CutMixLabels(in StridedView dst, in StridedView labels, in StridedView partner, double lambda)
     {
         const string op = "cutmix_labels";
@@ -76,6 +76,6 @@ public sealed partial class GpuBackend
         else pb.F64(lambda).F64(1 - lambda);
         int bx = (int)Math.Min(256, (k + 31) / 32 * 32), by = 256 / bx;
         var grid = new Dim3(1, (int)Math.Min((n + by - 1) / by, 65535), 1);
-        Launch(HandWritten("cutmix", f32 ? "cutmix_labels_f32" : "cutmix_labels_f64"), grid, new Dim3(bx, by, 1), 0, pb);
+        Launch(EmbeddedKernel("cutmix", f32 ? "cutmix_labels_f32" : "cutmix_labels_f64"), grid, new Dim3(bx, by, 1), 0, pb);
     }
 }

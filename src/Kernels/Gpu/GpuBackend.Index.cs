@@ -60,7 +60,7 @@ public sealed partial class GpuBackend
         if (dst.DType is not (DType.Float32 or DType.Float64 or DType.Int64 or DType.Int32 or DType.UInt8))
             throw new DTypeException(op, $"dtype {dst.DType.Name()} is not supported (float32, float64, int64, int32, uint8)");
         var t = PtxGen.Of(dst.DType);
-        return IndexLaunch(op, dst, index, src, indexDst: true, dim, (rank, wide) => $"scatter_add_{PtxGen.Sfx(t)}_r{rank}_{(wide ? "w64" : "w32")}",
+        return IndexLaunch(op, dst, index, src, indexDst: true, dim, (rank, wide) => $"scatter_add_{PtxGen.TypeSuffix(t)}_r{rank}_{(wide ? "w64" : "w32")}",
             (name, rank, wide) => IndexPtxGen.ScatterAdd(name, rank, t, wide));
     }
 
@@ -122,7 +122,7 @@ public sealed partial class GpuBackend
         int tx = (int)Math.Min(IndexRowBlock, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)chunks));
         int ty = IndexRowBlock / tx;
         long blocks = Math.Min((rows + ty - 1) / ty, 8 * (long)MaxBlocks);
-        var fn = HandWritten("index_rows", chunk == 16 ? "index_rows_v4" : "index_rows_b32");
+        var fn = EmbeddedKernel("index_rows", chunk == 16 ? "index_rows_v4" : "index_rows_b32");
         var p = new ParamBuffer().U64(pd).U64(ps).U64(pi).U64((ulong)rows).S64(index.Strides[0]).U64((ulong)src.Shape[dim])
             .S64(sStride).S64(dStride).U32((uint)chunks);
         Launch(fn, (int)blocks, (tx, ty), 0, p);

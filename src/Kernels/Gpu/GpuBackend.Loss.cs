@@ -9,18 +9,18 @@ public sealed partial class GpuBackend
     private readonly Lock _klSumLock = new();
     private GpuStorage? _klPartials;
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.KlDiv"/>.</summary>
     public void KlDiv(in StridedView dst, in StridedView input, in StridedView target, bool logTarget, bool reduce, double scale)
     {
         const string op = "kl_div";
-        if (input.DType != DType.Float32) { Cpu(op).KlDiv(dst, input, target, logTarget, reduce, scale); return; }
+        if (input.DType != DType.Float32) { Fused.FusedOps.KlDiv.Run(Cpu(op), new(dst, input, target, logTarget, reduce, scale)); return; }
         long n = input.NumEl;
         ulong pd = Addr(dst, op), px = Addr(input, op), pt = Addr(target, op);
         int blocks = (int)Math.Clamp((n + LossBlock - 1) / LossBlock, 1, MaxPartials);
         if (!reduce)
         {
             if (n == 0) return;
-            Launch(HandWritten("kl_div", "kl_div_pointwise"), blocks, LossBlock, 0,
+            Launch(EmbeddedKernel("kl_div", "kl_div_pointwise"), blocks, LossBlock, 0,
                 new ParamBuffer().U64(pd).U64(px).U64(pt).U64((ulong)n).U32(logTarget ? 1u : 0u));
             return;
         }
@@ -30,36 +30,36 @@ public sealed partial class GpuBackend
         {
             _klPartials ??= (GpuStorage)Allocate(MaxPartials * sizeof(float), zero: false);
             ulong partials = _klPartials.Address;
-            Launch(HandWritten("kl_div", "kl_div_partial"), blocks, LossBlock, 0,
+            Launch(EmbeddedKernel("kl_div", "kl_div_partial"), blocks, LossBlock, 0,
                 new ParamBuffer().U64(partials).U64(px).U64(pt).U64((ulong)n).U32(logTarget ? 1u : 0u));
-            Launch(HandWritten("kl_div", "kl_div_finish"), 1, LossBlock, 0,
+            Launch(EmbeddedKernel("kl_div", "kl_div_finish"), 1, LossBlock, 0,
                 new ParamBuffer().U64(pd).U64(partials).U32((uint)blocks).F32((float)scale));
         }
     }
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.KlDivBackward"/>.</summary>
     public void KlDivBackward(StridedView? dInput, StridedView? dTarget, in StridedView grad, in StridedView input, in StridedView target, bool logTarget, double scale)
     {
         const string op = "kl_div_backward";
-        if (input.DType != DType.Float32) { Cpu(op).KlDivBackward(dInput, dTarget, grad, input, target, logTarget, scale); return; }
+        if (input.DType != DType.Float32) { Fused.FusedOps.KlDivBackward.Run(Cpu(op), new(dInput, dTarget, grad, input, target, logTarget, scale)); return; }
         long n = input.NumEl;
         ulong pdx = dInput is { } a ? Addr(a, op) : 0, pdt = dTarget is { } b ? Addr(b, op) : 0;
         ulong pg = Addr(grad, op), px = Addr(input, op), pt = Addr(target, op);
         if (n == 0 || (pdx == 0 && pdt == 0)) return;
         int blocks = (int)Math.Clamp((n + LossBlock - 1) / LossBlock, 1, MaxBlocks);
-        Launch(HandWritten("kl_div", "kl_div_backward"), blocks, LossBlock, 0,
+        Launch(EmbeddedKernel("kl_div", "kl_div_backward"), blocks, LossBlock, 0,
             new ParamBuffer().U64(pdx).U64(pdt).U64(pg).U64(px).U64(pt).U64((ulong)n)
                 .U32(grad.NumEl == 1 ? 0u : 1u).U32(logTarget ? 1u : 0u).F32((float)scale));
     }
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.Distillation"/>.</summary>
     public void DistillationLoss(in StridedView loss, in StridedView rowLoss, StridedView? dStudent, in StridedView student, in StridedView teacher,
         in StridedView labels, double temperature, double klScale, double ceScale)
     {
         const string op = "distillation_loss";
         if (student.DType != DType.Float32)
         {
-            Cpu(op).DistillationLoss(loss, rowLoss, dStudent, student, teacher, labels, temperature, klScale, ceScale);
+            Fused.FusedOps.Distillation.Run(Cpu(op), new(loss, rowLoss, dStudent, student, teacher, labels, temperature, klScale, ceScale));
             return;
         }
         int b = (int)student.Shape[0], c = (int)student.Shape[1];
@@ -68,11 +68,11 @@ public sealed partial class GpuBackend
         // 16-byte loads and stores when every row starts 16-byte aligned
         bool vec4 = c % 4 == 0 && ((ps | pt | (pd == 0 ? 0 : pd)) & 15) == 0;
         if (b > 0)
-            Launch(HandWritten("distillation", "distill_rows"), b, RowThreads(b, c), 0,
+            Launch(EmbeddedKernel("distillation", "distill_rows"), b, RowThreads(b, c), 0,
                 new ParamBuffer().U64(pr).U64(pd).U64(ps).U64(pt).U64(py).U32((uint)c)
                     .F32((float)(1 / temperature)).F32((float)klScale).F32((float)(klScale / temperature)).F32((float)ceScale)
                     .U32(vec4 ? 1u : 0u));
-        Launch(HandWritten("distillation", "distill_sum"), 1, LossBlock, 0, new ParamBuffer().U64(pl).U64(pr).U32((uint)b));
+        Launch(EmbeddedKernel("distillation", "distill_sum"), 1, LossBlock, 0, new ParamBuffer().U64(pl).U64(pr).U32((uint)b));
     }
 
     /// <summary>

@@ -24,8 +24,9 @@ public sealed partial class GpuBackend
     public LrnKernels LrnKernels { get; set; } = LrnKernels.Sliding;
 
     /// <inheritdoc/>
-    public void LrnForward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView y, in StridedView x)
+    public void LrnForward(LrnParams args, in StridedView y, in StridedView x)
     {
+        var (n, c, s, size, alpha, beta, k) = args;
         const string op = "local_response_norm";
         bool f32 = CheckLrn(op, n, c, s, size, [y, x]);
         ulong xa = Addr(x, op), ya = Addr(y, op);
@@ -38,8 +39,9 @@ public sealed partial class GpuBackend
     }
 
     /// <inheritdoc/>
-    public void LrnBackward(int n, int c, int s, int size, double alpha, double beta, double k, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y)
+    public void LrnBackward(LrnParams args, in StridedView dx, in StridedView dy, in StridedView x, in StridedView y)
     {
+        var (n, c, s, size, alpha, beta, k) = args;
         const string op = "local_response_norm_backward";
         bool f32 = CheckLrn(op, n, c, s, size, [dx, dy, x, y]);
         ulong xa = Addr(x, op), ya = Addr(y, op), dya = Addr(dy, op), dxa = Addr(dx, op);
@@ -81,7 +83,7 @@ public sealed partial class GpuBackend
 
     private void LaunchLrn(string kernel, bool f32, int s, int block, long rows, int sharedBytes, ParamBuffer p)
     {
-        var fn = HandWritten(LrnModule, kernel + (f32 ? "_f32" : "_f64"));
+        var fn = EmbeddedKernel(LrnModule, kernel + (f32 ? "_f32" : "_f64"));
         Dim3 grid = ((s + block - 1) / block, (int)Math.Min(rows, LrnMaxGridY));
         Launch(fn, grid, block, sharedBytes, p);
     }

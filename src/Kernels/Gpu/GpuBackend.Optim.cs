@@ -6,7 +6,7 @@ public sealed partial class GpuBackend
 {
     private const string OptimModule = "optim";
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.Sgd"/>.</summary>
     public void SgdUpdate(in StridedView param, in StridedView grad, StridedView? momentumBuffer, double lr, double momentum,
         double dampening, double weightDecay, bool nesterov, bool firstStep)
     {
@@ -23,10 +23,10 @@ public sealed partial class GpuBackend
         var p = new ParamBuffer().U64((ulong)n).U64((ulong)nvec).U64(ap).U64(ag).U64(ab);
         Scalars(p, f32, c.WeightDecay, c.Momentum, c.Damp, c.NegLr);
         p.U32((uint)c.Flags);
-        Launch(HandWritten(OptimModule, f32 ? "sgd_f32" : "sgd_f64"), blocks, BlockSize, 0, p);
+        Launch(EmbeddedKernel(OptimModule, f32 ? "sgd_f32" : "sgd_f64"), blocks, BlockSize, 0, p);
     }
 
-    /// <inheritdoc/>
+    /// <summary>The GPU implementation of <see cref="Fused.FusedOps.Adam"/>.</summary>
     public void AdamUpdate(in StridedView param, in StridedView grad, in StridedView expAvg, in StridedView expAvgSq, StridedView? maxExpAvgSq,
         double lr, double beta1, double beta2, double eps, double weightDecay, bool decoupled, double biasCorrection1, double biasCorrection2)
     {
@@ -42,7 +42,7 @@ public sealed partial class GpuBackend
         var p = new ParamBuffer().U64((ulong)n).U64((ulong)nvec).U64(ap).U64(ag).U64(am).U64(av).U64(aw);
         Scalars(p, f32, c.WeightDecay, c.Decay, c.Beta1, c.OneMinusBeta1, c.Beta2, c.OneMinusBeta2, c.InvBc2Sqrt, c.Eps, c.NegStep);
         p.U32((uint)c.Flags);
-        Launch(HandWritten(OptimModule, f32 ? "adam_f32" : "adam_f64"), blocks, BlockSize, 0, p);
+        Launch(EmbeddedKernel(OptimModule, f32 ? "adam_f32" : "adam_f64"), blocks, BlockSize, 0, p);
     }
 
     /// <summary>

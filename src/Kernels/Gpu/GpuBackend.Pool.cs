@@ -57,7 +57,7 @@ public sealed unsafe partial class GpuBackend
             .U32((uint)total).U32((uint)g.OutSize[0]).U32((uint)g.OutSize[1]).U32((uint)g.OutSize[2])
             .U32((uint)g.In[1]).U32((uint)g.In[2]).U32((uint)g.InPlane)
             .U32((uint)g.Dilation[0]).U32((uint)g.Dilation[1]).U32((uint)g.Dilation[2]);
-        Launch(HandWritten("max_pool", "max_pool_fwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
+        Launch(EmbeddedKernel("max_pool", "max_pool_fwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
     }
 
     /// <inheritdoc/>
@@ -71,7 +71,7 @@ public sealed unsafe partial class GpuBackend
         if (total == 0) return;
         CheckPoolSize(total, g.InPlane, op);
         var p = new ParamBuffer().U64(dxa).U64(dya).U64(ia).U32((uint)total).U32((uint)g.OutPlane).U32((uint)g.InPlane);
-        Launch(HandWritten("max_pool", "max_pool_bwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
+        Launch(EmbeddedKernel("max_pool", "max_pool_bwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
     }
 
     private static string PoolType(DType dt, string op) => dt switch
@@ -127,7 +127,7 @@ public sealed unsafe partial class GpuBackend
             .U32((uint)total).U32((uint)g.OutSize[0]).U32((uint)g.OutSize[1]).U32((uint)g.OutSize[2])
             .U32((uint)g.In[1]).U32((uint)g.In[2]).U32((uint)g.InPlane)
             .U32((uint)g.Dilation[0]).U32((uint)g.Dilation[1]).U32((uint)g.Dilation[2]);
-        Launch(HandWritten("avg_pool", "avg_pool_fwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
+        Launch(EmbeddedKernel("avg_pool", "avg_pool_fwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
     }
 
     /// <inheritdoc/>
@@ -163,7 +163,7 @@ public sealed unsafe partial class GpuBackend
             .U32((uint)total).U32((uint)g.In[0]).U32((uint)g.In[1]).U32((uint)g.In[2])
             .U32((uint)g.OutSize[0]).U32((uint)g.OutSize[1]).U32((uint)g.OutSize[2]).U32((uint)g.OutPlane)
             .U32((uint)g.Dilation[0]).U32((uint)g.Dilation[1]).U32((uint)g.Dilation[2]);
-        Launch(HandWritten("avg_pool", "avg_pool_bwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
+        Launch(EmbeddedKernel("avg_pool", "avg_pool_bwd_" + t), PoolBlocks(total), PoolBlock, 0, p);
     }
 
     // avg_pool.ptx's per-dim tables (int32 [start[out], end[out], divisor[out], lo[in], hi[in]]), uploaded once per

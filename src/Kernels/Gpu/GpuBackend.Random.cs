@@ -39,6 +39,6 @@ public sealed partial class GpuBackend
         }
         p.U32(code);
         long blocks = Math.Min((n + BlockSize - 1) / BlockSize, MaxBlocks);
-        Launch(HandWritten("philox", kernel), (int)blocks, BlockSize, 0, p);
+        Launch(EmbeddedKernel("philox", kernel), (int)blocks, BlockSize, 0, p);
     }
 }

@@ -56,7 +56,7 @@ public sealed partial class GpuBackend
         RunReduce(max ? ReduceKind.ArgMax : ReduceKind.ArgMin, t, t, ps, 0, pv, pi, plan, allowSplit: true);
     }
 
-    private static GT ElemOf(string op, DType t) => t switch
+    private static ElemType ElemOf(string op, DType t) => t switch
     {
         DType.Float32 or DType.Float64 or DType.Int64 or DType.Int32 or DType.UInt8 or DType.Bool => PtxGen.Of(t),
         _ => throw new DTypeException(op, $"dtype {t.Name()} has no GPU reduction kernel"),
@@ -66,7 +66,7 @@ public sealed partial class GpuBackend
     /// Picks the kernel shape and chunking for <paramref name="plan"/> and launches it; with more than one chunk, the
     /// partials (accumulator type, and int64 indices for arg kinds) go to scratch memory reduced by a second launch.
     /// </summary>
-    private void RunReduce(ReduceKind kind, GT tin, GT tout, ulong src, ulong srci, ulong dst, ulong dsti, ReducePlan plan, bool allowSplit)
+    private void RunReduce(ReduceKind kind, ElemType tin, ElemType tout, ulong src, ulong srci, ulong dst, ulong dsti, ReducePlan plan, bool allowSplit)
     {
         long M = plan.Outputs, L = plan.Length;
         bool arg = ReduceGen.IsArg(kind);
@@ -95,7 +95,7 @@ public sealed partial class GpuBackend
             return;
         }
         // First pass into [splits, M] partials laid out contiguously over the kept dims, then a pass over the splits.
-        GT acc = ReduceGen.AccOf(kind, tin);
+        ElemType acc = ReduceGen.AccOf(kind, tin);
         var contiguous = new long[plan.Kept.Length];
         for (long d = plan.Kept.Length - 1, s = 1; d >= 0; d--) { contiguous[d] = s; s *= plan.Kept[d]; }
         long n = splits * M;
@@ -117,7 +117,7 @@ public sealed partial class GpuBackend
 
     private static long Ceil(long a, long b) => (a + b - 1) / b;
 
-    private void LaunchReduce(ReduceKind kind, GT tin, GT tout, ReduceMode mode, ulong src, ulong srci, ulong dst, ulong dsti,
+    private void LaunchReduce(ReduceKind kind, ElemType tin, ElemType tout, ReduceMode mode, ulong src, ulong srci, ulong dst, ulong dsti,
         long cstride, ReducePlan plan, long[][] outStrides, long chunk)
     {
         bool arg = ReduceGen.IsArg(kind), argIn = arg && srci != 0;

@@ -54,15 +54,15 @@ public sealed partial class GpuBackend
         switch (kernel)
         {
             case SoftmaxKernel.Simple:
-                Launch(HandWritten(SoftmaxModule, "softmax_simple_f32"), Blocks(rows, 256), 256, 0, p);
+                Launch(EmbeddedKernel(SoftmaxModule, "softmax_simple_f32"), Blocks(rows, 256), 256, 0, p);
                 break;
             case SoftmaxKernel.Warp:
-                Launch(HandWritten(SoftmaxModule, $"softmax_warp{WarpValues(n)}_f32"), Blocks(rows, 8), 256, 0, p);
+                Launch(EmbeddedKernel(SoftmaxModule, $"softmax_warp{WarpValues(n)}_f32"), Blocks(rows, 8), 256, 0, p);
                 break;
             default:
                 bool cached = kernel == SoftmaxKernel.Block;
                 p.U32(cached ? 1u : 0u);
-                Launch(HandWritten(SoftmaxModule, "softmax_block_f32"), (int)rows, RowBlock(n), cached ? n * 4 : 0, p);
+                Launch(EmbeddedKernel(SoftmaxModule, "softmax_block_f32"), (int)rows, RowBlock(n), cached ? n * 4 : 0, p);
                 break;
         }
     }
@@ -86,15 +86,15 @@ public sealed partial class GpuBackend
         switch (kernel)
         {
             case SoftmaxKernel.Simple:
-                Launch(HandWritten(SoftmaxModule, "softmax_backward_simple_f32"), Blocks(rows, 256), 256, 0, p);
+                Launch(EmbeddedKernel(SoftmaxModule, "softmax_backward_simple_f32"), Blocks(rows, 256), 256, 0, p);
                 break;
             case SoftmaxKernel.Warp:
-                Launch(HandWritten(SoftmaxModule, $"softmax_backward_warp{WarpValues(n)}_f32"), Blocks(rows, 8), 256, 0, p);
+                Launch(EmbeddedKernel(SoftmaxModule, $"softmax_backward_warp{WarpValues(n)}_f32"), Blocks(rows, 8), 256, 0, p);
                 break;
             default:
                 bool cached = kernel == SoftmaxKernel.Block;
                 p.U32(cached ? 1u : 0u);
-                Launch(HandWritten(SoftmaxModule, "softmax_backward_block_f32"), (int)rows, RowBlock(n), cached ? n * 8 : 0, p);
+                Launch(EmbeddedKernel(SoftmaxModule, "softmax_backward_block_f32"), (int)rows, RowBlock(n), cached ? n * 8 : 0, p);
                 break;
         }
     }

@@ -19,18 +19,16 @@ namespace Engine.Kernels.Gpu;
 /// <item><term>Fill</term><description>PTX, every dtype (float32, float64, int64, int32, uint8, bool), any strides</description></item>
 /// <item><term>Copy</term><description>runtime device-to-device memcpy when same dtype and both contiguous; else PTX for every pair of
 /// float32/float64/int64/int32/uint8/bool (casts, strided, broadcast source)</description></item>
-/// <item><term>Unary</term><description>PTX for float32/float64: Neg, Abs, Square, Sign, Affine, ScalarDiv, Relu, Relu6, LeakyRelu, Clamp,
-/// Exp, Log, Sqrt, Rsqrt, Sigmoid, Tanh, Silu, Gelu (exact erf form), Hardsigmoid, Hardswish, PowScalar, ScalarPow; for int64/int32: Neg, Abs, Square, Sign, Affine,
-/// Relu, Relu6, Clamp. CPU: integer ScalarDiv/LeakyRelu, uint8</description></item>
-/// <item><term>Binary</term><description>PTX for float32/float64/int64/int32: Add, Sub, Mul, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge,
-/// ReluBackward, Relu6Backward, LeakyReluBackward, ClampBackward, AbsBackward; for floats also Div, Pow, PowScalarBackward, SigmoidBackward,
-/// TanhBackward, SiluBackward, GeluBackward, HardsigmoidBackward, HardswishBackward; broadcasting and arbitrary strides. CPU: uint8/bool</description></item>
+/// <item><term>Unary</term><description>PTX for float32/float64 (and the integer forms for int64/int32) of every op
+/// <see cref="ElementwisePtx"/> has a body for; the rest (integer ScalarDiv/LeakyRelu, uint8) on the CPU</description></item>
+/// <item><term>Binary</term><description>PTX for float32/float64/int64/int32 of every op <see cref="ElementwisePtx"/> has a body
+/// for, broadcasting and arbitrary strides; uint8/bool on the CPU</description></item>
 /// <item><term>Where</term><description>PTX, every dtype</description></item>
 /// <item><term>LrnForward, LrnBackward</term><description>PTX, hand-written (lrn.ptx), float32 and float64; <see cref="LrnKernels"/>
 /// picks the sliding-window kernels (default) or the simple ones</description></item>
 /// <item><term>FillRandom</term><description>hand-written PTX (Kernels/philox.ptx): every kind and dtype the CPU fills, same values</description></item>
-/// <item><term>CutMix, CutMixLabels</term><description>hand-written PTX (Kernels/cutmix.ptx), 4- and 8-byte dtypes, out of place and in place</description></item>
-/// <item><term>SgdUpdate, AdamUpdate</term><description>PTX, hand-written (Kernels/optim.ptx), float32/float64</description></item>
+/// <item><term>CutMix, CutMixLabels (a <see cref="Fused.FusedOps"/> op)</term><description>hand-written PTX (Kernels/cutmix.ptx), 4- and 8-byte dtypes, out of place and in place</description></item>
+/// <item><term>SgdUpdate, AdamUpdate (<see cref="Fused.FusedOps"/>)</term><description>PTX, hand-written (Kernels/optim.ptx), float32/float64</description></item>
 /// <item><term>Gather, ScatterAdd, IndexSelect, IndexAdd</term><description>PTX (GpuBackend.Index.cs): generated gather/scatter_add kernels,
 /// every dtype for gather and index_select, float32/float64/int64/int32/uint8 for the atomic scatter_add and index_add, any strides;
 /// hand-written row copy (Kernels/index_rows.ptx) for index_select of contiguous rows along dim 0</description></item>
@@ -97,11 +95,11 @@ public sealed partial class GpuBackend : IBackend
         return s;
     }
 
-    private GpuStorage G(in StridedView v, string op) =>
+    private GpuStorage StorageOf(in StridedView v, string op) =>
         v.Storage is GpuStorage g && ReferenceEquals(g.Runtime, _runtime) ? g
         : throw new DeviceException(op, $"expected memory of {Device}, got {v.Storage.Device}");
 
-    private ulong Addr(in StridedView v, string op) => G(v, op).AddressOf(v.Offset, v.DType.ElementSize());
+    private ulong Addr(in StridedView v, string op) => StorageOf(v, op).AddressOf(v.Offset, v.DType.ElementSize());
 
     private CpuBackend Cpu(string op)
     {
@@ -138,31 +136,31 @@ public sealed partial class GpuBackend : IBackend
     {
         var t = PtxGen.Of(dst.DType);
         var scalar = ScalarWriter(t, dst.DType == DType.Bool ? (value != 0 ? 1 : 0) : value);
-        if (!Launch($"fill_{PtxGen.Sfx(t)}", [t], [PtxGen.ParamT(t)], (_, _, s) => s[0], "fill", [dst], scalar))
+        if (!Launch($"fill_{PtxGen.TypeSuffix(t)}", [t], [PtxGen.ParamType(t)], (_, _, s) => s[0], "fill", [dst], scalar))
             Cpu("fill").Fill(dst, value);
     }
 
     // The CPU backend's conversion of a double scalar to the element type, written as the kernel's .param.
-    private static Action<ParamBuffer> ScalarWriter(GT t, double v) => t switch
+    private static Action<ParamBuffer> ScalarWriter(ElemType t, double v) => t switch
     {
-        GT.F32 => p => p.F32((float)v),
-        GT.F64 => p => p.F64(v),
-        GT.S64 => p => p.S64((long)v),
-        GT.S32 => p => p.U32((uint)(int)v),
+        ElemType.F32 => p => p.F32((float)v),
+        ElemType.F64 => p => p.F64(v),
+        ElemType.S64 => p => p.S64((long)v),
+        ElemType.S32 => p => p.U32((uint)(int)v),
         _ => p => p.U16((byte)v),
     };
 
     /// <inheritdoc/>
     public void Copy(in StridedView dst, in StridedView src)
     {
-        GT to = PtxGen.Of(dst.DType), from = PtxGen.Of(src.DType);
+        ElemType to = PtxGen.Of(dst.DType), from = PtxGen.Of(src.DType);
         if (dst.DType == src.DType && dst.IsContiguous && src.IsContiguous && dst.NumEl == src.NumEl)
         {
             if (dst.NumEl > 0) _runtime.CopyDeviceToDevice(Addr(dst, "copy"), Addr(src, "copy"), dst.NumEl * dst.DType.ElementSize());
             return;
         }
         bool toBool = dst.DType == DType.Bool && src.DType != DType.Bool;
-        string name = $"copy_{(toBool ? "bool" : PtxGen.Sfx(to))}_{PtxGen.Sfx(from)}";
+        string name = $"copy_{(toBool ? "bool" : PtxGen.TypeSuffix(to))}_{PtxGen.TypeSuffix(from)}";
         if (!Launch(name, [to, from], [], (w, v, _) => PtxGen.Convert(w, from, to, toBool, v[0]), "copy", [dst, src], null))
             Cpu("copy").Copy(dst, src);
     }
@@ -170,203 +168,21 @@ public sealed partial class GpuBackend : IBackend
     /// <inheritdoc/>
     public void Unary(UnaryOp op, in StridedView dst, in StridedView src, double a, double b)
     {
-        if (dst.DType is DType.Int64 or DType.Int32 && dst.DType == src.DType && IntUnaryBody(op, PtxGen.Of(src.DType)) is { } ibody)
+        if (dst.DType is DType.Int64 or DType.Int32 && dst.DType == src.DType && ElementwisePtx.IntUnary(op, PtxGen.Of(src.DType)) is { } ibody)
         {
             var t = PtxGen.Of(src.DType);
             var (wa, wb) = (ScalarWriter(t, a), ScalarWriter(t, b));
-            if (Launch($"unary_{op}_{PtxGen.Sfx(t)}", [t, t], [PtxGen.ParamT(t), PtxGen.ParamT(t)], ibody, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
+            if (Launch($"unary_{op}_{PtxGen.TypeSuffix(t)}", [t, t], [PtxGen.ParamType(t), PtxGen.ParamType(t)], ibody, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
                 return;
         }
-        if (dst.DType is DType.Float32 or DType.Float64 && dst.DType == src.DType && UnaryBody(op, PtxGen.Of(src.DType)) is { } body)
+        if (dst.DType is DType.Float32 or DType.Float64 && dst.DType == src.DType && ElementwisePtx.Unary(op, PtxGen.Of(src.DType)) is { } body)
         {
             var t = PtxGen.Of(src.DType);
             var (wa, wb) = (ScalarWriter(t, a), ScalarWriter(t, b));
-            if (Launch($"unary_{op}_{PtxGen.Sfx(t)}", [t, t], [PtxGen.ParamT(t), PtxGen.ParamT(t)], body, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
+            if (Launch($"unary_{op}_{PtxGen.TypeSuffix(t)}", [t, t], [PtxGen.ParamType(t), PtxGen.ParamType(t)], body, op.ToString(), [dst, src], p => { wa(p); wb(p); }))
                 return;
         }
         Cpu(op.ToString()).Unary(op, dst, src, a, b);
-    }
-
-    private static Func<PtxWriter, string[], string[], string>? UnaryBody(UnaryOp op, GT t)
-    {
-        string f = PtxGen.Sfx(t);
-        string Z = PtxGen.Imm(t, 0), One = PtxGen.Imm(t, 1);
-        // f32 transcendental functions are computed in f64 and rounded once
-        Func<PtxWriter, string[], string[], string> ViaF64(Func<PtxWriter, string, string> f64) =>
-            (w, v, _) => Narrow(w, t, f64(w, Widen(w, t, v[0])));
-        return op switch
-        {
-            UnaryOp.Neg => (w, v, _) => { string o = w.R(t); w.I($"neg.{f} {o}, {v[0]}"); return o; },
-            UnaryOp.Abs => (w, v, _) => { string o = w.R(t); w.I($"abs.{f} {o}, {v[0]}"); return o; },
-            UnaryOp.Square => (w, v, _) => { string o = w.R(t); w.I($"mul.rn.{f} {o}, {v[0]}, {v[0]}"); return o; },
-            UnaryOp.Sqrt => (w, v, _) => { string o = w.R(t); w.I($"sqrt.rn.{f} {o}, {v[0]}"); return o; },
-            UnaryOp.Rsqrt => (w, v, _) => { string o = w.R(t); w.I($"sqrt.rn.{f} {o}, {v[0]}"); w.I($"div.rn.{f} {o}, {One}, {o}"); return o; },
-            UnaryOp.ScalarDiv => (w, v, s) => { string o = w.R(t); w.I($"div.rn.{f} {o}, {s[0]}, {v[0]}"); return o; },
-            UnaryOp.Affine => (w, v, s) => { string o = w.R(t); w.I($"mul.rn.{f} {o}, {v[0]}, {s[0]}"); w.I($"add.rn.{f} {o}, {o}, {s[1]}"); return o; },
-            UnaryOp.Relu => (w, v, _) =>
-            {   // x > 0 or NaN ? x : 0
-                string o = w.R(t), p = w.R("p");
-                w.I($"setp.gtu.{f} {p}, {v[0]}, {Z}");
-                w.I($"selp.{f} {o}, {v[0]}, {Z}, {p}");
-                return o;
-            },
-            UnaryOp.Relu6 => (w, v, _) => Clamp(w, v[0], Z, PtxGen.Imm(t, 6)),
-            UnaryOp.Clamp => (w, v, s) => Clamp(w, v[0], s[0], s[1]),
-            UnaryOp.LeakyRelu => (w, v, s) =>
-            {
-                string o = w.R(t), m = w.R(t), p = w.R("p");
-                w.I($"mul.rn.{f} {m}, {v[0]}, {s[0]}");
-                w.I($"setp.gt.{f} {p}, {v[0]}, {Z}");
-                w.I($"selp.{f} {o}, {v[0]}, {m}, {p}");
-                return o;
-            },
-            UnaryOp.Sign => (w, v, _) =>
-            {
-                string o = w.R(t), p = w.R("p");
-                w.I($"mov.{f} {o}, {Z}");
-                w.I($"setp.gt.{f} {p}, {v[0]}, {Z}");
-                w.I($"@{p} mov.{f} {o}, {One}");
-                w.I($"setp.lt.{f} {p}, {v[0]}, {Z}");
-                w.I($"@{p} mov.{f} {o}, {PtxGen.Imm(t, -1)}");
-                w.I($"setp.nan.{f} {p}, {v[0]}, {v[0]}");
-                w.I($"@{p} mov.{f} {o}, {v[0]}");
-                return o;
-            },
-            UnaryOp.Exp => ViaF64((w, x) => PtxGen.Exp64(w, x)),
-            UnaryOp.Log => ViaF64(PtxGen.Log64),
-            UnaryOp.Tanh => ViaF64(PtxGen.Tanh64),
-            UnaryOp.Sigmoid => ViaF64(PtxGen.Sigmoid64),
-            // exact GELU x·Φ(x) with Φ from the erf of PtxGen.Erf64 (the CPU's series / continued fraction)
-            UnaryOp.Gelu => ViaF64((w, x) => { string c = PtxGen.NormalCdf64(w, x), o = w.R("fd"); w.I($"mul.rn.f64 {o}, {x}, {c}"); return o; }),
-            UnaryOp.Silu => ViaF64((w, x) => { string s = PtxGen.Sigmoid64(w, x), o = w.R("fd"); w.I($"mul.rn.f64 {o}, {x}, {s}"); return o; }),
-            UnaryOp.Hardsigmoid => (w, v, _) => Hardsigmoid(w, v[0]),
-            UnaryOp.Hardswish => (w, v, _) => { string hs = Hardsigmoid(w, v[0]), o = w.R(t); w.I($"mul.rn.{f} {o}, {v[0]}, {hs}"); return o; },
-            // x^p and p^x in f64 (rounded once for float32), with C's pow special cases
-            UnaryOp.PowScalar => (w, v, s) => Narrow(w, t, Pow64(w, Widen(w, t, v[0]), Widen(w, t, s[0]))),
-            UnaryOp.ScalarPow => (w, v, s) => Narrow(w, t, Pow64(w, Widen(w, t, s[0]), Widen(w, t, v[0]))),
-            _ => null,
-        };
-
-        string Hardsigmoid(PtxWriter w, string x)
-        {   // clamp(x + 3, 0, 6) / 6 in the element type, NaN stays NaN
-            string u = w.R(t), o = w.R(t);
-            w.I($"add.rn.{f} {u}, {x}, {PtxGen.Imm(t, 3)}");
-            string c = Clamp(w, u, Z, PtxGen.Imm(t, 6));
-            w.I($"div.rn.{f} {o}, {c}, {PtxGen.Imm(t, 6)}");
-            return o;
-        }
-
-        string Clamp(PtxWriter w, string x, string lo, string hi)
-        {   // x < lo ? lo : x > hi ? hi : x (NaN stays NaN)
-            string o = w.R(t), p = w.R("p");
-            w.I($"setp.gt.{f} {p}, {x}, {hi}");
-            w.I($"selp.{f} {o}, {hi}, {x}, {p}");
-            w.I($"setp.lt.{f} {p}, {x}, {lo}");
-            w.I($"selp.{f} {o}, {lo}, {o}, {p}");
-            return o;
-        }
-    }
-
-    // Integer forms of the unary ops the CPU backend also has for int64/int32 (wrapping arithmetic, as .NET's).
-    private static Func<PtxWriter, string[], string[], string>? IntUnaryBody(UnaryOp op, GT t)
-    {
-        string f = PtxGen.Sfx(t), Z = PtxGen.Imm(t, 0);
-        return op switch
-        {
-            UnaryOp.Neg => (w, v, _) => { string o = w.R(t); w.I($"neg.{f} {o}, {v[0]}"); return o; },
-            UnaryOp.Abs => (w, v, _) => { string o = w.R(t); w.I($"abs.{f} {o}, {v[0]}"); return o; },
-            UnaryOp.Square => (w, v, _) => { string o = w.R(t); w.I($"mul.lo.{f} {o}, {v[0]}, {v[0]}"); return o; },
-            UnaryOp.Affine => (w, v, s) => { string o = w.R(t); w.I($"mad.lo.{f} {o}, {v[0]}, {s[0]}, {s[1]}"); return o; },
-            UnaryOp.Relu => (w, v, _) => { string o = w.R(t); w.I($"max.{f} {o}, {v[0]}, {Z}"); return o; },
-            UnaryOp.Relu6 => (w, v, _) => { string o = w.R(t); w.I($"max.{f} {o}, {v[0]}, {Z}"); w.I($"min.{f} {o}, {o}, {PtxGen.Imm(t, 6)}"); return o; },
-            UnaryOp.Clamp => (w, v, s) =>
-            {   // x < lo ? lo : x > hi ? hi : x, in the CPU's order (lo wins when lo > hi)
-                string o = w.R(t), p = w.R("p");
-                w.I($"setp.gt.{f} {p}, {v[0]}, {s[1]}");
-                w.I($"selp.{f} {o}, {s[1]}, {v[0]}, {p}");
-                w.I($"setp.lt.{f} {p}, {v[0]}, {s[0]}");
-                w.I($"selp.{f} {o}, {s[0]}, {o}, {p}");
-                return o;
-            },
-            UnaryOp.Sign => (w, v, _) =>
-            {
-                string o = w.R(t), p = w.R("p");
-                w.I($"setp.gt.{f} {p}, {v[0]}, 0");
-                w.I($"selp.{f} {o}, 1, 0, {p}");
-                w.I($"setp.lt.{f} {p}, {v[0]}, 0");
-                w.I($"selp.{f} {o}, -1, {o}, {p}");
-                return o;
-            },
-            _ => null,
-        };
-    }
-
-    // A float32 value widened to f64 for the f64 math helpers, and an f64 result rounded once to the element type
-    // (both the identity for float64).
-    private static string Widen(PtxWriter w, GT t, string x)
-    {
-        if (t == GT.F64) return x;
-        string o = w.R("fd");
-        w.I($"cvt.f64.f32 {o}, {x}");
-        return o;
-    }
-
-    private static string Narrow(PtxWriter w, GT t, string xd)
-    {
-        if (t == GT.F64) return xd;
-        string o = w.R("f");
-        w.I($"cvt.rn.f32.f64 {o}, {xd}");
-        return o;
-    }
-
-    /// <summary>
-    /// f64 x^y as C's pow: 1 when y = 0 or x = 1 (also for NaN operands) or x = −1 and y = ±∞; NaN for finite x &lt; 0 with a
-    /// non-integer y; otherwise ±e^(y·ln|x|), negative for x &lt; 0 (including −0) and an odd integer y. ln 0 = −∞ and
-    /// ln ∞ = ∞ give the zero and infinite cases. Accurate to a few ulps of f64 (enough to round float32 correctly).
-    /// </summary>
-    private static string Pow64(PtxWriter w, string x, string y)
-    {
-        string ax = w.R("fd"), prod = w.R("fd");
-        w.I($"abs.f64 {ax}, {x}");
-        string ln = PtxGen.Log64(w, ax);
-        w.I($"mul.rn.f64 {prod}, {y}, {ln}");
-        string mag = PtxGen.Exp64(w, prod);
-        // integer and odd tests of y: floor(y) == y; odd when floor(y / 2) * 2 != y
-        string fl = w.R("fd"), half = w.R("fd"), pint = w.R("p"), podd = w.R("p"), pneg = w.R("p"), p = w.R("p"), res = w.R("fd"), neg = w.R("fd");
-        w.I($"cvt.rmi.f64.f64 {fl}, {y}");
-        w.I($"setp.eq.f64 {pint}, {fl}, {y}");
-        w.I($"mul.rn.f64 {half}, {y}, 0d3FE0000000000000");
-        w.I($"cvt.rmi.f64.f64 {half}, {half}");
-        w.I($"add.rn.f64 {half}, {half}, {half}");
-        w.I($"setp.neu.f64 {podd}, {half}, {y}");
-        w.I($"and.pred {podd}, {podd}, {pint}");
-        // sign bit of x (−0 counts as negative)
-        string bits = w.R("rd");
-        w.I($"mov.b64 {bits}, {x}");
-        w.I($"setp.lt.s64 {pneg}, {bits}, 0");
-        w.I($"neg.f64 {neg}, {mag}");
-        w.I($"and.pred {p}, {pneg}, {podd}");
-        w.I($"selp.f64 {res}, {neg}, {mag}, {p}");
-        // x < 0 (not −0, not NaN) and y not an integer (NaN y counts as not an integer): NaN
-        string pxneg = w.R("p"), pnan = w.R("p");
-        w.I($"setp.lt.f64 {pxneg}, {x}, 0d0000000000000000");
-        w.I($"setp.gt.and.f64 {pxneg}, {x}, 0dFFF0000000000000, {pxneg}");   // (−∞)^y is ±∞ or ±0, never NaN
-        w.I($"not.pred {pnan}, {pint}");
-        w.I($"and.pred {pnan}, {pnan}, {pxneg}");
-        w.I($"selp.f64 {res}, 0dFFF8000000000000, {res}, {pnan}");
-        // x = −1 and y = ±∞: 1
-        string pm1 = w.R("p"), pinf = w.R("p"), ay = w.R("fd");
-        w.I($"setp.eq.f64 {pm1}, {x}, 0dBFF0000000000000");
-        w.I($"abs.f64 {ay}, {y}");
-        w.I($"setp.eq.f64 {pinf}, {ay}, 0d7FF0000000000000");
-        w.I($"and.pred {pm1}, {pm1}, {pinf}");
-        w.I($"selp.f64 {res}, 0d3FF0000000000000, {res}, {pm1}");
-        // y = 0 or x = 1: 1 (even when the other operand is NaN)
-        string pone = w.R("p");
-        w.I($"setp.eq.f64 {pone}, {y}, 0d0000000000000000");
-        w.I($"setp.eq.or.f64 {pone}, {x}, 0d3FF0000000000000, {pone}");
-        w.I($"selp.f64 {res}, 0d3FF0000000000000, {res}, {pone}");
-        return res;
     }
 
     /// <inheritdoc/>
@@ -379,186 +195,25 @@ public sealed partial class GpuBackend : IBackend
             // ops with scalar parameters (slope, clamp bounds, exponent) take them as two .param of the element type
             bool scalars = op is BinaryOp.LeakyReluBackward or BinaryOp.ClampBackward or BinaryOp.PowScalarBackward;
             var (wa, wb) = (ScalarWriter(t, a), ScalarWriter(t, b));
-            if (BinaryBody(op, t) is { } body && dst.DType == (cmp ? DType.Bool : x.DType)
-                && Launch($"binary_{op}_{PtxGen.Sfx(t)}", [cmp ? GT.U8 : t, t, t], scalars ? [PtxGen.ParamT(t), PtxGen.ParamT(t)] : [], body, op.ToString(),
+            if (ElementwisePtx.Binary(op, t) is { } body && dst.DType == (cmp ? DType.Bool : x.DType)
+                && Launch($"binary_{op}_{PtxGen.TypeSuffix(t)}", [cmp ? ElemType.U8 : t, t, t], scalars ? [PtxGen.ParamType(t), PtxGen.ParamType(t)] : [], body, op.ToString(),
                     [dst, x, y], scalars ? p => { wa(p); wb(p); } : null))
                 return;
         }
         Cpu(op.ToString()).Binary(op, dst, x, y, a, b);
     }
 
-    private static Func<PtxWriter, string[], string[], string>? BinaryBody(BinaryOp op, GT t)
-    {
-        bool fl = PtxGen.IsFloat(t);
-        string f = PtxGen.Sfx(t), rn = fl ? ".rn" : "", lo = fl ? "" : ".lo", Z = PtxGen.Imm(t, 0);
-        Func<PtxWriter, string[], string[], string> Arith(string ins) => (w, v, _) => { string o = w.R(t); w.I($"{ins}.{f} {o}, {v[0]}, {v[1]}"); return o; };
-        Func<PtxWriter, string[], string[], string> Cmp(string c) => (w, v, _) =>
-        {
-            string p = w.R("p"), h = w.R("h");
-            w.I($"setp.{c}.{f} {p}, {v[0]}, {v[1]}");
-            w.I($"selp.u16 {h}, 1, 0, {p}");
-            return h;
-        };
-        Func<PtxWriter, string[], string[], string> MinMax(string cmp) => (w, v, _) =>
-        {   // NaN-propagating, first operand on ties: x cmp y ? x : y, then NaN of y, then NaN of x
-            string o = w.R(t), p = w.R("p");
-            w.I($"setp.{cmp}.{f} {p}, {v[0]}, {v[1]}");
-            w.I($"selp.{f} {o}, {v[0]}, {v[1]}, {p}");
-            if (fl)
-            {
-                w.I($"setp.nan.{f} {p}, {v[1]}, {v[1]}");
-                w.I($"selp.{f} {o}, {v[1]}, {o}, {p}");
-                w.I($"setp.nan.{f} {p}, {v[0]}, {v[0]}");
-                w.I($"selp.{f} {o}, {v[0]}, {o}, {p}");
-            }
-            return o;
-        };
-        return op switch
-        {
-            BinaryOp.Add => Arith("add" + rn),
-            BinaryOp.Sub => Arith("sub" + rn),
-            BinaryOp.Mul => Arith("mul" + rn + lo),
-            BinaryOp.Div when fl => Arith("div.rn"),
-            BinaryOp.Maximum => MinMax("ge"),
-            BinaryOp.Minimum => MinMax("le"),
-            BinaryOp.Eq => Cmp("eq"),
-            BinaryOp.Ne => Cmp(fl ? "neu" : "ne"),
-            BinaryOp.Lt => Cmp("lt"),
-            BinaryOp.Le => Cmp("le"),
-            BinaryOp.Gt => Cmp("gt"),
-            BinaryOp.Ge => Cmp("ge"),
-            BinaryOp.ReluBackward => (w, v, _) =>
-            {
-                string o = w.R(t), p = w.R("p");
-                w.I($"setp.gt.{f} {p}, {v[1]}, {Z}");
-                w.I($"selp.{f} {o}, {v[0]}, {Z}, {p}");
-                return o;
-            },
-            BinaryOp.Relu6Backward => (w, v, _) =>
-            {   // g where 0 < x < 6
-                string o = w.R(t), p = w.R("p");
-                w.I($"setp.gt.{f} {p}, {v[1]}, {Z}");
-                w.I($"setp.lt.and.{f} {p}, {v[1]}, {PtxGen.Imm(t, 6)}, {p}");
-                w.I($"selp.{f} {o}, {v[0]}, {Z}, {p}");
-                return o;
-            },
-            BinaryOp.LeakyReluBackward => (w, v, s) =>
-            {   // x > 0 ? g : g·slope
-                string o = w.R(t), m = w.R(t), p = w.R("p");
-                w.I($"mul{rn}{lo}.{f} {m}, {v[0]}, {s[0]}");
-                w.I($"setp.gt.{f} {p}, {v[1]}, {Z}");
-                w.I($"selp.{f} {o}, {v[0]}, {m}, {p}");
-                return o;
-            },
-            BinaryOp.ClampBackward => (w, v, s) =>
-            {   // g where lo ≤ x ≤ hi
-                string o = w.R(t), p = w.R("p");
-                w.I($"setp.ge.{f} {p}, {v[1]}, {s[0]}");
-                w.I($"setp.le.and.{f} {p}, {v[1]}, {s[1]}, {p}");
-                w.I($"selp.{f} {o}, {v[0]}, {Z}, {p}");
-                return o;
-            },
-            BinaryOp.AbsBackward => (w, v, _) =>
-            {   // g·sign(x), sign(NaN) = NaN
-                string sg = w.R(t), o = w.R(t), p = w.R("p");
-                w.I($"mov.{f} {sg}, {Z}");
-                w.I($"setp.gt.{f} {p}, {v[1]}, {Z}");
-                w.I($"@{p} mov.{f} {sg}, {PtxGen.Imm(t, 1)}");
-                w.I($"setp.lt.{f} {p}, {v[1]}, {Z}");
-                w.I($"@{p} mov.{f} {sg}, {PtxGen.Imm(t, -1)}");
-                if (fl)
-                {
-                    w.I($"setp.nan.{f} {p}, {v[1]}, {v[1]}");
-                    w.I($"@{p} mov.{f} {sg}, {v[1]}");
-                }
-                w.I($"mul{rn}{lo}.{f} {o}, {v[0]}, {sg}");
-                return o;
-            },
-            _ when !fl => null,
-            BinaryOp.Pow => (w, v, _) => Narrow(w, t, Pow64(w, Widen(w, t, v[0]), Widen(w, t, v[1]))),
-            BinaryOp.PowScalarBackward => (w, v, s) =>
-            {   // p = 0 ? 0 : (g·p)·x^(p − 1), each product rounded in the element type as on the CPU
-                string pm1 = w.R(t), gp = w.R(t), o = w.R(t), pz = w.R("p");
-                w.I($"sub.rn.{f} {pm1}, {s[0]}, {PtxGen.Imm(t, 1)}");
-                string pw = Narrow(w, t, Pow64(w, Widen(w, t, v[1]), Widen(w, t, pm1)));
-                w.I($"mul.rn.{f} {gp}, {v[0]}, {s[0]}");
-                w.I($"mul.rn.{f} {o}, {gp}, {pw}");
-                w.I($"setp.eq.{f} {pz}, {s[0]}, {Z}");
-                w.I($"selp.{f} {o}, {Z}, {o}, {pz}");
-                return o;
-            },
-            BinaryOp.SigmoidBackward => (w, v, _) =>
-            {   // (g·y)·(1 − y)
-                string gy = w.R(t), om = w.R(t), o = w.R(t);
-                w.I($"mul.rn.{f} {gy}, {v[0]}, {v[1]}");
-                w.I($"sub.rn.{f} {om}, {PtxGen.Imm(t, 1)}, {v[1]}");
-                w.I($"mul.rn.{f} {o}, {gy}, {om}");
-                return o;
-            },
-            BinaryOp.TanhBackward => (w, v, _) =>
-            {   // g·(1 − y²)
-                string yy = w.R(t), om = w.R(t), o = w.R(t);
-                w.I($"mul.rn.{f} {yy}, {v[1]}, {v[1]}");
-                w.I($"sub.rn.{f} {om}, {PtxGen.Imm(t, 1)}, {yy}");
-                w.I($"mul.rn.{f} {o}, {v[0]}, {om}");
-                return o;
-            },
-            BinaryOp.GeluBackward => (w, v, _) =>
-            {   // g·(Φ(x) + x·φ(x)), the bracket in f64 (unfused, as the CPU) and rounded to the element type
-                string xd = Widen(w, t, v[1]), xp = w.R("fd"), s = w.R("fd"), o = w.R(t);
-                string cdf = PtxGen.NormalCdf64(w, xd), pdf = PtxGen.NormalPdf64(w, xd);
-                w.I($"mul.rn.f64 {xp}, {xd}, {pdf}");
-                w.I($"add.rn.f64 {s}, {cdf}, {xp}");
-                w.I($"mul.rn.{f} {o}, {v[0]}, {Narrow(w, t, s)}");
-                return o;
-            },
-            BinaryOp.SiluBackward => (w, v, _) =>
-            {   // (g·s)·(1 + x·(1 − s)), s = sigmoid(x) computed in f64 and rounded to the element type
-                string sg = Narrow(w, t, PtxGen.Sigmoid64(w, Widen(w, t, v[1])));
-                string gs = w.R(t), om = w.R(t), xm = w.R(t), o = w.R(t);
-                w.I($"mul.rn.{f} {gs}, {v[0]}, {sg}");
-                w.I($"sub.rn.{f} {om}, {PtxGen.Imm(t, 1)}, {sg}");
-                w.I($"mul.rn.{f} {xm}, {v[1]}, {om}");
-                w.I($"add.rn.{f} {xm}, {PtxGen.Imm(t, 1)}, {xm}");
-                w.I($"mul.rn.{f} {o}, {gs}, {xm}");
-                return o;
-            },
-            BinaryOp.HardsigmoidBackward => (w, v, _) =>
-            {   // g / 6 where −3 < x < 3
-                string o = w.R(t), d = w.R(t), p = w.R("p");
-                w.I($"div.rn.{f} {d}, {v[0]}, {PtxGen.Imm(t, 6)}");
-                w.I($"setp.gt.{f} {p}, {v[1]}, {PtxGen.Imm(t, -3)}");
-                w.I($"setp.lt.and.{f} {p}, {v[1]}, {PtxGen.Imm(t, 3)}, {p}");
-                w.I($"selp.{f} {o}, {d}, {Z}, {p}");
-                return o;
-            },
-            BinaryOp.HardswishBackward => (w, v, _) =>
-            {   // x < −3 ? 0 : x > 3 ? g : g·(x/3 + 1/2)
-                string q = w.R(t), m = w.R(t), o = w.R(t), p = w.R("p");
-                w.I($"div.rn.{f} {q}, {v[1]}, {PtxGen.Imm(t, 3)}");
-                w.I($"add.rn.{f} {q}, {q}, {PtxGen.Imm(t, 0.5)}");
-                w.I($"mul.rn.{f} {m}, {v[0]}, {q}");
-                w.I($"setp.gt.{f} {p}, {v[1]}, {PtxGen.Imm(t, 3)}");
-                w.I($"selp.{f} {o}, {v[0]}, {m}, {p}");
-                w.I($"setp.lt.{f} {p}, {v[1]}, {PtxGen.Imm(t, -3)}");
-                w.I($"selp.{f} {o}, {Z}, {o}, {p}");
-                return o;
-            },
-            _ => null,
-        };
-    }
-
     /// <inheritdoc/>
     public void Where(in StridedView dst, in StridedView cond, in StridedView x, in StridedView y)
     {
         var t = PtxGen.Of(dst.DType);
-        string sel = t == GT.U8 ? "u16" : PtxGen.Sfx(t);
+        string sel = t == ElemType.U8 ? "u16" : PtxGen.TypeSuffix(t);
         if (cond.DType is DType.Bool or DType.UInt8 && x.DType == dst.DType && y.DType == dst.DType
-            && Launch($"where_{PtxGen.Sfx(t)}", [t, GT.U8, t, t], [], (w, v, _) =>
+            && Launch($"where_{PtxGen.TypeSuffix(t)}", [t, ElemType.U8, t, t], [], (w, v, _) =>
             {
-                string p = w.R("p"), o = w.R(t);
-                w.I($"setp.ne.u16 {p}, {v[0]}, 0");
-                w.I($"selp.{sel} {o}, {v[1]}, {v[2]}, {p}");
+                string p = w.Reg("p"), o = w.Reg(t);
+                w.Emit($"setp.ne.u16 {p}, {v[0]}, 0");
+                w.Emit($"selp.{sel} {o}, {v[1]}, {v[2]}, {p}");
                 return o;
             }, "where", [dst, cond, x, y], null))
             return;
@@ -569,7 +224,7 @@ public sealed partial class GpuBackend : IBackend
     /// Coalesces the operands' dimensions, picks (generating and loading on first use) the kernel for the resulting
     /// rank, packs the parameters and launches. False when the rank is above <see cref="PtxGen.MaxRank"/>.
     /// </summary>
-    private bool Launch(string family, GT[] types, string[] scalars, Func<PtxWriter, string[], string[], string> body, string op,
+    private bool Launch(string family, ElemType[] types, string[] scalars, Func<PtxWriter, string[], string[], string> body, string op,
         StridedView[] operands, Action<ParamBuffer>? writeScalars)
     {
         var shape = operands[0].Shape;
@@ -596,10 +251,10 @@ public sealed partial class GpuBackend : IBackend
 
     /// <summary>
     /// Kernel <paramref name="kernel"/> of the hand-written module <paramref name="module"/> (a file under
-    /// src/Kernels/Gpu/Kernels, see <see cref="HandWrittenPtx"/>), loaded on first use and cached.
+    /// src/Kernels/Gpu/Kernels, see <see cref="EmbeddedPtx"/>), loaded on first use and cached.
     /// </summary>
-    internal GpuFunction HandWritten(string module, string kernel) =>
-        _functions.GetOrAdd(module + "/" + kernel, _ => _runtime.LoadModule(module, HandWrittenPtx.Text(module)).GetFunction(kernel));
+    internal GpuFunction EmbeddedKernel(string module, string kernel) =>
+        _functions.GetOrAdd(module + "/" + kernel, _ => _runtime.LoadModule(module, EmbeddedPtx.Text(module)).GetFunction(kernel));
 
     /// <summary>Launches a kernel with the parameters packed in <paramref name="p"/>, counting it in <see cref="PtxLaunches"/>.</summary>
     internal void Launch(GpuFunction fn, Dim3 grid, Dim3 block, int sharedBytes, ParamBuffer p)

@@ -46,29 +46,29 @@ internal static class IndexPtxGen
         Build(name, rank, wide, $"gather of {bytes}-byte elements, rank {rank}, {(wide ? 64 : 32)}-bit element index", (w, p, off, k, sdim) =>
         {
             var (ty, reg) = Bits(bytes);
-            string a = w.R("rd"), v = w.R(reg);
-            w.I($"mad.lo.s64 {a}, {k}, {sdim}, {off[2]}");
-            w.I($"mad.lo.s64 {a}, {a}, {bytes}, {p[2]}");
-            w.I($"ld.global.nc.{ty} {v}, [{a}]");
-            w.I($"mad.lo.s64 {a}, {off[0]}, {bytes}, {p[0]}");
-            w.I($"st.global.{ty} [{a}], {v}");
+            string a = w.Reg("rd"), v = w.Reg(reg);
+            w.Emit($"mad.lo.s64 {a}, {k}, {sdim}, {off[2]}");
+            w.Emit($"mad.lo.s64 {a}, {a}, {bytes}, {p[2]}");
+            w.Emit($"ld.global.nc.{ty} {v}, [{a}]");
+            w.Emit($"mad.lo.s64 {a}, {off[0]}, {bytes}, {p[0]}");
+            w.Emit($"st.global.{ty} [{a}], {v}");
         });
 
     /// <summary>The scatter-add kernel: dst[base(i) + index[i]·sdim] += src[i] for element type <paramref name="t"/>.</summary>
-    public static string ScatterAdd(string name, int rank, GT t, bool wide) =>
-        Build(name, rank, wide, $"scatter_add of {PtxGen.Sfx(t)}, rank {rank}, {(wide ? 64 : 32)}-bit element index", (w, p, off, k, sdim) =>
+    public static string ScatterAdd(string name, int rank, ElemType t, bool wide) =>
+        Build(name, rank, wide, $"scatter_add of {PtxGen.TypeSuffix(t)}, rank {rank}, {(wide ? 64 : 32)}-bit element index", (w, p, off, k, sdim) =>
         {
             int size = PtxGen.Size(t);
-            string sa = w.R("rd"), da = w.R("rd"), v = w.R(t);
-            w.I($"mad.lo.s64 {sa}, {off[2]}, {size}, {p[2]}");
-            w.I($"ld.global.nc.{PtxGen.Sfx(t)} {v}, [{sa}]");
-            w.I($"mad.lo.s64 {da}, {k}, {sdim}, {off[0]}");
-            w.I($"mad.lo.s64 {da}, {da}, {size}, {p[0]}");
+            string sa = w.Reg("rd"), da = w.Reg("rd"), v = w.Reg(t);
+            w.Emit($"mad.lo.s64 {sa}, {off[2]}, {size}, {p[2]}");
+            w.Emit($"ld.global.nc.{PtxGen.TypeSuffix(t)} {v}, [{sa}]");
+            w.Emit($"mad.lo.s64 {da}, {k}, {sdim}, {off[0]}");
+            w.Emit($"mad.lo.s64 {da}, {da}, {size}, {p[0]}");
             switch (t)
             {
-                case GT.F32 or GT.F64: w.I($"red.global.add.{PtxGen.Sfx(t)} [{da}], {v}"); break;
-                case GT.S64: w.I($"red.global.add.u64 [{da}], {v}"); break;
-                case GT.S32: w.I($"red.global.add.u32 [{da}], {v}"); break;
+                case ElemType.F32 or ElemType.F64: w.Emit($"red.global.add.{PtxGen.TypeSuffix(t)} [{da}], {v}"); break;
+                case ElemType.S64: w.Emit($"red.global.add.u64 [{da}], {v}"); break;
+                case ElemType.S32: w.Emit($"red.global.add.u32 [{da}], {v}"); break;
                 default: ByteAdd(w, da, v); break;
             }
         });
@@ -80,27 +80,27 @@ internal static class IndexPtxGen
     /// </summary>
     private static void ByteAdd(PtxWriter w, string addr, string v)
     {
-        string wa = w.R("rd"), lo = w.R("r"), sh = w.R("r"), add = w.R("r"), mask = w.R("r"), keep = w.R("r");
-        string old = w.R("r"), sum = w.R("r"), nw = w.R("r"), got = w.R("r"), retry = w.R("p");
-        w.I($"and.b64 {wa}, {addr}, -4");
-        w.I($"cvt.u32.u64 {lo}, {addr}");
-        w.I($"and.b32 {lo}, {lo}, 3");
-        w.I($"shl.b32 {sh}, {lo}, 3");                 // bit position of the byte in its (little-endian) word
-        w.I($"cvt.u32.u16 {add}, {v}");
-        w.I($"shl.b32 {add}, {add}, {sh}");
-        w.I($"mov.u32 {mask}, 255");
-        w.I($"shl.b32 {mask}, {mask}, {sh}");
-        w.I($"not.b32 {keep}, {mask}");
-        w.I($"ld.global.u32 {old}, [{wa}]");            // a first guess; the CAS returns the word as it really was
-        w.L("CAS");
-        w.I($"add.u32 {sum}, {old}, {add}");            // the low bytes of add are 0: nothing carries into the bytes below
-        w.I($"and.b32 {sum}, {sum}, {mask}");           // drops the carry out of the byte
-        w.I($"and.b32 {nw}, {old}, {keep}");
-        w.I($"or.b32 {nw}, {nw}, {sum}");
-        w.I($"atom.global.cas.b32 {got}, [{wa}], {old}, {nw}");
-        w.I($"setp.ne.u32 {retry}, {got}, {old}");
-        w.I($"mov.u32 {old}, {got}");
-        w.I($"@{retry} bra CAS");
+        string wa = w.Reg("rd"), lo = w.Reg("r"), sh = w.Reg("r"), add = w.Reg("r"), mask = w.Reg("r"), keep = w.Reg("r");
+        string old = w.Reg("r"), sum = w.Reg("r"), nw = w.Reg("r"), got = w.Reg("r"), retry = w.Reg("p");
+        w.Emit($"and.b64 {wa}, {addr}, -4");
+        w.Emit($"cvt.u32.u64 {lo}, {addr}");
+        w.Emit($"and.b32 {lo}, {lo}, 3");
+        w.Emit($"shl.b32 {sh}, {lo}, 3");                 // bit position of the byte in its (little-endian) word
+        w.Emit($"cvt.u32.u16 {add}, {v}");
+        w.Emit($"shl.b32 {add}, {add}, {sh}");
+        w.Emit($"mov.u32 {mask}, 255");
+        w.Emit($"shl.b32 {mask}, {mask}, {sh}");
+        w.Emit($"not.b32 {keep}, {mask}");
+        w.Emit($"ld.global.u32 {old}, [{wa}]");            // a first guess; the CAS returns the word as it really was
+        w.Mark("CAS");
+        w.Emit($"add.u32 {sum}, {old}, {add}");            // the low bytes of add are 0: nothing carries into the bytes below
+        w.Emit($"and.b32 {sum}, {sum}, {mask}");           // drops the carry out of the byte
+        w.Emit($"and.b32 {nw}, {old}, {keep}");
+        w.Emit($"or.b32 {nw}, {nw}, {sum}");
+        w.Emit($"atom.global.cas.b32 {got}, [{wa}], {old}, {nw}");
+        w.Emit($"setp.ne.u32 {retry}, {got}, {old}");
+        w.Emit($"mov.u32 {old}, {got}");
+        w.Emit($"@{retry} bra CAS");
     }
 
     /// <summary>
@@ -121,78 +121,78 @@ internal static class IndexPtxGen
 
         // The element index and coordinates live in 32-bit registers (w32) or 64-bit ones (w64).
         string ic = wide ? "rd" : "r", it = wide ? "u64" : "u32";
-        string total = w.R(ic);
-        if (wide) w.I($"ld.param.u64 {total}, [total]");
-        else { string t64 = w.R("rd"); w.I($"ld.param.u64 {t64}, [total]"); w.I($"cvt.u32.u64 {total}, {t64}"); }
+        string total = w.Reg(ic);
+        if (wide) w.Emit($"ld.param.u64 {total}, [total]");
+        else { string t64 = w.Reg("rd"); w.Emit($"ld.param.u64 {t64}, [total]"); w.Emit($"cvt.u32.u64 {total}, {t64}"); }
         var p = new string[k];
-        for (int o = 0; o < k; o++) { p[o] = w.R("rd"); w.I($"ld.param.u64 {p[o]}, [p{o}]"); }
+        for (int o = 0; o < k; o++) { p[o] = w.Reg("rd"); w.Emit($"ld.param.u64 {p[o]}, [p{o}]"); }
         var n = new string[rank];
         for (int d = 1; d < rank; d++)   // n0 is never needed: the last quotient is coordinate 0
         {
-            n[d] = w.R(ic);
-            if (wide) w.I($"ld.param.u64 {n[d]}, [n{d}]");
-            else { string t64 = w.R("rd"); w.I($"ld.param.u64 {t64}, [n{d}]"); w.I($"cvt.u32.u64 {n[d]}, {t64}"); }
+            n[d] = w.Reg(ic);
+            if (wide) w.Emit($"ld.param.u64 {n[d]}, [n{d}]");
+            else { string t64 = w.Reg("rd"); w.Emit($"ld.param.u64 {t64}, [n{d}]"); w.Emit($"cvt.u32.u64 {n[d]}, {t64}"); }
         }
         var s = new string[k, rank];
         for (int o = 0; o < k; o++)
-            for (int d = 0; d < rank; d++) { s[o, d] = w.R("rd"); w.I($"ld.param.s64 {s[o, d]}, [s{o}_{d}]"); }
-        string sdim = w.R("rd"), size = w.R("rd");
-        w.I($"ld.param.s64 {sdim}, [sdim]");
-        w.I($"ld.param.u64 {size}, [size]");
+            for (int d = 0; d < rank; d++) { s[o, d] = w.Reg("rd"); w.Emit($"ld.param.s64 {s[o, d]}, [s{o}_{d}]"); }
+        string sdim = w.Reg("rd"), size = w.Reg("rd");
+        w.Emit($"ld.param.s64 {sdim}, [sdim]");
+        w.Emit($"ld.param.u64 {size}, [size]");
 
-        string ctaid = w.R("r"), ntid = w.R("r"), tid = w.R("r"), nctaid = w.R("r");
-        w.I($"mov.u32 {ctaid}, %ctaid.x");
-        w.I($"mov.u32 {ntid}, %ntid.x");
-        w.I($"mov.u32 {tid}, %tid.x");
-        w.I($"mov.u32 {nctaid}, %nctaid.x");
-        string i = w.R(ic), step = w.R(ic);
+        string ctaid = w.Reg("r"), ntid = w.Reg("r"), tid = w.Reg("r"), nctaid = w.Reg("r");
+        w.Emit($"mov.u32 {ctaid}, %ctaid.x");
+        w.Emit($"mov.u32 {ntid}, %ntid.x");
+        w.Emit($"mov.u32 {tid}, %tid.x");
+        w.Emit($"mov.u32 {nctaid}, %nctaid.x");
+        string i = w.Reg(ic), step = w.Reg(ic);
         if (wide)
         {
-            string t64 = w.R("rd");
-            w.I($"mul.wide.u32 {i}, {ctaid}, {ntid}");
-            w.I($"cvt.u64.u32 {t64}, {tid}");
-            w.I($"add.u64 {i}, {i}, {t64}");
-            w.I($"mul.wide.u32 {step}, {nctaid}, {ntid}");
+            string t64 = w.Reg("rd");
+            w.Emit($"mul.wide.u32 {i}, {ctaid}, {ntid}");
+            w.Emit($"cvt.u64.u32 {t64}, {tid}");
+            w.Emit($"add.u64 {i}, {i}, {t64}");
+            w.Emit($"mul.wide.u32 {step}, {nctaid}, {ntid}");
         }
         else
         {
-            w.I($"mad.lo.u32 {i}, {ctaid}, {ntid}, {tid}");
-            w.I($"mul.lo.u32 {step}, {nctaid}, {ntid}");
+            w.Emit($"mad.lo.u32 {i}, {ctaid}, {ntid}, {tid}");
+            w.Emit($"mul.lo.u32 {step}, {nctaid}, {ntid}");
         }
-        string pdone = w.R("p"), pskip = w.R("p");
-        string rem = w.R(ic), q = w.R(ic), coord = w.R(ic), c64 = wide ? coord : w.R("rd");
+        string pdone = w.Reg("p"), pskip = w.Reg("p");
+        string rem = w.Reg(ic), q = w.Reg(ic), coord = w.Reg(ic), c64 = wide ? coord : w.Reg("rd");
         var off = new string[k];
-        for (int o = 0; o < k; o++) off[o] = w.R("rd");
-        string ia = w.R("rd"), kv = w.R("rd");
+        for (int o = 0; o < k; o++) off[o] = w.Reg("rd");
+        string ia = w.Reg("rd"), kv = w.Reg("rd");
 
-        w.L("LOOP");
-        w.I($"setp.ge.{it} {pdone}, {i}, {total}");
-        w.I($"@{pdone} bra DONE");
-        w.I($"mov.{it} {rem}, {i}");
-        for (int o = 0; o < k; o++) w.I($"mov.u64 {off[o]}, 0");
+        w.Mark("LOOP");
+        w.Emit($"setp.ge.{it} {pdone}, {i}, {total}");
+        w.Emit($"@{pdone} bra DONE");
+        w.Emit($"mov.{it} {rem}, {i}");
+        for (int o = 0; o < k; o++) w.Emit($"mov.u64 {off[o]}, 0");
         for (int d = rank - 1; d >= 0; d--)
         {
             if (d > 0)
             {
-                w.I($"div.{it} {q}, {rem}, {n[d]}");
-                w.I($"mul.lo.{it} {coord}, {q}, {n[d]}");
-                w.I($"sub.{it} {coord}, {rem}, {coord}");
+                w.Emit($"div.{it} {q}, {rem}, {n[d]}");
+                w.Emit($"mul.lo.{it} {coord}, {q}, {n[d]}");
+                w.Emit($"sub.{it} {coord}, {rem}, {coord}");
             }
             string c = d > 0 ? coord : rem;
-            if (!wide) { w.I($"cvt.u64.u32 {c64}, {c}"); c = c64; }
-            for (int o = 0; o < k; o++) w.I($"mad.lo.s64 {off[o]}, {c}, {s[o, d]}, {off[o]}");
-            if (d > 0) w.I($"mov.{it} {rem}, {q}");
+            if (!wide) { w.Emit($"cvt.u64.u32 {c64}, {c}"); c = c64; }
+            for (int o = 0; o < k; o++) w.Emit($"mad.lo.s64 {off[o]}, {c}, {s[o, d]}, {off[o]}");
+            if (d > 0) w.Emit($"mov.{it} {rem}, {q}");
         }
-        w.I($"mad.lo.s64 {ia}, {off[1]}, 8, {p[1]}");
-        w.I($"ld.global.nc.s64 {kv}, [{ia}]");
-        w.I($"setp.ge.u64 {pskip}, {kv}, {size}");    // unsigned: a negative index is out of range too
-        w.I($"@{pskip} bra NEXT");
+        w.Emit($"mad.lo.s64 {ia}, {off[1]}, 8, {p[1]}");
+        w.Emit($"ld.global.nc.s64 {kv}, [{ia}]");
+        w.Emit($"setp.ge.u64 {pskip}, {kv}, {size}");    // unsigned: a negative index is out of range too
+        w.Emit($"@{pskip} bra NEXT");
         body(w, p, off, kv, sdim);
-        w.L("NEXT");
-        w.I($"add.{it} {i}, {i}, {step}");
-        w.I("bra LOOP");
-        w.L("DONE");
-        w.I("ret");
+        w.Mark("NEXT");
+        w.Emit($"add.{it} {i}, {i}, {step}");
+        w.Emit("bra LOOP");
+        w.Mark("DONE");
+        w.Emit("ret");
         return w.Build(name, ps, comment);
     }
 }

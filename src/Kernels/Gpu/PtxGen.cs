@@ -4,7 +4,7 @@ using System.Text;
 namespace Engine.Kernels.Gpu;
 
 /// <summary>Element types as PTX sees them (bool is stored as <see cref="U8"/>).</summary>
-internal enum GT { F32, F64, S64, S32, U8 }
+internal enum ElemType { F32, F64, S64, S32, U8 }
 
 /// <summary>
 /// Writes one PTX kernel: a fresh register per value (declared at the end from the counts), instructions and labels.
@@ -15,21 +15,21 @@ internal sealed class PtxWriter
     private readonly Dictionary<string, int> _n = new() { ["p"] = 0, ["h"] = 0, ["r"] = 0, ["rd"] = 0, ["f"] = 0, ["fd"] = 0 };
 
     /// <summary>A fresh register of class p (pred), h (b16), r (b32), rd (b64), f (f32) or fd (f64).</summary>
-    public string R(string cls) => $"%{cls}{_n[cls]++}";
+    public string Reg(string cls) => $"%{cls}{_n[cls]++}";
 
     /// <summary>A fresh register holding a value of <paramref name="t"/>.</summary>
-    public string R(GT t) => R(PtxGen.RegClass(t));
+    public string Reg(ElemType t) => Reg(PtxGen.RegClass(t));
 
     /// <summary>One instruction (without the semicolon).</summary>
-    public void I(string s) => _b.Append("    ").Append(s).Append(";\n");
+    public void Emit(string s) => _b.Append("    ").Append(s).Append(";\n");
 
-    /// <summary>A label.</summary>
-    public void L(string label) => _b.Append(label).Append(":\n");
+    /// <summary>Places <paramref name="label"/> here (the next instruction's address).</summary>
+    public void Mark(string label) => _b.Append(label).Append(":\n");
 
     private int _labels;
 
     /// <summary>A label name unique in this kernel (for bodies with their own loops inside the skeleton's LOOP/DONE).</summary>
-    public string Label(string prefix) => $"{prefix}_{_labels++}";
+    public string NewLabel(string prefix) => $"{prefix}_{_labels++}";
 
     /// <summary>The module text: header, the .entry with <paramref name="parameters"/> (".u64 name", ...), registers, body.</summary>
     public string Build(string name, IEnumerable<string> parameters, string comment)
@@ -48,8 +48,10 @@ internal sealed class PtxWriter
 }
 
 /// <summary>
-/// The C# template behind every PTX kernel of <see cref="GpuBackend"/> (all of them are generated here; none is
-/// hand-written). One kernel per (operation, dtypes, rank): one thread per output element in a grid-stride loop;
+/// The C# template behind the generated elementwise PTX kernels of <see cref="GpuBackend"/> (fill, copy/cast, unary,
+/// binary, where; their bodies are the table <see cref="ElementwisePtx"/>). The reductions, index ops and float64
+/// softmax have generators of their own (<see cref="ReduceGen"/>, PtxGen.Index.cs, <see cref="SoftmaxGen"/>), and the
+/// rest are the <c>.ptx</c> files of <see cref="EmbeddedPtx"/>. One kernel per (operation, dtypes, rank): one thread per output element in a grid-stride loop;
 /// the element index is split into <c>rank</c> coordinates (sizes <c>n0..</c>) and each operand's address is its base
 /// plus the coordinates times its own strides (<c>sK_D</c>, in elements, 0 for a broadcast dimension), so
 /// broadcast and non-contiguous operands need no copies. The host coalesces dimensions first (as the CPU RowPlan
@@ -65,31 +67,33 @@ internal static class PtxGen
 {
     public const int MaxRank = 6;
 
-    public static GT Of(DType t) => t switch
+    public static ElemType Of(DType t) => t switch
     {
-        DType.Float32 => GT.F32,
-        DType.Float64 => GT.F64,
-        DType.Int64 => GT.S64,
-        DType.Int32 => GT.S32,
-        DType.UInt8 or DType.Bool => GT.U8,
+        DType.Float32 => ElemType.F32,
+        DType.Float64 => ElemType.F64,
+        DType.Int64 => ElemType.S64,
+        DType.Int32 => ElemType.S32,
+        DType.UInt8 or DType.Bool => ElemType.U8,
         _ => throw new DTypeException("gpu", $"dtype {t.Name()} has no GPU kernels"),
     };
 
-    public static string RegClass(GT t) => t switch { GT.F32 => "f", GT.F64 => "fd", GT.S64 => "rd", GT.S32 => "r", _ => "h" };
-    public static string Sfx(GT t) => t switch { GT.F32 => "f32", GT.F64 => "f64", GT.S64 => "s64", GT.S32 => "s32", _ => "u8" };
-    public static int Size(GT t) => t switch { GT.F32 or GT.S32 => 4, GT.F64 or GT.S64 => 8, _ => 1 };
-    public static bool IsFloat(GT t) => t is GT.F32 or GT.F64;
+    public static string RegClass(ElemType t) => t switch { ElemType.F32 => "f", ElemType.F64 => "fd", ElemType.S64 => "rd", ElemType.S32 => "r", _ => "h" };
+    /// <summary>The PTX type suffix of <paramref name="t"/> (f32, f64, s64, s32, u8).</summary>
+    public static string TypeSuffix(ElemType t) => t switch { ElemType.F32 => "f32", ElemType.F64 => "f64", ElemType.S64 => "s64", ElemType.S32 => "s32", _ => "u8" };
+    public static int Size(ElemType t) => t switch { ElemType.F32 or ElemType.S32 => 4, ElemType.F64 or ElemType.S64 => 8, _ => 1 };
+    public static bool IsFloat(ElemType t) => t is ElemType.F32 or ElemType.F64;
 
     /// <summary>The register-level type of an operation on <paramref name="t"/> (u8 values live in 16-bit registers).</summary>
-    public static string OpT(GT t) => t == GT.U8 ? "u16" : Sfx(t);
+    public static string OpType(ElemType t) => t == ElemType.U8 ? "u16" : TypeSuffix(t);
 
     /// <summary>The .param type of a scalar of <paramref name="t"/>.</summary>
-    public static string ParamT(GT t) => t == GT.U8 ? ".u16" : t == GT.S64 ? ".s64" : t == GT.S32 ? ".s32" : "." + Sfx(t);
+    public static string ParamType(ElemType t) => t == ElemType.U8 ? ".u16" : t == ElemType.S64 ? ".s64" : t == ElemType.S32 ? ".s32" : "." + TypeSuffix(t);
 
-    public static string Imm(GT t, double v) => t switch
+    /// <summary>The PTX immediate of <paramref name="v"/> as a value of <paramref name="t"/> (floats as exact hex bits).</summary>
+    public static string Immediate(ElemType t, double v) => t switch
     {
-        GT.F32 => "0f" + BitConverter.SingleToUInt32Bits((float)v).ToString("X8", CultureInfo.InvariantCulture),
-        GT.F64 => "0d" + BitConverter.DoubleToUInt64Bits(v).ToString("X16", CultureInfo.InvariantCulture),
+        ElemType.F32 => "0f" + BitConverter.SingleToUInt32Bits((float)v).ToString("X8", CultureInfo.InvariantCulture),
+        ElemType.F64 => "0d" + BitConverter.DoubleToUInt64Bits(v).ToString("X16", CultureInfo.InvariantCulture),
         _ => ((long)v).ToString(CultureInfo.InvariantCulture),
     };
 
@@ -98,7 +102,7 @@ internal static class PtxGen
     /// op's scalar parameters (PTX types); <paramref name="body"/> gets the loaded inputs and scalars and returns the
     /// register to store.
     /// </summary>
-    public static string Elementwise(string name, int rank, GT[] types, string[] scalars, Func<PtxWriter, string[], string[], string> body, string comment)
+    public static string Elementwise(string name, int rank, ElemType[] types, string[] scalars, Func<PtxWriter, string[], string[], string> body, string comment)
     {
         var w = new PtxWriter();
         int k = types.Length;
@@ -109,105 +113,105 @@ internal static class PtxGen
             for (int d = 0; d < rank; d++) ps.Add($".s64 s{o}_{d}");
         for (int j = 0; j < scalars.Length; j++) ps.Add($"{scalars[j]} a{j}");
 
-        string total = w.R("rd");
-        w.I($"ld.param.u64 {total}, [total]");
+        string total = w.Reg("rd");
+        w.Emit($"ld.param.u64 {total}, [total]");
         var ptr = new string[k];
-        for (int o = 0; o < k; o++) { ptr[o] = w.R("rd"); w.I($"ld.param.u64 {ptr[o]}, [p{o}]"); }
+        for (int o = 0; o < k; o++) { ptr[o] = w.Reg("rd"); w.Emit($"ld.param.u64 {ptr[o]}, [p{o}]"); }
         var n = new string[rank];
-        for (int d = 0; d < rank; d++) { n[d] = w.R("rd"); w.I($"ld.param.u64 {n[d]}, [n{d}]"); }
+        for (int d = 0; d < rank; d++) { n[d] = w.Reg("rd"); w.Emit($"ld.param.u64 {n[d]}, [n{d}]"); }
         var s = new string[k, rank];
         for (int o = 0; o < k; o++)
-            for (int d = 0; d < rank; d++) { s[o, d] = w.R("rd"); w.I($"ld.param.s64 {s[o, d]}, [s{o}_{d}]"); }
+            for (int d = 0; d < rank; d++) { s[o, d] = w.Reg("rd"); w.Emit($"ld.param.s64 {s[o, d]}, [s{o}_{d}]"); }
         var sc = new string[scalars.Length];
         for (int j = 0; j < scalars.Length; j++)
         {
             string pt = scalars[j];
-            sc[j] = w.R(pt switch { ".f32" => "f", ".f64" => "fd", ".u16" => "h", ".s32" or ".u32" => "r", _ => "rd" });
-            w.I($"ld.param{pt} {sc[j]}, [a{j}]");
+            sc[j] = w.Reg(pt switch { ".f32" => "f", ".f64" => "fd", ".u16" => "h", ".s32" or ".u32" => "r", _ => "rd" });
+            w.Emit($"ld.param{pt} {sc[j]}, [a{j}]");
         }
 
-        string ctaid = w.R("r"), ntid = w.R("r"), tid = w.R("r"), nctaid = w.R("r");
-        w.I($"mov.u32 {ctaid}, %ctaid.x");
-        w.I($"mov.u32 {ntid}, %ntid.x");
-        w.I($"mov.u32 {tid}, %tid.x");
-        w.I($"mov.u32 {nctaid}, %nctaid.x");
-        string i = w.R("rd"), t64 = w.R("rd"), step = w.R("rd");
-        w.I($"mul.wide.u32 {i}, {ctaid}, {ntid}");
-        w.I($"cvt.u64.u32 {t64}, {tid}");
-        w.I($"add.u64 {i}, {i}, {t64}");
-        w.I($"mul.wide.u32 {step}, {nctaid}, {ntid}");
-        string pdone = w.R("p");
-        string rem = w.R("rd"), q = w.R("rd"), coord = w.R("rd");
+        string ctaid = w.Reg("r"), ntid = w.Reg("r"), tid = w.Reg("r"), nctaid = w.Reg("r");
+        w.Emit($"mov.u32 {ctaid}, %ctaid.x");
+        w.Emit($"mov.u32 {ntid}, %ntid.x");
+        w.Emit($"mov.u32 {tid}, %tid.x");
+        w.Emit($"mov.u32 {nctaid}, %nctaid.x");
+        string i = w.Reg("rd"), t64 = w.Reg("rd"), step = w.Reg("rd");
+        w.Emit($"mul.wide.u32 {i}, {ctaid}, {ntid}");
+        w.Emit($"cvt.u64.u32 {t64}, {tid}");
+        w.Emit($"add.u64 {i}, {i}, {t64}");
+        w.Emit($"mul.wide.u32 {step}, {nctaid}, {ntid}");
+        string pdone = w.Reg("p");
+        string rem = w.Reg("rd"), q = w.Reg("rd"), coord = w.Reg("rd");
         var off = new string[k];
-        for (int o = 0; o < k; o++) off[o] = w.R("rd");
+        for (int o = 0; o < k; o++) off[o] = w.Reg("rd");
         var addr = new string[k];
-        for (int o = 0; o < k; o++) addr[o] = w.R("rd");
+        for (int o = 0; o < k; o++) addr[o] = w.Reg("rd");
 
-        w.L("LOOP");
-        w.I($"setp.ge.u64 {pdone}, {i}, {total}");
-        w.I($"@{pdone} bra DONE");
-        for (int o = 0; o < k; o++) w.I($"mov.u64 {off[o]}, 0");
-        w.I($"mov.u64 {rem}, {i}");
+        w.Mark("LOOP");
+        w.Emit($"setp.ge.u64 {pdone}, {i}, {total}");
+        w.Emit($"@{pdone} bra DONE");
+        for (int o = 0; o < k; o++) w.Emit($"mov.u64 {off[o]}, 0");
+        w.Emit($"mov.u64 {rem}, {i}");
         for (int d = rank - 1; d >= 1; d--)
         {
-            w.I($"div.u64 {q}, {rem}, {n[d]}");
-            w.I($"mul.lo.u64 {coord}, {q}, {n[d]}");
-            w.I($"sub.u64 {coord}, {rem}, {coord}");
-            for (int o = 0; o < k; o++) w.I($"mad.lo.s64 {off[o]}, {coord}, {s[o, d]}, {off[o]}");
-            w.I($"mov.u64 {rem}, {q}");
+            w.Emit($"div.u64 {q}, {rem}, {n[d]}");
+            w.Emit($"mul.lo.u64 {coord}, {q}, {n[d]}");
+            w.Emit($"sub.u64 {coord}, {rem}, {coord}");
+            for (int o = 0; o < k; o++) w.Emit($"mad.lo.s64 {off[o]}, {coord}, {s[o, d]}, {off[o]}");
+            w.Emit($"mov.u64 {rem}, {q}");
         }
         for (int o = 0; o < k; o++)
         {
-            w.I($"mad.lo.s64 {off[o]}, {rem}, {s[o, 0]}, {off[o]}");
-            w.I($"mad.lo.s64 {addr[o]}, {off[o]}, {Size(types[o])}, {ptr[o]}");
+            w.Emit($"mad.lo.s64 {off[o]}, {rem}, {s[o, 0]}, {off[o]}");
+            w.Emit($"mad.lo.s64 {addr[o]}, {off[o]}, {Size(types[o])}, {ptr[o]}");
         }
         var v = new string[k - 1];
         for (int o = 1; o < k; o++)
         {
-            v[o - 1] = w.R(types[o]);
-            w.I($"ld.global.{Sfx(types[o])} {v[o - 1]}, [{addr[o]}]");
+            v[o - 1] = w.Reg(types[o]);
+            w.Emit($"ld.global.{TypeSuffix(types[o])} {v[o - 1]}, [{addr[o]}]");
         }
         string result = body(w, v, sc);
-        w.I($"st.global.{Sfx(types[0])} [{addr[0]}], {result}");
-        w.I($"add.u64 {i}, {i}, {step}");
-        w.I("bra LOOP");
-        w.L("DONE");
-        w.I("ret");
+        w.Emit($"st.global.{TypeSuffix(types[0])} [{addr[0]}], {result}");
+        w.Emit($"add.u64 {i}, {i}, {step}");
+        w.Emit("bra LOOP");
+        w.Mark("DONE");
+        w.Emit("ret");
         return w.Build(name, ps, comment);
     }
 
     /// <summary>Converts <paramref name="x"/> of <paramref name="from"/> to <paramref name="to"/> (<paramref name="toBool"/>: x != 0).</summary>
-    public static string Convert(PtxWriter w, GT from, GT to, bool toBool, string x)
+    public static string Convert(PtxWriter w, ElemType from, ElemType to, bool toBool, string x)
     {
         if (toBool)
         {
-            string p = w.R("p"), h = w.R("h");
-            w.I($"setp.{(IsFloat(from) ? "neu" : "ne")}.{OpT(from)} {p}, {x}, {Imm(from, 0)}");
-            w.I($"selp.u16 {h}, 1, 0, {p}");
+            string p = w.Reg("p"), h = w.Reg("h");
+            w.Emit($"setp.{(IsFloat(from) ? "neu" : "ne")}.{OpType(from)} {p}, {x}, {Immediate(from, 0)}");
+            w.Emit($"selp.u16 {h}, 1, 0, {p}");
             return h;
         }
         if (from == to) return x;
-        string o = w.R(to);
+        string o = w.Reg(to);
         switch (from, to)
         {
-            case (GT.F32, GT.F64): w.I($"cvt.f64.f32 {o}, {x}"); break;
-            case (GT.F64, GT.F32): w.I($"cvt.rn.f32.f64 {o}, {x}"); break;
-            case (GT.F32 or GT.F64, GT.S32 or GT.S64): w.I($"cvt.rzi.{Sfx(to)}.{Sfx(from)} {o}, {x}"); break;
-            case (GT.F32 or GT.F64, GT.U8):
+            case (ElemType.F32, ElemType.F64): w.Emit($"cvt.f64.f32 {o}, {x}"); break;
+            case (ElemType.F64, ElemType.F32): w.Emit($"cvt.rn.f32.f64 {o}, {x}"); break;
+            case (ElemType.F32 or ElemType.F64, ElemType.S32 or ElemType.S64): w.Emit($"cvt.rzi.{TypeSuffix(to)}.{TypeSuffix(from)} {o}, {x}"); break;
+            case (ElemType.F32 or ElemType.F64, ElemType.U8):
             {
                 // saturate to [0, 255] (NaN to 0) as .NET's (byte) conversion does
-                string c = w.R(from), f = Sfx(from);
-                w.I($"max.{f} {c}, {x}, {Imm(from, 0)}");
-                w.I($"min.{f} {c}, {c}, {Imm(from, 255)}");
-                w.I($"cvt.rzi.u16.{f} {o}, {c}");
+                string c = w.Reg(from), f = TypeSuffix(from);
+                w.Emit($"max.{f} {c}, {x}, {Immediate(from, 0)}");
+                w.Emit($"min.{f} {c}, {c}, {Immediate(from, 255)}");
+                w.Emit($"cvt.rzi.u16.{f} {o}, {c}");
                 break;
             }
-            case (_, GT.F32 or GT.F64): w.I($"cvt.rn.{Sfx(to)}.{(from == GT.U8 ? "u16" : Sfx(from))} {o}, {x}"); break;
-            case (GT.U8, _): w.I($"cvt.{(to == GT.S64 ? "u64" : "u32")}.u16 {o}, {x}"); break;
-            case (GT.S32, GT.S64): w.I($"cvt.s64.s32 {o}, {x}"); break;
-            case (GT.S64, GT.S32): w.I($"cvt.u32.u64 {o}, {x}"); break;
-            case (GT.S32, GT.U8): w.I($"cvt.u16.u32 {o}, {x}"); break;
-            case (GT.S64, GT.U8): w.I($"cvt.u16.u64 {o}, {x}"); break;
+            case (_, ElemType.F32 or ElemType.F64): w.Emit($"cvt.rn.{TypeSuffix(to)}.{(from == ElemType.U8 ? "u16" : TypeSuffix(from))} {o}, {x}"); break;
+            case (ElemType.U8, _): w.Emit($"cvt.{(to == ElemType.S64 ? "u64" : "u32")}.u16 {o}, {x}"); break;
+            case (ElemType.S32, ElemType.S64): w.Emit($"cvt.s64.s32 {o}, {x}"); break;
+            case (ElemType.S64, ElemType.S32): w.Emit($"cvt.u32.u64 {o}, {x}"); break;
+            case (ElemType.S32, ElemType.U8): w.Emit($"cvt.u16.u32 {o}, {x}"); break;
+            case (ElemType.S64, ElemType.U8): w.Emit($"cvt.u16.u64 {o}, {x}"); break;
             default: throw new InvalidOperationException($"no conversion {from} -> {to}");
         }
         return o;
@@ -222,51 +226,51 @@ internal static class PtxGen
     /// </summary>
     public static string Exp64(PtxWriter w, string x, bool minus1 = false)
     {
-        string pn = w.R("p"), c = w.R("fd"), t = w.R("fd"), kf = w.R("fd"), r = w.R("fd"), poly = w.R("fd");
-        w.I($"setp.nan.f64 {pn}, {x}, {x}");
-        w.I($"max.f64 {c}, {x}, {Imm(GT.F64, -746)}");
-        w.I($"min.f64 {c}, {c}, {Imm(GT.F64, 710)}");
-        w.I($"mul.rn.f64 {t}, {c}, {Imm(GT.F64, Log2E)}");
-        w.I($"cvt.rni.f64.f64 {kf}, {t}");
-        w.I($"neg.f64 {t}, {kf}");
-        w.I($"fma.rn.f64 {r}, {t}, {Imm(GT.F64, Ln2Hi)}, {c}");
-        w.I($"fma.rn.f64 {r}, {t}, {Imm(GT.F64, Ln2Lo)}, {r}");
+        string pn = w.Reg("p"), c = w.Reg("fd"), t = w.Reg("fd"), kf = w.Reg("fd"), r = w.Reg("fd"), poly = w.Reg("fd");
+        w.Emit($"setp.nan.f64 {pn}, {x}, {x}");
+        w.Emit($"max.f64 {c}, {x}, {Immediate(ElemType.F64, -746)}");
+        w.Emit($"min.f64 {c}, {c}, {Immediate(ElemType.F64, 710)}");
+        w.Emit($"mul.rn.f64 {t}, {c}, {Immediate(ElemType.F64, Log2E)}");
+        w.Emit($"cvt.rni.f64.f64 {kf}, {t}");
+        w.Emit($"neg.f64 {t}, {kf}");
+        w.Emit($"fma.rn.f64 {r}, {t}, {Immediate(ElemType.F64, Ln2Hi)}, {c}");
+        w.Emit($"fma.rn.f64 {r}, {t}, {Immediate(ElemType.F64, Ln2Lo)}, {r}");
         double fact = 1;
         for (int j = 2; j <= 13; j++) fact *= j;
-        w.I($"mov.f64 {poly}, {Imm(GT.F64, 1 / fact)}");
+        w.Emit($"mov.f64 {poly}, {Immediate(ElemType.F64, 1 / fact)}");
         for (int j = 12; j >= 1; j--)
         {
             fact /= j + 1;
-            w.I($"fma.rn.f64 {poly}, {poly}, {r}, {Imm(GT.F64, 1 / fact)}");
+            w.Emit($"fma.rn.f64 {poly}, {poly}, {r}, {Immediate(ElemType.F64, 1 / fact)}");
         }
-        w.I($"mul.rn.f64 {poly}, {poly}, {r}");            // e^r - 1
-        string k = w.R("r"), k1 = w.R("r"), k2 = w.R("r"), b = w.R("rd"), s1 = w.R("fd"), s2 = w.R("fd"), o = w.R("fd");
-        w.I($"cvt.rzi.s32.f64 {k}, {kf}");
+        w.Emit($"mul.rn.f64 {poly}, {poly}, {r}");            // e^r - 1
+        string k = w.Reg("r"), k1 = w.Reg("r"), k2 = w.Reg("r"), b = w.Reg("rd"), s1 = w.Reg("fd"), s2 = w.Reg("fd"), o = w.Reg("fd");
+        w.Emit($"cvt.rzi.s32.f64 {k}, {kf}");
         if (minus1)
         {
             // 2^k * p + (2^k - 1); k >= -73 here, so 2^k is one normal number
-            w.I($"add.s32 {k1}, {k}, 1023");
-            w.I($"cvt.s64.s32 {b}, {k1}");
-            w.I($"shl.b64 {b}, {b}, 52");
-            w.I($"mov.b64 {s1}, {b}");
-            w.I($"sub.rn.f64 {s2}, {s1}, {Imm(GT.F64, 1)}");
-            w.I($"fma.rn.f64 {o}, {s1}, {poly}, {s2}");
+            w.Emit($"add.s32 {k1}, {k}, 1023");
+            w.Emit($"cvt.s64.s32 {b}, {k1}");
+            w.Emit($"shl.b64 {b}, {b}, 52");
+            w.Emit($"mov.b64 {s1}, {b}");
+            w.Emit($"sub.rn.f64 {s2}, {s1}, {Immediate(ElemType.F64, 1)}");
+            w.Emit($"fma.rn.f64 {o}, {s1}, {poly}, {s2}");
         }
         else
         {
-            w.I($"add.rn.f64 {o}, {poly}, {Imm(GT.F64, 1)}");
-            w.I($"shr.s32 {k1}, {k}, 1");
-            w.I($"sub.s32 {k2}, {k}, {k1}");
+            w.Emit($"add.rn.f64 {o}, {poly}, {Immediate(ElemType.F64, 1)}");
+            w.Emit($"shr.s32 {k1}, {k}, 1");
+            w.Emit($"sub.s32 {k2}, {k}, {k1}");
             foreach (var (kk, sc) in new[] { (k1, s1), (k2, s2) })
             {
-                w.I($"add.s32 {kk}, {kk}, 1023");
-                w.I($"cvt.s64.s32 {b}, {kk}");
-                w.I($"shl.b64 {b}, {b}, 52");
-                w.I($"mov.b64 {sc}, {b}");
-                w.I($"mul.rn.f64 {o}, {o}, {sc}");
+                w.Emit($"add.s32 {kk}, {kk}, 1023");
+                w.Emit($"cvt.s64.s32 {b}, {kk}");
+                w.Emit($"shl.b64 {b}, {b}, 52");
+                w.Emit($"mov.b64 {sc}, {b}");
+                w.Emit($"mul.rn.f64 {o}, {o}, {sc}");
             }
         }
-        w.I($"selp.f64 {o}, {x}, {o}, {pn}");
+        w.Emit($"selp.f64 {o}, {x}, {o}, {pn}");
         return o;
     }
 
@@ -276,80 +280,80 @@ internal static class PtxGen
     /// </summary>
     public static string Log64(PtxWriter w, string x)
     {
-        string psub = w.R("p"), xs = w.R("fd"), eadj = w.R("r"), bits = w.R("rd"), eb = w.R("rd"), e = w.R("r"), mb = w.R("rd"), m = w.R("fd"), pb = w.R("p");
-        w.I($"setp.lt.f64 {psub}, {x}, {Imm(GT.F64, BitConverter.UInt64BitsToDouble(0x0010000000000000))}");
-        w.I($"mul.rn.f64 {xs}, {x}, {Imm(GT.F64, Math.Pow(2, 54))}");
-        w.I($"selp.f64 {xs}, {xs}, {x}, {psub}");
-        w.I($"selp.s32 {eadj}, -54, 0, {psub}");
-        w.I($"mov.b64 {bits}, {xs}");
-        w.I($"shr.u64 {eb}, {bits}, 52");
-        w.I($"cvt.u32.u64 {e}, {eb}");
-        w.I($"and.b32 {e}, {e}, 2047");
-        w.I($"sub.s32 {e}, {e}, 1023");
-        w.I($"add.s32 {e}, {e}, {eadj}");
-        w.I($"and.b64 {mb}, {bits}, 0x000FFFFFFFFFFFFF");
-        w.I($"or.b64 {mb}, {mb}, 0x3FF0000000000000");
-        w.I($"mov.b64 {m}, {mb}");
-        w.I($"setp.gt.f64 {pb}, {m}, {Imm(GT.F64, Math.Sqrt(2))}");
-        w.I($"@{pb} mul.rn.f64 {m}, {m}, {Imm(GT.F64, 0.5)}");
-        w.I($"@{pb} add.s32 {e}, {e}, 1");
-        string f = w.R("fd"), den = w.R("fd"), s = w.R("fd"), z = w.R("fd"), q = w.R("fd"), s2 = w.R("fd"), lm = w.R("fd"), ef = w.R("fd"), o = w.R("fd");
-        w.I($"sub.rn.f64 {f}, {m}, {Imm(GT.F64, 1)}");
-        w.I($"add.rn.f64 {den}, {f}, {Imm(GT.F64, 2)}");
-        w.I($"div.rn.f64 {s}, {f}, {den}");
-        w.I($"mul.rn.f64 {z}, {s}, {s}");
-        w.I($"mov.f64 {q}, {Imm(GT.F64, 1.0 / 21)}");
-        for (int j = 19; j >= 3; j -= 2) w.I($"fma.rn.f64 {q}, {q}, {z}, {Imm(GT.F64, 1.0 / j)}");
-        w.I($"mul.rn.f64 {q}, {q}, {z}");
-        w.I($"add.rn.f64 {s2}, {s}, {s}");
-        w.I($"fma.rn.f64 {lm}, {s2}, {q}, {s2}");
-        w.I($"cvt.rn.f64.s32 {ef}, {e}");
-        w.I($"fma.rn.f64 {lm}, {ef}, {Imm(GT.F64, Ln2Lo)}, {lm}");
-        w.I($"fma.rn.f64 {o}, {ef}, {Imm(GT.F64, Ln2Hi)}, {lm}");
-        string p = w.R("p");
-        w.I($"setp.lt.f64 {p}, {x}, {Imm(GT.F64, 0)}");
-        w.I($"selp.f64 {o}, {Imm(GT.F64, double.NaN)}, {o}, {p}");
-        w.I($"setp.eq.f64 {p}, {x}, {Imm(GT.F64, 0)}");
-        w.I($"selp.f64 {o}, {Imm(GT.F64, double.NegativeInfinity)}, {o}, {p}");
-        w.I($"setp.eq.f64 {p}, {x}, {Imm(GT.F64, double.PositiveInfinity)}");
-        w.I($"selp.f64 {o}, {x}, {o}, {p}");
-        w.I($"setp.nan.f64 {p}, {x}, {x}");
-        w.I($"selp.f64 {o}, {x}, {o}, {p}");
+        string psub = w.Reg("p"), xs = w.Reg("fd"), eadj = w.Reg("r"), bits = w.Reg("rd"), eb = w.Reg("rd"), e = w.Reg("r"), mb = w.Reg("rd"), m = w.Reg("fd"), pb = w.Reg("p");
+        w.Emit($"setp.lt.f64 {psub}, {x}, {Immediate(ElemType.F64, BitConverter.UInt64BitsToDouble(0x0010000000000000))}");
+        w.Emit($"mul.rn.f64 {xs}, {x}, {Immediate(ElemType.F64, Math.Pow(2, 54))}");
+        w.Emit($"selp.f64 {xs}, {xs}, {x}, {psub}");
+        w.Emit($"selp.s32 {eadj}, -54, 0, {psub}");
+        w.Emit($"mov.b64 {bits}, {xs}");
+        w.Emit($"shr.u64 {eb}, {bits}, 52");
+        w.Emit($"cvt.u32.u64 {e}, {eb}");
+        w.Emit($"and.b32 {e}, {e}, 2047");
+        w.Emit($"sub.s32 {e}, {e}, 1023");
+        w.Emit($"add.s32 {e}, {e}, {eadj}");
+        w.Emit($"and.b64 {mb}, {bits}, 0x000FFFFFFFFFFFFF");
+        w.Emit($"or.b64 {mb}, {mb}, 0x3FF0000000000000");
+        w.Emit($"mov.b64 {m}, {mb}");
+        w.Emit($"setp.gt.f64 {pb}, {m}, {Immediate(ElemType.F64, Math.Sqrt(2))}");
+        w.Emit($"@{pb} mul.rn.f64 {m}, {m}, {Immediate(ElemType.F64, 0.5)}");
+        w.Emit($"@{pb} add.s32 {e}, {e}, 1");
+        string f = w.Reg("fd"), den = w.Reg("fd"), s = w.Reg("fd"), z = w.Reg("fd"), q = w.Reg("fd"), s2 = w.Reg("fd"), lm = w.Reg("fd"), ef = w.Reg("fd"), o = w.Reg("fd");
+        w.Emit($"sub.rn.f64 {f}, {m}, {Immediate(ElemType.F64, 1)}");
+        w.Emit($"add.rn.f64 {den}, {f}, {Immediate(ElemType.F64, 2)}");
+        w.Emit($"div.rn.f64 {s}, {f}, {den}");
+        w.Emit($"mul.rn.f64 {z}, {s}, {s}");
+        w.Emit($"mov.f64 {q}, {Immediate(ElemType.F64, 1.0 / 21)}");
+        for (int j = 19; j >= 3; j -= 2) w.Emit($"fma.rn.f64 {q}, {q}, {z}, {Immediate(ElemType.F64, 1.0 / j)}");
+        w.Emit($"mul.rn.f64 {q}, {q}, {z}");
+        w.Emit($"add.rn.f64 {s2}, {s}, {s}");
+        w.Emit($"fma.rn.f64 {lm}, {s2}, {q}, {s2}");
+        w.Emit($"cvt.rn.f64.s32 {ef}, {e}");
+        w.Emit($"fma.rn.f64 {lm}, {ef}, {Immediate(ElemType.F64, Ln2Lo)}, {lm}");
+        w.Emit($"fma.rn.f64 {o}, {ef}, {Immediate(ElemType.F64, Ln2Hi)}, {lm}");
+        string p = w.Reg("p");
+        w.Emit($"setp.lt.f64 {p}, {x}, {Immediate(ElemType.F64, 0)}");
+        w.Emit($"selp.f64 {o}, {Immediate(ElemType.F64, double.NaN)}, {o}, {p}");
+        w.Emit($"setp.eq.f64 {p}, {x}, {Immediate(ElemType.F64, 0)}");
+        w.Emit($"selp.f64 {o}, {Immediate(ElemType.F64, double.NegativeInfinity)}, {o}, {p}");
+        w.Emit($"setp.eq.f64 {p}, {x}, {Immediate(ElemType.F64, double.PositiveInfinity)}");
+        w.Emit($"selp.f64 {o}, {x}, {o}, {p}");
+        w.Emit($"setp.nan.f64 {p}, {x}, {x}");
+        w.Emit($"selp.f64 {o}, {x}, {o}, {p}");
         return o;
     }
 
     /// <summary>f64 tanh: sign(x) · (−u / (2 + u)) with u = e^(−2|x|) − 1; exactly ±1 beyond |x| = 25.</summary>
     public static string Tanh64(PtxWriter w, string x)
     {
-        string a = w.R("fd"), m = w.R("fd");
-        w.I($"abs.f64 {a}, {x}");
-        w.I($"min.f64 {a}, {a}, {Imm(GT.F64, 25)}");
-        w.I($"mul.rn.f64 {m}, {a}, {Imm(GT.F64, -2)}");
+        string a = w.Reg("fd"), m = w.Reg("fd");
+        w.Emit($"abs.f64 {a}, {x}");
+        w.Emit($"min.f64 {a}, {a}, {Immediate(ElemType.F64, 25)}");
+        w.Emit($"mul.rn.f64 {m}, {a}, {Immediate(ElemType.F64, -2)}");
         string u = Exp64(w, m, minus1: true);
-        string den = w.R("fd"), t = w.R("fd"), nt = w.R("fd"), p = w.R("p");
-        w.I($"add.rn.f64 {den}, {u}, {Imm(GT.F64, 2)}");
-        w.I($"neg.f64 {nt}, {u}");
-        w.I($"div.rn.f64 {t}, {nt}, {den}");
-        w.I($"neg.f64 {nt}, {t}");
-        w.I($"setp.lt.f64 {p}, {x}, {Imm(GT.F64, 0)}");
-        w.I($"selp.f64 {t}, {nt}, {t}, {p}");
-        w.I($"setp.nan.f64 {p}, {x}, {x}");
-        w.I($"selp.f64 {t}, {x}, {t}, {p}");
+        string den = w.Reg("fd"), t = w.Reg("fd"), nt = w.Reg("fd"), p = w.Reg("p");
+        w.Emit($"add.rn.f64 {den}, {u}, {Immediate(ElemType.F64, 2)}");
+        w.Emit($"neg.f64 {nt}, {u}");
+        w.Emit($"div.rn.f64 {t}, {nt}, {den}");
+        w.Emit($"neg.f64 {nt}, {t}");
+        w.Emit($"setp.lt.f64 {p}, {x}, {Immediate(ElemType.F64, 0)}");
+        w.Emit($"selp.f64 {t}, {nt}, {t}, {p}");
+        w.Emit($"setp.nan.f64 {p}, {x}, {x}");
+        w.Emit($"selp.f64 {t}, {x}, {t}, {p}");
         return t;
     }
 
     /// <summary>f64 sigmoid as the CPU computes it: 1/(1+e^−x) for x ≥ 0, e^x/(1+e^x) otherwise.</summary>
     public static string Sigmoid64(PtxWriter w, string x)
     {
-        string a = w.R("fd");
-        w.I($"abs.f64 {a}, {x}");
-        w.I($"neg.f64 {a}, {a}");
+        string a = w.Reg("fd");
+        w.Emit($"abs.f64 {a}, {x}");
+        w.Emit($"neg.f64 {a}, {a}");
         string e = Exp64(w, a);
-        string den = w.R("fd"), num = w.R("fd"), o = w.R("fd"), p = w.R("p");
-        w.I($"add.rn.f64 {den}, {e}, {Imm(GT.F64, 1)}");
-        w.I($"setp.ge.f64 {p}, {x}, {Imm(GT.F64, 0)}");
-        w.I($"selp.f64 {num}, {Imm(GT.F64, 1)}, {e}, {p}");
-        w.I($"div.rn.f64 {o}, {num}, {den}");
+        string den = w.Reg("fd"), num = w.Reg("fd"), o = w.Reg("fd"), p = w.Reg("p");
+        w.Emit($"add.rn.f64 {den}, {e}, {Immediate(ElemType.F64, 1)}");
+        w.Emit($"setp.ge.f64 {p}, {x}, {Immediate(ElemType.F64, 0)}");
+        w.Emit($"selp.f64 {num}, {Immediate(ElemType.F64, 1)}, {e}, {p}");
+        w.Emit($"div.rn.f64 {o}, {num}, {den}");
         return o;
     }
 
@@ -361,106 +365,106 @@ internal static class PtxGen
     /// </summary>
     public static string Erf64(PtxWriter w, string x)
     {
-        string ax = w.R("fd"), r = w.R("fd"), p = w.R("p"), pn = w.R("p"), n = w.R("r");
-        string lSeries = w.Label("ERF_SERIES"), lCf = w.Label("ERF_CF"), lEnd = w.Label("ERF_END");
-        w.I($"abs.f64 {ax}, {x}");
-        w.I($"mov.f64 {r}, {Imm(GT.F64, 1)}");                     // |x| >= 6 (and ∞): 1, signed at the end
-        w.I($"setp.ge.f64 {p}, {ax}, {Imm(GT.F64, 6)}");
-        w.I($"@{p} bra {lEnd}");
-        w.I($"setp.nan.f64 {p}, {ax}, {ax}");
-        w.I($"@{p} bra {lEnd}");
-        w.I($"setp.ge.f64 {p}, {ax}, {Imm(GT.F64, 3)}");
-        w.I($"@{p} bra {lCf}");
+        string ax = w.Reg("fd"), r = w.Reg("fd"), p = w.Reg("p"), pn = w.Reg("p"), n = w.Reg("r");
+        string lSeries = w.NewLabel("ERF_SERIES"), lCf = w.NewLabel("ERF_CF"), lEnd = w.NewLabel("ERF_END");
+        w.Emit($"abs.f64 {ax}, {x}");
+        w.Emit($"mov.f64 {r}, {Immediate(ElemType.F64, 1)}");                     // |x| >= 6 (and ∞): 1, signed at the end
+        w.Emit($"setp.ge.f64 {p}, {ax}, {Immediate(ElemType.F64, 6)}");
+        w.Emit($"@{p} bra {lEnd}");
+        w.Emit($"setp.nan.f64 {p}, {ax}, {ax}");
+        w.Emit($"@{p} bra {lEnd}");
+        w.Emit($"setp.ge.f64 {p}, {ax}, {Immediate(ElemType.F64, 3)}");
+        w.Emit($"@{p} bra {lCf}");
         // series: term *= (2x²)/(2n+1); sum += term; stop when term < sum·1e-17
-        string x2 = w.R("fd"), tx2 = w.R("fd"), term = w.R("fd"), sum = w.R("fd"), q = w.R("fd"), den = w.R("fd"), lim = w.R("fd"), nx = w.R("fd");
-        w.I($"mul.rn.f64 {x2}, {ax}, {ax}");
-        w.I($"add.rn.f64 {tx2}, {x2}, {x2}");
-        w.I($"mov.f64 {term}, {ax}");
-        w.I($"mov.f64 {sum}, {ax}");
-        w.I($"mov.u32 {n}, 1");
-        w.L(lSeries);
-        w.I($"cvt.rn.f64.u32 {den}, {n}");
-        w.I($"fma.rn.f64 {den}, {den}, {Imm(GT.F64, 2)}, {Imm(GT.F64, 1)}");   // 2n + 1, exact
-        w.I($"div.rn.f64 {q}, {tx2}, {den}");
-        w.I($"mul.rn.f64 {term}, {term}, {q}");
-        w.I($"add.rn.f64 {sum}, {sum}, {term}");
-        w.I($"mul.rn.f64 {lim}, {sum}, {Imm(GT.F64, 1e-17)}");
-        w.I($"add.u32 {n}, {n}, 1");
-        w.I($"setp.lt.f64 {p}, {term}, {lim}");
-        w.I($"setp.ge.or.u32 {p}, {n}, 200, {p}");
-        w.I($"@!{p} bra {lSeries}");
-        w.I($"neg.f64 {nx}, {x2}");
+        string x2 = w.Reg("fd"), tx2 = w.Reg("fd"), term = w.Reg("fd"), sum = w.Reg("fd"), q = w.Reg("fd"), den = w.Reg("fd"), lim = w.Reg("fd"), nx = w.Reg("fd");
+        w.Emit($"mul.rn.f64 {x2}, {ax}, {ax}");
+        w.Emit($"add.rn.f64 {tx2}, {x2}, {x2}");
+        w.Emit($"mov.f64 {term}, {ax}");
+        w.Emit($"mov.f64 {sum}, {ax}");
+        w.Emit($"mov.u32 {n}, 1");
+        w.Mark(lSeries);
+        w.Emit($"cvt.rn.f64.u32 {den}, {n}");
+        w.Emit($"fma.rn.f64 {den}, {den}, {Immediate(ElemType.F64, 2)}, {Immediate(ElemType.F64, 1)}");   // 2n + 1, exact
+        w.Emit($"div.rn.f64 {q}, {tx2}, {den}");
+        w.Emit($"mul.rn.f64 {term}, {term}, {q}");
+        w.Emit($"add.rn.f64 {sum}, {sum}, {term}");
+        w.Emit($"mul.rn.f64 {lim}, {sum}, {Immediate(ElemType.F64, 1e-17)}");
+        w.Emit($"add.u32 {n}, {n}, 1");
+        w.Emit($"setp.lt.f64 {p}, {term}, {lim}");
+        w.Emit($"setp.ge.or.u32 {p}, {n}, 200, {p}");
+        w.Emit($"@!{p} bra {lSeries}");
+        w.Emit($"neg.f64 {nx}, {x2}");
         string e = Exp64(w, nx);
-        w.I($"mul.rn.f64 {r}, {e}, {Imm(GT.F64, 1.1283791670955126)}");
-        w.I($"mul.rn.f64 {r}, {r}, {sum}");
-        w.I($"bra {lEnd}");
+        w.Emit($"mul.rn.f64 {r}, {e}, {Immediate(ElemType.F64, 1.1283791670955126)}");
+        w.Emit($"mul.rn.f64 {r}, {r}, {sum}");
+        w.Emit($"bra {lEnd}");
         // erfc(|x|) = e^(−x²)/√π / f, f by the Lentz continued fraction x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))
-        w.L(lCf);
-        string f = w.R("fd"), c = w.R("fd"), d = w.R("fd"), a = w.R("fd"), t = w.R("fd"), delta = w.R("fd"), pt = w.R("p");
-        w.I($"mov.f64 {f}, {ax}");
-        w.I($"mov.f64 {c}, {ax}");
-        w.I($"mov.f64 {d}, {Imm(GT.F64, 0)}");
-        w.I($"mov.u32 {n}, 1");
-        string lCfLoop = w.Label("ERF_CF_LOOP");
-        w.L(lCfLoop);
-        w.I($"cvt.rn.f64.u32 {a}, {n}");
-        w.I($"mul.rn.f64 {a}, {a}, {Imm(GT.F64, 0.5)}");
-        w.I($"mul.rn.f64 {d}, {a}, {d}");
-        w.I($"add.rn.f64 {d}, {ax}, {d}");   // x + a·d, unfused as .NET computes it
-        w.I($"abs.f64 {t}, {d}");
-        w.I($"setp.lt.f64 {pt}, {t}, {Imm(GT.F64, 1e-300)}");
-        w.I($"selp.f64 {d}, {Imm(GT.F64, 1e-300)}, {d}, {pt}");
-        w.I($"div.rn.f64 {t}, {a}, {c}");
-        w.I($"add.rn.f64 {c}, {ax}, {t}");
-        w.I($"abs.f64 {t}, {c}");
-        w.I($"setp.lt.f64 {pt}, {t}, {Imm(GT.F64, 1e-300)}");
-        w.I($"selp.f64 {c}, {Imm(GT.F64, 1e-300)}, {c}, {pt}");
-        w.I($"div.rn.f64 {d}, {Imm(GT.F64, 1)}, {d}");
-        w.I($"mul.rn.f64 {delta}, {c}, {d}");
-        w.I($"mul.rn.f64 {f}, {f}, {delta}");
-        w.I($"sub.rn.f64 {t}, {delta}, {Imm(GT.F64, 1)}");
-        w.I($"abs.f64 {t}, {t}");
-        w.I($"add.u32 {n}, {n}, 1");
-        w.I($"setp.lt.f64 {pt}, {t}, {Imm(GT.F64, 1e-16)}");
-        w.I($"setp.ge.or.u32 {pt}, {n}, 300, {pt}");
-        w.I($"@!{pt} bra {lCfLoop}");
-        string mx2 = w.R("fd"), erfc = w.R("fd");
-        w.I($"neg.f64 {mx2}, {ax}");
-        w.I($"mul.rn.f64 {mx2}, {mx2}, {ax}");
+        w.Mark(lCf);
+        string f = w.Reg("fd"), c = w.Reg("fd"), d = w.Reg("fd"), a = w.Reg("fd"), t = w.Reg("fd"), delta = w.Reg("fd"), pt = w.Reg("p");
+        w.Emit($"mov.f64 {f}, {ax}");
+        w.Emit($"mov.f64 {c}, {ax}");
+        w.Emit($"mov.f64 {d}, {Immediate(ElemType.F64, 0)}");
+        w.Emit($"mov.u32 {n}, 1");
+        string lCfLoop = w.NewLabel("ERF_CF_LOOP");
+        w.Mark(lCfLoop);
+        w.Emit($"cvt.rn.f64.u32 {a}, {n}");
+        w.Emit($"mul.rn.f64 {a}, {a}, {Immediate(ElemType.F64, 0.5)}");
+        w.Emit($"mul.rn.f64 {d}, {a}, {d}");
+        w.Emit($"add.rn.f64 {d}, {ax}, {d}");   // x + a·d, unfused as .NET computes it
+        w.Emit($"abs.f64 {t}, {d}");
+        w.Emit($"setp.lt.f64 {pt}, {t}, {Immediate(ElemType.F64, 1e-300)}");
+        w.Emit($"selp.f64 {d}, {Immediate(ElemType.F64, 1e-300)}, {d}, {pt}");
+        w.Emit($"div.rn.f64 {t}, {a}, {c}");
+        w.Emit($"add.rn.f64 {c}, {ax}, {t}");
+        w.Emit($"abs.f64 {t}, {c}");
+        w.Emit($"setp.lt.f64 {pt}, {t}, {Immediate(ElemType.F64, 1e-300)}");
+        w.Emit($"selp.f64 {c}, {Immediate(ElemType.F64, 1e-300)}, {c}, {pt}");
+        w.Emit($"div.rn.f64 {d}, {Immediate(ElemType.F64, 1)}, {d}");
+        w.Emit($"mul.rn.f64 {delta}, {c}, {d}");
+        w.Emit($"mul.rn.f64 {f}, {f}, {delta}");
+        w.Emit($"sub.rn.f64 {t}, {delta}, {Immediate(ElemType.F64, 1)}");
+        w.Emit($"abs.f64 {t}, {t}");
+        w.Emit($"add.u32 {n}, {n}, 1");
+        w.Emit($"setp.lt.f64 {pt}, {t}, {Immediate(ElemType.F64, 1e-16)}");
+        w.Emit($"setp.ge.or.u32 {pt}, {n}, 300, {pt}");
+        w.Emit($"@!{pt} bra {lCfLoop}");
+        string mx2 = w.Reg("fd"), erfc = w.Reg("fd");
+        w.Emit($"neg.f64 {mx2}, {ax}");
+        w.Emit($"mul.rn.f64 {mx2}, {mx2}, {ax}");
         string e2 = Exp64(w, mx2);
-        w.I($"mul.rn.f64 {erfc}, {e2}, {Imm(GT.F64, 0.56418958354775628)}");
-        w.I($"div.rn.f64 {erfc}, {erfc}, {f}");
-        w.I($"sub.rn.f64 {r}, {Imm(GT.F64, 1)}, {erfc}");
-        w.L(lEnd);
+        w.Emit($"mul.rn.f64 {erfc}, {e2}, {Immediate(ElemType.F64, 0.56418958354775628)}");
+        w.Emit($"div.rn.f64 {erfc}, {erfc}, {f}");
+        w.Emit($"sub.rn.f64 {r}, {Immediate(ElemType.F64, 1)}, {erfc}");
+        w.Mark(lEnd);
         // sign: −r for x < 0; NaN passes through
-        string nr = w.R("fd");
-        w.I($"neg.f64 {nr}, {r}");
-        w.I($"setp.lt.f64 {pn}, {x}, {Imm(GT.F64, 0)}");
-        w.I($"selp.f64 {r}, {nr}, {r}, {pn}");
-        w.I($"setp.nan.f64 {pn}, {x}, {x}");
-        w.I($"selp.f64 {r}, {x}, {r}, {pn}");
+        string nr = w.Reg("fd");
+        w.Emit($"neg.f64 {nr}, {r}");
+        w.Emit($"setp.lt.f64 {pn}, {x}, {Immediate(ElemType.F64, 0)}");
+        w.Emit($"selp.f64 {r}, {nr}, {r}, {pn}");
+        w.Emit($"setp.nan.f64 {pn}, {x}, {x}");
+        w.Emit($"selp.f64 {r}, {x}, {r}, {pn}");
         return r;
     }
 
     /// <summary>f64 Φ(x) = 0.5·(1 + erf(x·√½)) in the CPU's (<see cref="Engine.Kernels.Cpu.SpecialFunctions.NormalCdf"/>) order.</summary>
     public static string NormalCdf64(PtxWriter w, string x)
     {
-        string u = w.R("fd"), o = w.R("fd");
-        w.I($"mul.rn.f64 {u}, {x}, {Imm(GT.F64, 0.70710678118654752)}");
+        string u = w.Reg("fd"), o = w.Reg("fd");
+        w.Emit($"mul.rn.f64 {u}, {x}, {Immediate(ElemType.F64, 0.70710678118654752)}");
         string e = Erf64(w, u);
-        w.I($"add.rn.f64 {o}, {e}, {Imm(GT.F64, 1)}");
-        w.I($"mul.rn.f64 {o}, {o}, {Imm(GT.F64, 0.5)}");
+        w.Emit($"add.rn.f64 {o}, {e}, {Immediate(ElemType.F64, 1)}");
+        w.Emit($"mul.rn.f64 {o}, {o}, {Immediate(ElemType.F64, 0.5)}");
         return o;
     }
 
     /// <summary>f64 φ(x) = e^(−x²/2)/√(2π) in the CPU's order: 0.3989422804014327·e^((−0.5·x)·x).</summary>
     public static string NormalPdf64(PtxWriter w, string x)
     {
-        string u = w.R("fd"), o = w.R("fd");
-        w.I($"mul.rn.f64 {u}, {x}, {Imm(GT.F64, -0.5)}");
-        w.I($"mul.rn.f64 {u}, {u}, {x}");
+        string u = w.Reg("fd"), o = w.Reg("fd");
+        w.Emit($"mul.rn.f64 {u}, {x}, {Immediate(ElemType.F64, -0.5)}");
+        w.Emit($"mul.rn.f64 {u}, {u}, {x}");
         string e = Exp64(w, u);
-        w.I($"mul.rn.f64 {o}, {e}, {Imm(GT.F64, 0.3989422804014327)}");
+        w.Emit($"mul.rn.f64 {o}, {e}, {Immediate(ElemType.F64, 0.3989422804014327)}");
         return o;
     }
 }

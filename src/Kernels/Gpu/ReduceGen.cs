@@ -44,44 +44,44 @@ internal static class ReduceGen
     public static bool IsArg(ReduceKind k) => k is ReduceKind.ArgMax or ReduceKind.ArgMin;
 
     /// <summary>The accumulator type for reducing elements of <paramref name="t"/>.</summary>
-    public static GT AccOf(ReduceKind k, GT t) => t switch
+    public static ElemType AccOf(ReduceKind k, ElemType t) => t switch
     {
-        GT.F32 => k == ReduceKind.Sum ? GT.F64 : GT.F32,
-        GT.U8 => GT.S32,    // 0..255 held in 32 bits: signed compares and a wrapping sum are right
+        ElemType.F32 => k == ReduceKind.Sum ? ElemType.F64 : ElemType.F32,
+        ElemType.U8 => ElemType.S32,    // 0..255 held in 32 bits: signed compares and a wrapping sum are right
         _ => t,
     };
 
     /// <summary>The value a reduction of <paramref name="k"/> starts from, for elements of <paramref name="elem"/>.</summary>
-    public static double Identity(ReduceKind k, GT elem)
+    public static double Identity(ReduceKind k, ElemType elem)
     {
         bool max = k is ReduceKind.Max or ReduceKind.ArgMax;
         if (k == ReduceKind.Sum) return 0;
         return elem switch
         {
-            GT.F32 or GT.F64 => max ? double.NegativeInfinity : double.PositiveInfinity,
-            GT.S64 => max ? long.MinValue : long.MaxValue,
-            GT.S32 => max ? int.MinValue : int.MaxValue,
+            ElemType.F32 or ElemType.F64 => max ? double.NegativeInfinity : double.PositiveInfinity,
+            ElemType.S64 => max ? long.MinValue : long.MaxValue,
+            ElemType.S32 => max ? int.MinValue : int.MaxValue,
             _ => max ? 0 : 255,
         };
     }
 
-    private static string Imm(GT acc, double v) => acc == GT.S64 && v == long.MinValue ? "-9223372036854775808"
-        : acc == GT.S64 && v == long.MaxValue ? "9223372036854775807" : PtxGen.Imm(acc, v);
+    private static string Immediate(ElemType acc, double v) => acc == ElemType.S64 && v == long.MinValue ? "-9223372036854775808"
+        : acc == ElemType.S64 && v == long.MaxValue ? "9223372036854775807" : PtxGen.Immediate(acc, v);
 
     /// <summary>The kernel's name: every generation parameter appears in it.</summary>
-    public static string Name(ReduceKind k, GT tin, GT tout, ReduceMode mode, int rk, int rr, bool argIn) =>
-        $"reduce_{k.ToString().ToLowerInvariant()}_{PtxGen.Sfx(tin)}_{PtxGen.Sfx(tout)}_{mode.ToString().ToLowerInvariant()}_k{rk}_r{rr}{(argIn ? "_pi" : "")}";
+    public static string Name(ReduceKind k, ElemType tin, ElemType tout, ReduceMode mode, int rk, int rr, bool argIn) =>
+        $"reduce_{k.ToString().ToLowerInvariant()}_{PtxGen.TypeSuffix(tin)}_{PtxGen.TypeSuffix(tout)}_{mode.ToString().ToLowerInvariant()}_k{rk}_r{rr}{(argIn ? "_pi" : "")}";
 
     /// <summary>
     /// Generates the kernel. <paramref name="tin"/>: the elements read (the source's type, or the accumulator type in a
     /// second pass); <paramref name="tout"/>: what is stored (the output's type, or the accumulator type for partials).
     /// </summary>
-    public static string Kernel(ReduceKind kind, GT tin, GT tout, ReduceMode mode, int rk, int rr, bool argIn)
+    public static string Kernel(ReduceKind kind, ElemType tin, ElemType tout, ReduceMode mode, int rk, int rr, bool argIn)
     {
         string name = Name(kind, tin, tout, mode, rk, rr, argIn);
         bool arg = IsArg(kind);
-        GT acc = AccOf(kind, tin);
-        string a = PtxGen.Sfx(acc);
+        ElemType acc = AccOf(kind, tin);
+        string a = PtxGen.TypeSuffix(acc);
         var w = new PtxWriter();
 
         var ps = new List<string> { ".u64 items", ".u64 M", ".u64 L", ".u64 chunk", ".u64 src" };
@@ -100,10 +100,10 @@ internal static class ReduceGen
         if (mode == ReduceMode.Block)
         {
             // one slot per warp for the cross-warp step (8 bytes each: the widest accumulator)
-            w.I($".shared .align 8 .b8 {shV}[{BlockThreads / 32 * 8}]");
-            if (arg) w.I($".shared .align 8 .b8 {shI}[{BlockThreads / 32 * 8}]");
+            w.Emit($".shared .align 8 .b8 {shV}[{BlockThreads / 32 * 8}]");
+            if (arg) w.Emit($".shared .align 8 .b8 {shI}[{BlockThreads / 32 * 8}]");
         }
-        string Ld(string p) { string r = w.R("rd"); w.I($"ld.param.u64 {r}, [{p}]"); return r; }
+        string Ld(string p) { string r = w.Reg("rd"); w.Emit($"ld.param.u64 {r}, [{p}]"); return r; }
         string items = Ld("items"), M = Ld("M"), L = Ld("L"), chunk = Ld("chunk"), src = Ld("src");
         string srci = argIn ? Ld("srci") : "";
         string dst = Ld("dst");
@@ -119,102 +119,102 @@ internal static class ReduceGen
         for (int d = 0; d < rr; d++) rs[d] = Ld($"rs{d}");
 
         // Work-item index, its step, and this thread's lane within the group that shares an item.
-        string ctaid = w.R("r"), ntid = w.R("r"), tid = w.R("r"), nctaid = w.R("r");
-        w.I($"mov.u32 {ctaid}, %ctaid.x");
-        w.I($"mov.u32 {ntid}, %ntid.x");
-        w.I($"mov.u32 {tid}, %tid.x");
-        w.I($"mov.u32 {nctaid}, %nctaid.x");
-        string item = w.R("rd"), step = w.R("rd"), lane = w.R("rd"), t64 = w.R("rd");
+        string ctaid = w.Reg("r"), ntid = w.Reg("r"), tid = w.Reg("r"), nctaid = w.Reg("r");
+        w.Emit($"mov.u32 {ctaid}, %ctaid.x");
+        w.Emit($"mov.u32 {ntid}, %ntid.x");
+        w.Emit($"mov.u32 {tid}, %tid.x");
+        w.Emit($"mov.u32 {nctaid}, %nctaid.x");
+        string item = w.Reg("rd"), step = w.Reg("rd"), lane = w.Reg("rd"), t64 = w.Reg("rd");
         switch (mode)
         {
             case ReduceMode.Thread:
-                w.I($"mul.wide.u32 {item}, {ctaid}, {ntid}");
-                w.I($"cvt.u64.u32 {t64}, {tid}");
-                w.I($"add.u64 {item}, {item}, {t64}");
-                w.I($"mul.wide.u32 {step}, {nctaid}, {ntid}");
-                w.I($"mov.u64 {lane}, 0");
+                w.Emit($"mul.wide.u32 {item}, {ctaid}, {ntid}");
+                w.Emit($"cvt.u64.u32 {t64}, {tid}");
+                w.Emit($"add.u64 {item}, {item}, {t64}");
+                w.Emit($"mul.wide.u32 {step}, {nctaid}, {ntid}");
+                w.Emit($"mov.u64 {lane}, 0");
                 break;
             case ReduceMode.Warp:
-                w.I($"mul.wide.u32 {item}, {ctaid}, {ntid}");
-                w.I($"cvt.u64.u32 {t64}, {tid}");
-                w.I($"add.u64 {item}, {item}, {t64}");
-                w.I($"shr.u64 {item}, {item}, 5");
-                w.I($"mul.wide.u32 {step}, {nctaid}, {ntid}");
-                w.I($"shr.u64 {step}, {step}, 5");
-                w.I($"and.b64 {lane}, {t64}, 31");
+                w.Emit($"mul.wide.u32 {item}, {ctaid}, {ntid}");
+                w.Emit($"cvt.u64.u32 {t64}, {tid}");
+                w.Emit($"add.u64 {item}, {item}, {t64}");
+                w.Emit($"shr.u64 {item}, {item}, 5");
+                w.Emit($"mul.wide.u32 {step}, {nctaid}, {ntid}");
+                w.Emit($"shr.u64 {step}, {step}, 5");
+                w.Emit($"and.b64 {lane}, {t64}, 31");
                 break;
             default:
-                w.I($"cvt.u64.u32 {item}, {ctaid}");
-                w.I($"cvt.u64.u32 {step}, {nctaid}");
-                w.I($"cvt.u64.u32 {lane}, {tid}");
+                w.Emit($"cvt.u64.u32 {item}, {ctaid}");
+                w.Emit($"cvt.u64.u32 {step}, {nctaid}");
+                w.Emit($"cvt.u64.u32 {lane}, {tid}");
                 break;
         }
 
-        string p = w.R("p"), c = w.R("rd"), m = w.R("rd"), rem = w.R("rd"), q = w.R("rd"), coord = w.R("rd");
-        string soff = w.R("rd"), doff = w.R("rd"), doffi = arg ? w.R("rd") : "";
-        string j = w.R("rd"), jend = w.R("rd"), off = w.R("rd"), addr = w.R("rd");
-        string v = w.R(acc), ix = arg ? w.R("rd") : "";     // the accumulator (and its index)
-        string x = w.R(tin), xi = arg ? w.R("rd") : "";      // one element (and its index)
+        string p = w.Reg("p"), c = w.Reg("rd"), m = w.Reg("rd"), rem = w.Reg("rd"), q = w.Reg("rd"), coord = w.Reg("rd");
+        string soff = w.Reg("rd"), doff = w.Reg("rd"), doffi = arg ? w.Reg("rd") : "";
+        string j = w.Reg("rd"), jend = w.Reg("rd"), off = w.Reg("rd"), addr = w.Reg("rd");
+        string v = w.Reg(acc), ix = arg ? w.Reg("rd") : "";     // the accumulator (and its index)
+        string x = w.Reg(tin), xi = arg ? w.Reg("rd") : "";      // one element (and its index)
 
-        w.L("ITEM");
-        w.I($"setp.ge.u64 {p}, {item}, {items}");
-        w.I($"@{p} bra DONE");
-        w.I($"div.u64 {c}, {item}, {M}");
-        w.I($"mul.lo.u64 {m}, {c}, {M}");
-        w.I($"sub.u64 {m}, {item}, {m}");
+        w.Mark("ITEM");
+        w.Emit($"setp.ge.u64 {p}, {item}, {items}");
+        w.Emit($"@{p} bra DONE");
+        w.Emit($"div.u64 {c}, {item}, {M}");
+        w.Emit($"mul.lo.u64 {m}, {c}, {M}");
+        w.Emit($"sub.u64 {m}, {item}, {m}");
         // kept coordinates of output m → source and output offsets
-        w.I($"mov.u64 {soff}, 0");
-        w.I($"mul.lo.u64 {doff}, {c}, {cstride}");
-        if (arg) w.I($"mov.u64 {doffi}, {doff}");
-        w.I($"mov.u64 {rem}, {m}");
+        w.Emit($"mov.u64 {soff}, 0");
+        w.Emit($"mul.lo.u64 {doff}, {c}, {cstride}");
+        if (arg) w.Emit($"mov.u64 {doffi}, {doff}");
+        w.Emit($"mov.u64 {rem}, {m}");
         for (int d = rk - 1; d >= 0; d--)
         {
             string cd = rem;
             if (d > 0)
             {
-                w.I($"div.u64 {q}, {rem}, {k[d]}");
-                w.I($"mul.lo.u64 {coord}, {q}, {k[d]}");
-                w.I($"sub.u64 {coord}, {rem}, {coord}");
+                w.Emit($"div.u64 {q}, {rem}, {k[d]}");
+                w.Emit($"mul.lo.u64 {coord}, {q}, {k[d]}");
+                w.Emit($"sub.u64 {coord}, {rem}, {coord}");
                 cd = coord;
             }
-            w.I($"mad.lo.s64 {soff}, {cd}, {ks[d]}, {soff}");
-            w.I($"mad.lo.s64 {doff}, {cd}, {kd[d]}, {doff}");
-            if (arg) w.I($"mad.lo.s64 {doffi}, {cd}, {ki[d]}, {doffi}");
-            if (d > 0) w.I($"mov.u64 {rem}, {q}");
+            w.Emit($"mad.lo.s64 {soff}, {cd}, {ks[d]}, {soff}");
+            w.Emit($"mad.lo.s64 {doff}, {cd}, {kd[d]}, {doff}");
+            if (arg) w.Emit($"mad.lo.s64 {doffi}, {cd}, {ki[d]}, {doffi}");
+            if (d > 0) w.Emit($"mov.u64 {rem}, {q}");
         }
         // this chunk's range of the reduced index: [c·chunk, min(c·chunk + chunk, L))
-        w.I($"mul.lo.u64 {j}, {c}, {chunk}");
-        w.I($"add.u64 {jend}, {j}, {chunk}");
-        w.I($"min.u64 {jend}, {jend}, {L}");
-        w.I($"add.u64 {j}, {j}, {lane}");
-        w.I($"mov.{a} {v}, {Imm(acc, Identity(kind, tin))}");
-        if (arg) w.I($"mov.s64 {ix}, 9223372036854775807");
+        w.Emit($"mul.lo.u64 {j}, {c}, {chunk}");
+        w.Emit($"add.u64 {jend}, {j}, {chunk}");
+        w.Emit($"min.u64 {jend}, {jend}, {L}");
+        w.Emit($"add.u64 {j}, {j}, {lane}");
+        w.Emit($"mov.{a} {v}, {Immediate(acc, Identity(kind, tin))}");
+        if (arg) w.Emit($"mov.s64 {ix}, 9223372036854775807");
 
         int g = mode switch { ReduceMode.Thread => 1, ReduceMode.Warp => 32, _ => BlockThreads };
         if (rr == 1)
         {
             // One reduced dim (the usual case after coalescing): four loads issued back to back per trip, so each
             // thread keeps four requests in flight; folded in index order. The ELEM loop below does the tail.
-            string bstep = w.R("rd"), istep = argIn ? w.R("rd") : "", j3 = w.R("rd"), ia = argIn ? w.R("rd") : "";
-            w.I($"mul.lo.s64 {bstep}, {rs[0]}, {g * PtxGen.Size(tin)}");
-            if (argIn) w.I($"mul.lo.s64 {istep}, {rs[0]}, {g * 8}");
+            string bstep = w.Reg("rd"), istep = argIn ? w.Reg("rd") : "", j3 = w.Reg("rd"), ia = argIn ? w.Reg("rd") : "";
+            w.Emit($"mul.lo.s64 {bstep}, {rs[0]}, {g * PtxGen.Size(tin)}");
+            if (argIn) w.Emit($"mul.lo.s64 {istep}, {rs[0]}, {g * 8}");
             var xs = new string[4]; var xis = new string[4];
-            for (int u = 0; u < 4; u++) { xs[u] = w.R(tin); xis[u] = arg ? w.R("rd") : ""; }
-            w.L("ELEM4");
-            w.I($"add.u64 {j3}, {j}, {3 * g}");
-            w.I($"setp.ge.u64 {p}, {j3}, {jend}");
-            w.I($"@{p} bra ELEM");
-            w.I($"mad.lo.s64 {off}, {j}, {rs[0]}, {soff}");
-            w.I($"mad.lo.s64 {addr}, {off}, {PtxGen.Size(tin)}, {src}");
-            if (argIn) w.I($"mad.lo.s64 {ia}, {off}, 8, {srci}");
+            for (int u = 0; u < 4; u++) { xs[u] = w.Reg(tin); xis[u] = arg ? w.Reg("rd") : ""; }
+            w.Mark("ELEM4");
+            w.Emit($"add.u64 {j3}, {j}, {3 * g}");
+            w.Emit($"setp.ge.u64 {p}, {j3}, {jend}");
+            w.Emit($"@{p} bra ELEM");
+            w.Emit($"mad.lo.s64 {off}, {j}, {rs[0]}, {soff}");
+            w.Emit($"mad.lo.s64 {addr}, {off}, {PtxGen.Size(tin)}, {src}");
+            if (argIn) w.Emit($"mad.lo.s64 {ia}, {off}, 8, {srci}");
             for (int u = 0; u < 4; u++)
             {
-                if (u > 0) w.I($"add.s64 {addr}, {addr}, {bstep}");
-                w.I($"ld.global.nc.{PtxGen.Sfx(tin)} {xs[u]}, [{addr}]");
+                if (u > 0) w.Emit($"add.s64 {addr}, {addr}, {bstep}");
+                w.Emit($"ld.global.nc.{PtxGen.TypeSuffix(tin)} {xs[u]}, [{addr}]");
                 if (argIn)
                 {
-                    if (u > 0) w.I($"add.s64 {ia}, {ia}, {istep}");
-                    w.I($"ld.global.nc.s64 {xis[u]}, [{ia}]");
+                    if (u > 0) w.Emit($"add.s64 {ia}, {ia}, {istep}");
+                    w.Emit($"ld.global.nc.s64 {xis[u]}, [{ia}]");
                 }
             }
             for (int u = 0; u < 4; u++)
@@ -222,156 +222,156 @@ internal static class ReduceGen
                 string xv4 = PtxGen.Convert(w, tin, acc, false, xs[u]);
                 if (arg)
                 {
-                    if (!argIn) w.I($"add.u64 {xis[u]}, {j}, {u * g}");
+                    if (!argIn) w.Emit($"add.u64 {xis[u]}, {j}, {u * g}");
                     CombineArg(w, kind, acc, v, ix, xv4, xis[u]);
                 }
                 else Combine(w, kind, acc, v, xv4);
             }
-            w.I($"add.u64 {j}, {j}, {4 * g}");
-            w.I("bra ELEM4");
+            w.Emit($"add.u64 {j}, {j}, {4 * g}");
+            w.Emit("bra ELEM4");
         }
 
-        w.L("ELEM");
-        w.I($"setp.ge.u64 {p}, {j}, {jend}");
-        w.I($"@{p} bra FOLD");
+        w.Mark("ELEM");
+        w.Emit($"setp.ge.u64 {p}, {j}, {jend}");
+        w.Emit($"@{p} bra FOLD");
         // reduced coordinates of j → source offset
-        w.I($"mov.u64 {off}, {soff}");
-        w.I($"mov.u64 {rem}, {j}");
+        w.Emit($"mov.u64 {off}, {soff}");
+        w.Emit($"mov.u64 {rem}, {j}");
         for (int d = rr - 1; d >= 0; d--)
         {
             string cd = rem;
             if (d > 0)
             {
-                w.I($"div.u64 {q}, {rem}, {r[d]}");
-                w.I($"mul.lo.u64 {coord}, {q}, {r[d]}");
-                w.I($"sub.u64 {coord}, {rem}, {coord}");
+                w.Emit($"div.u64 {q}, {rem}, {r[d]}");
+                w.Emit($"mul.lo.u64 {coord}, {q}, {r[d]}");
+                w.Emit($"sub.u64 {coord}, {rem}, {coord}");
                 cd = coord;
             }
-            w.I($"mad.lo.s64 {off}, {cd}, {rs[d]}, {off}");
-            if (d > 0) w.I($"mov.u64 {rem}, {q}");
+            w.Emit($"mad.lo.s64 {off}, {cd}, {rs[d]}, {off}");
+            if (d > 0) w.Emit($"mov.u64 {rem}, {q}");
         }
-        w.I($"mad.lo.s64 {addr}, {off}, {PtxGen.Size(tin)}, {src}");
-        w.I($"ld.global.nc.{PtxGen.Sfx(tin)} {x}, [{addr}]");
+        w.Emit($"mad.lo.s64 {addr}, {off}, {PtxGen.Size(tin)}, {src}");
+        w.Emit($"ld.global.nc.{PtxGen.TypeSuffix(tin)} {x}, [{addr}]");
         string xv = PtxGen.Convert(w, tin, acc, false, x);
         if (arg)
         {
             if (argIn)
             {
-                w.I($"mad.lo.s64 {addr}, {off}, 8, {srci}");
-                w.I($"ld.global.nc.s64 {xi}, [{addr}]");
+                w.Emit($"mad.lo.s64 {addr}, {off}, 8, {srci}");
+                w.Emit($"ld.global.nc.s64 {xi}, [{addr}]");
             }
-            else w.I($"mov.u64 {xi}, {j}");
+            else w.Emit($"mov.u64 {xi}, {j}");
             CombineArg(w, kind, acc, v, ix, xv, xi);
         }
         else Combine(w, kind, acc, v, xv);
-        w.I($"add.u64 {j}, {j}, {g}");
-        w.I("bra ELEM");
+        w.Emit($"add.u64 {j}, {j}, {g}");
+        w.Emit("bra ELEM");
 
-        w.L("FOLD");
+        w.Mark("FOLD");
         if (mode != ReduceMode.Thread)
         {
             WarpTree(w, kind, acc, v, ix, 16);
             if (mode == ReduceMode.Block)
             {
                 // lane 0 of each warp leaves its value in shared memory; warp 0 folds the 8 of them
-                string wid = w.R("r"), l32 = w.R("r"), sa = w.R("rd"), pz = w.R("p");
-                w.I($"shr.u32 {wid}, {tid}, 5");
-                w.I($"and.b32 {l32}, {tid}, 31");
-                w.I($"setp.eq.u32 {pz}, {l32}, 0");
-                w.I($"mul.wide.u32 {sa}, {wid}, 8");
-                string bv = w.R("rd"), bi = w.R("rd");
-                w.I($"mov.u64 {bv}, {shV}");
-                w.I($"add.u64 {bv}, {bv}, {sa}");
-                w.I($"@{pz} st.shared.{a} [{bv}], {v}");
+                string wid = w.Reg("r"), l32 = w.Reg("r"), sa = w.Reg("rd"), pz = w.Reg("p");
+                w.Emit($"shr.u32 {wid}, {tid}, 5");
+                w.Emit($"and.b32 {l32}, {tid}, 31");
+                w.Emit($"setp.eq.u32 {pz}, {l32}, 0");
+                w.Emit($"mul.wide.u32 {sa}, {wid}, 8");
+                string bv = w.Reg("rd"), bi = w.Reg("rd");
+                w.Emit($"mov.u64 {bv}, {shV}");
+                w.Emit($"add.u64 {bv}, {bv}, {sa}");
+                w.Emit($"@{pz} st.shared.{a} [{bv}], {v}");
                 if (arg)
                 {
-                    w.I($"mov.u64 {bi}, {shI}");
-                    w.I($"add.u64 {bi}, {bi}, {sa}");
-                    w.I($"@{pz} st.shared.s64 [{bi}], {ix}");
+                    w.Emit($"mov.u64 {bi}, {shI}");
+                    w.Emit($"add.u64 {bi}, {bi}, {sa}");
+                    w.Emit($"@{pz} st.shared.s64 [{bi}], {ix}");
                 }
-                w.I("bar.sync 0");
-                w.I($"setp.ne.u32 {p}, {wid}, 0");
-                w.I($"@{p} bra STORED");
-                w.I($"mov.{a} {v}, {Imm(acc, Identity(kind, tin))}");
-                if (arg) w.I($"mov.s64 {ix}, 9223372036854775807");
-                w.I($"setp.lt.u32 {pz}, {l32}, {BlockThreads / 32}");
-                w.I($"mul.wide.u32 {sa}, {l32}, 8");
-                w.I($"mov.u64 {bv}, {shV}");
-                w.I($"add.u64 {bv}, {bv}, {sa}");
-                w.I($"@{pz} ld.shared.{a} {v}, [{bv}]");
+                w.Emit("bar.sync 0");
+                w.Emit($"setp.ne.u32 {p}, {wid}, 0");
+                w.Emit($"@{p} bra STORED");
+                w.Emit($"mov.{a} {v}, {Immediate(acc, Identity(kind, tin))}");
+                if (arg) w.Emit($"mov.s64 {ix}, 9223372036854775807");
+                w.Emit($"setp.lt.u32 {pz}, {l32}, {BlockThreads / 32}");
+                w.Emit($"mul.wide.u32 {sa}, {l32}, 8");
+                w.Emit($"mov.u64 {bv}, {shV}");
+                w.Emit($"add.u64 {bv}, {bv}, {sa}");
+                w.Emit($"@{pz} ld.shared.{a} {v}, [{bv}]");
                 if (arg)
                 {
-                    w.I($"mov.u64 {bi}, {shI}");
-                    w.I($"add.u64 {bi}, {bi}, {sa}");
-                    w.I($"@{pz} ld.shared.s64 {ix}, [{bi}]");
+                    w.Emit($"mov.u64 {bi}, {shI}");
+                    w.Emit($"add.u64 {bi}, {bi}, {sa}");
+                    w.Emit($"@{pz} ld.shared.s64 {ix}, [{bi}]");
                 }
                 WarpTree(w, kind, acc, v, ix, BlockThreads / 64);
             }
-            w.I($"setp.ne.u64 {p}, {lane}, 0");
-            w.I($"@{p} bra STORED");
+            w.Emit($"setp.ne.u64 {p}, {lane}, 0");
+            w.Emit($"@{p} bra STORED");
         }
         string outv = PtxGen.Convert(w, acc, tout, false, v);
-        w.I($"mad.lo.s64 {addr}, {doff}, {PtxGen.Size(tout)}, {dst}");
-        w.I($"st.global.{PtxGen.Sfx(tout)} [{addr}], {outv}");
+        w.Emit($"mad.lo.s64 {addr}, {doff}, {PtxGen.Size(tout)}, {dst}");
+        w.Emit($"st.global.{PtxGen.TypeSuffix(tout)} [{addr}], {outv}");
         if (arg)
         {
-            w.I($"mad.lo.s64 {addr}, {doffi}, 8, {dsti}");
-            w.I($"st.global.s64 [{addr}], {ix}");
+            w.Emit($"mad.lo.s64 {addr}, {doffi}, 8, {dsti}");
+            w.Emit($"st.global.s64 [{addr}], {ix}");
         }
-        w.L("STORED");
-        if (mode == ReduceMode.Block) w.I("bar.sync 0");   // warp 0 has read the slots before the next item writes them
-        w.I($"add.u64 {item}, {item}, {step}");
-        w.I("bra ITEM");
-        w.L("DONE");
-        w.I("ret");
-        string comment = $"{kind} of {PtxGen.Sfx(tin)} into {PtxGen.Sfx(tout)} (accumulator {a}), one {mode.ToString().ToLowerInvariant()} per output chunk, "
+        w.Mark("STORED");
+        if (mode == ReduceMode.Block) w.Emit("bar.sync 0");   // warp 0 has read the slots before the next item writes them
+        w.Emit($"add.u64 {item}, {item}, {step}");
+        w.Emit("bra ITEM");
+        w.Mark("DONE");
+        w.Emit("ret");
+        string comment = $"{kind} of {PtxGen.TypeSuffix(tin)} into {PtxGen.TypeSuffix(tout)} (accumulator {a}), one {mode.ToString().ToLowerInvariant()} per output chunk, "
             + $"{rk} kept and {rr} reduced dims{(argIn ? ", indices read from a first pass" : "")}";
         return w.Build(name, ps, comment);
     }
 
     /// <summary>acc ← op(acc, x) (NaN-propagating max/min).</summary>
-    private static void Combine(PtxWriter w, ReduceKind kind, GT acc, string v, string x)
+    private static void Combine(PtxWriter w, ReduceKind kind, ElemType acc, string v, string x)
     {
-        string a = PtxGen.Sfx(acc);
-        if (kind == ReduceKind.Sum) { w.I($"add{(PtxGen.IsFloat(acc) ? ".rn" : "")}.{a} {v}, {v}, {x}"); return; }
+        string a = PtxGen.TypeSuffix(acc);
+        if (kind == ReduceKind.Sum) { w.Emit($"add{(PtxGen.IsFloat(acc) ? ".rn" : "")}.{a} {v}, {v}, {x}"); return; }
         string mm = kind == ReduceKind.Max ? "max" : "min";
-        if (!PtxGen.IsFloat(acc)) { w.I($"{mm}.{a} {v}, {v}, {x}"); return; }
-        string p = w.R("p");
-        w.I($"setp.nan.{a} {p}, {v}, {x}");                 // either is NaN
-        w.I($"{mm}.{a} {v}, {v}, {x}");
-        w.I($"selp.{a} {v}, {PtxGen.Imm(acc, double.NaN)}, {v}, {p}");
+        if (!PtxGen.IsFloat(acc)) { w.Emit($"{mm}.{a} {v}, {v}, {x}"); return; }
+        string p = w.Reg("p");
+        w.Emit($"setp.nan.{a} {p}, {v}, {x}");                 // either is NaN
+        w.Emit($"{mm}.{a} {v}, {v}, {x}");
+        w.Emit($"selp.{a} {v}, {PtxGen.Immediate(acc, double.NaN)}, {v}, {p}");
     }
 
     /// <summary>(v, ix) ← (x, xi) when x is the better candidate: NaN first, then strictly more extreme, then on a tie the lower index.</summary>
-    private static void CombineArg(PtxWriter w, ReduceKind kind, GT acc, string v, string ix, string x, string xi)
+    private static void CombineArg(PtxWriter w, ReduceKind kind, ElemType acc, string v, string ix, string x, string xi)
     {
-        string a = PtxGen.Sfx(acc), take = w.R("p"), tie = w.R("p");
+        string a = PtxGen.TypeSuffix(acc), take = w.Reg("p"), tie = w.Reg("p");
         string better = kind == ReduceKind.ArgMax ? "gt" : "lt";
         if (PtxGen.IsFloat(acc))
         {
-            string vn = w.R("p"), xn = w.R("p"), both = w.R("p");
-            w.I($"setp.nan.{a} {vn}, {v}, {v}");
-            w.I($"setp.nan.{a} {xn}, {x}, {x}");
-            w.I($"and.pred {both}, {vn}, {xn}");
-            w.I($"setp.eq.or.{a} {tie}, {x}, {v}, {both}");          // equal, or both NaN
-            w.I($"setp.lt.and.s64 {tie}, {xi}, {ix}, {tie}");         // ... and x comes first
-            w.I($"setp.{better}.or.{a} {take}, {x}, {v}, {tie}");
-            w.I($"not.pred {vn}, {vn}");
-            w.I($"and.pred {xn}, {xn}, {vn}");                       // x is NaN, v is not
-            w.I($"or.pred {take}, {take}, {xn}");
+            string vn = w.Reg("p"), xn = w.Reg("p"), both = w.Reg("p");
+            w.Emit($"setp.nan.{a} {vn}, {v}, {v}");
+            w.Emit($"setp.nan.{a} {xn}, {x}, {x}");
+            w.Emit($"and.pred {both}, {vn}, {xn}");
+            w.Emit($"setp.eq.or.{a} {tie}, {x}, {v}, {both}");          // equal, or both NaN
+            w.Emit($"setp.lt.and.s64 {tie}, {xi}, {ix}, {tie}");         // ... and x comes first
+            w.Emit($"setp.{better}.or.{a} {take}, {x}, {v}, {tie}");
+            w.Emit($"not.pred {vn}, {vn}");
+            w.Emit($"and.pred {xn}, {xn}, {vn}");                       // x is NaN, v is not
+            w.Emit($"or.pred {take}, {take}, {xn}");
         }
         else
         {
-            w.I($"setp.eq.{a} {tie}, {x}, {v}");
-            w.I($"setp.lt.and.s64 {tie}, {xi}, {ix}, {tie}");
-            w.I($"setp.{better}.or.{a} {take}, {x}, {v}, {tie}");
+            w.Emit($"setp.eq.{a} {tie}, {x}, {v}");
+            w.Emit($"setp.lt.and.s64 {tie}, {xi}, {ix}, {tie}");
+            w.Emit($"setp.{better}.or.{a} {take}, {x}, {v}, {tie}");
         }
-        w.I($"selp.{a} {v}, {x}, {v}, {take}");
-        w.I($"selp.b64 {ix}, {xi}, {ix}, {take}");
+        w.Emit($"selp.{a} {v}, {x}, {v}, {take}");
+        w.Emit($"selp.b64 {ix}, {xi}, {ix}, {take}");
     }
 
     /// <summary>Butterfly over the warp's lanes, offsets <paramref name="from"/>, from/2, ..., 1; every lane ends with the fold.</summary>
-    private static void WarpTree(PtxWriter w, ReduceKind kind, GT acc, string v, string ix, int from)
+    private static void WarpTree(PtxWriter w, ReduceKind kind, ElemType acc, string v, string ix, int from)
     {
         bool arg = IsArg(kind);
         for (int s = from; s >= 1; s /= 2)
@@ -379,30 +379,30 @@ internal static class ReduceGen
             string o = Shfl(w, acc, v, s);
             if (arg)
             {
-                string oi = Shfl(w, GT.S64, ix, s);
+                string oi = Shfl(w, ElemType.S64, ix, s);
                 CombineArg(w, kind, acc, v, ix, o, oi);
             }
             else Combine(w, kind, acc, v, o);
         }
     }
 
-    private static string Shfl(PtxWriter w, GT t, string v, int s)
+    private static string Shfl(PtxWriter w, ElemType t, string v, int s)
     {
-        string o = w.R(t);
+        string o = w.Reg(t);
         if (PtxGen.Size(t) == 8)
         {
-            string lo = w.R("r"), hi = w.R("r"), lo2 = w.R("r"), hi2 = w.R("r");
-            w.I($"mov.b64 {{{lo}, {hi}}}, {v}");
-            w.I($"shfl.sync.bfly.b32 {lo2}, {lo}, {s}, 31, -1");
-            w.I($"shfl.sync.bfly.b32 {hi2}, {hi}, {s}, 31, -1");
-            w.I($"mov.b64 {o}, {{{lo2}, {hi2}}}");
+            string lo = w.Reg("r"), hi = w.Reg("r"), lo2 = w.Reg("r"), hi2 = w.Reg("r");
+            w.Emit($"mov.b64 {{{lo}, {hi}}}, {v}");
+            w.Emit($"shfl.sync.bfly.b32 {lo2}, {lo}, {s}, 31, -1");
+            w.Emit($"shfl.sync.bfly.b32 {hi2}, {hi}, {s}, 31, -1");
+            w.Emit($"mov.b64 {o}, {{{lo2}, {hi2}}}");
         }
         else
         {
-            string b = w.R("r"), b2 = w.R("r");
-            w.I($"mov.b32 {b}, {v}");
-            w.I($"shfl.sync.bfly.b32 {b2}, {b}, {s}, 31, -1");
-            w.I($"mov.b32 {o}, {b2}");
+            string b = w.Reg("r"), b2 = w.Reg("r");
+            w.Emit($"mov.b32 {b}, {v}");
+            w.Emit($"shfl.sync.bfly.b32 {b2}, {b}, {s}, 31, -1");
+            w.Emit($"mov.b32 {o}, {b2}");
         }
         return o;
     }

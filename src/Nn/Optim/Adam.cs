@@ -13,7 +13,7 @@ namespace Engine.Nn;
 /// p = p − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + eps)
 /// </code>
 /// State per parameter: "exp_avg", "exp_avg_sq", "max_exp_avg_sq" (amsgrad) and the step count. Each parameter is
-/// updated by one fused kernel (<c>IBackend.AdamUpdate</c>) when it, its gradient and its state are contiguous, else by
+/// updated by one fused kernel (<c>FusedOps.Adam</c>) when it, its gradient and its state are contiguous, else by
 /// the chain of elementwise kernels below; both give the same numbers bit for bit.
 /// </summary>
 public class Adam : Optimizer

@@ -1,3 +1,4 @@
+using Engine.Kernels.Fused;
 using Engine.Kernels;
 
 namespace Engine.Nn;
@@ -52,16 +53,16 @@ internal static class OptimKernels
         return true;
     }
 
-    /// <summary>The fused SGD step (<see cref="IBackend.SgdUpdate"/>) on the parameter's device.</summary>
+    /// <summary>The fused SGD step (<see cref="FusedOps.Sgd"/>) on the parameter's device.</summary>
     public static void SgdUpdate(Tensor param, Tensor grad, Tensor? buf, double lr, double momentum, double dampening,
         double weightDecay, bool nesterov, bool firstStep) =>
-        param.Backend.SgdUpdate(param.View(Op), grad.View(Op), buf?.View(Op), lr, momentum, dampening, weightDecay, nesterov, firstStep);
+        FusedOps.Sgd.Run(param.Backend, new(param.View(Op), grad.View(Op), buf?.View(Op), lr, momentum, dampening, weightDecay, nesterov, firstStep));
 
-    /// <summary>The fused Adam/AdamW step (<see cref="IBackend.AdamUpdate"/>) on the parameter's device.</summary>
+    /// <summary>The fused Adam/AdamW step (<see cref="FusedOps.Adam"/>) on the parameter's device.</summary>
     public static void AdamUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor? vmax, double lr, double beta1, double beta2,
         double eps, double weightDecay, bool decoupled, double biasCorrection1, double biasCorrection2) =>
-        param.Backend.AdamUpdate(param.View(Op), grad.View(Op), m.View(Op), v.View(Op), vmax?.View(Op), lr, beta1, beta2, eps,
-            weightDecay, decoupled, biasCorrection1, biasCorrection2);
+        FusedOps.Adam.Run(param.Backend, new(param.View(Op), grad.View(Op), m.View(Op), v.View(Op), vmax?.View(Op), lr, beta1, beta2, eps,
+            weightDecay, decoupled, biasCorrection1, biasCorrection2));
 
     /// <summary>dst += alpha·x, using <paramref name="tmp"/> (not <paramref name="x"/>) for alpha·x when alpha ≠ ±1.</summary>
     public static void Axpy(Tensor dst, Tensor x, double alpha, Tensor tmp)

@@ -44,7 +44,7 @@ public abstract class Optimizer : IStateful, IDisposable
     public string Name { get; }
 
     /// <summary>
-    /// Whether SGD and Adam/AdamW update each parameter with one fused kernel (<c>IBackend.SgdUpdate</c>/<c>AdamUpdate</c>)
+    /// Whether SGD and Adam/AdamW update each parameter with one fused kernel (<c>FusedOps.Sgd</c>/<c>FusedOps.Adam</c>)
     /// when its operands are contiguous (default), or with the chain of elementwise kernels they fall back to otherwise.
     /// Both give the same numbers bit for bit; tests and benchmarks compare them.
     /// </summary>

@@ -14,7 +14,7 @@ namespace Engine.Nn;
 /// p = p − lr·g
 /// </code>
 /// State per parameter: "momentum_buffer" (only with momentum). Each parameter is updated by one fused kernel
-/// (<c>IBackend.SgdUpdate</c>) when it, its gradient and its buffer are contiguous, else by the chain of elementwise
+/// (<c>FusedOps.Sgd</c>) when it, its gradient and its buffer are contiguous, else by the chain of elementwise
 /// kernels below; both give the same numbers bit for bit.
 /// </summary>
 public sealed class SGD : Optimizer

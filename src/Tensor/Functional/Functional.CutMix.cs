@@ -1,3 +1,4 @@
+using Engine.Kernels.Fused;
 using Engine.Kernels;
 
 namespace Engine;
@@ -127,12 +128,12 @@ public static partial class Functional
             return MixImagesByViews(images, box, partner, inPlace);
         if (inPlace)
         {
-            images.Backend.CutMix(images.View(op), images.View(op), partner.View(op), box.Y1, box.Y2, box.X1, box.X2);
+            FusedOps.CutMixImages.Run(images.Backend, new(images.View(op), images.View(op), partner.View(op), box.Y1, box.Y2, box.X1, box.X2));
             return images;
         }
         using var src = images.ContiguousNoGrad();
         var mixed = Tensor.Empty(images.ShapeSpan, images.DType, images.Device, op: op);
-        images.Backend.CutMix(mixed.View(op), src.View(op), partner.View(op), box.Y1, box.Y2, box.X1, box.X2);
+        FusedOps.CutMixImages.Run(images.Backend, new(mixed.View(op), src.View(op), partner.View(op), box.Y1, box.Y2, box.X1, box.X2));
         return mixed;
     }
 
@@ -159,7 +160,7 @@ public static partial class Functional
         using var y = labels.ContiguousNoGrad();
         using var partner = PartnerOn(labels.Device, box);
         var soft = Tensor.Empty([labels.Size(0), numClasses], DType.Float32, labels.Device, op: op);
-        labels.Backend.CutMixLabels(soft.View(op), y.View(op), partner.View(op), box.Lambda);
+        FusedOps.CutMixLabels.Run(labels.Backend, new(soft.View(op), y.View(op), partner.View(op), box.Lambda));
         return soft;
     }
 }

@@ -1,3 +1,4 @@
+using Engine.Kernels.Fused;
 using Engine.Kernels;
 
 namespace Engine;
@@ -192,7 +193,7 @@ public static partial class Functional
     /// KL divergence with <paramref name="input"/> as log-probabilities and <paramref name="target"/> as
     /// probabilities (or log-probabilities when <paramref name="logTarget"/>): pointwise t·(log t − input), 0 where t = 0.
     /// Mean averages over every element; BatchMean divides the sum by the batch size (the true KL). Runs as one fused kernel
-    /// over the broadcast shape (<see cref="IBackend.KlDiv"/>), and one for both gradients.
+    /// over the broadcast shape (<see cref="Engine.Kernels.Fused.FusedOps.KlDiv"/>), and one for both gradients.
     /// </summary>
     public static Tensor KlDiv(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, bool logTarget = false)
     {
@@ -208,7 +209,7 @@ public static partial class Functional
             using var mn = target.Min();
             if (target.NumEl > 0 && mn.Item() < 0) throw new ArgumentValueException(op, $"target probabilities must be non-negative, found {mn.Item():G4}");
         }
-        // One fused kernel (IBackend.KlDiv) over the broadcast shape; the operands are made contiguous first.
+        // One fused kernel (FusedOps.KlDiv) over the broadcast shape; the operands are made contiguous first.
         long n = ShapeUtil.NumEl(shape);
         bool reduce = reduction != Reduction.None;
         double scale = reduction switch
@@ -227,7 +228,7 @@ public static partial class Functional
         var result = Tensor.Empty(reduce ? [] : shape, input.DType, input.Device, op: op);
         using (var xc = Dense(input))
         using (var tc = Dense(target))
-            input.Backend.KlDiv(result.View(op), xc.View(op), tc.View(op), logTarget, reduce, scale);
+            FusedOps.KlDiv.Run(input.Backend, new(result.View(op), xc.View(op), tc.View(op), logTarget, reduce, scale));
         long[] inShape = input.Shape, tShape = target.Shape;
         return Autograd.Record(result, op, [input, target], (g, need) =>
         {
@@ -236,7 +237,7 @@ public static partial class Functional
             using var tc = Dense(target);
             var dx = need[0] ? Tensor.Empty(shape, input.DType, input.Device, op: op) : null;
             var dt = need[1] ? Tensor.Empty(shape, input.DType, input.Device, op: op) : null;
-            input.Backend.KlDivBackward(dx?.View(op), dt?.View(op), gc.View(op), xc.View(op), tc.View(op), logTarget, reduce ? scale : 1.0);
+            FusedOps.KlDivBackward.Run(input.Backend, new(dx?.View(op), dt?.View(op), gc.View(op), xc.View(op), tc.View(op), logTarget, reduce ? scale : 1.0));
             return [dx is null ? null : Unbroadcast(dx, inShape), dt is null ? null : Unbroadcast(dt, tShape)];
         });
     }
@@ -251,7 +252,7 @@ public static partial class Functional
     /// <summary>
     /// Knowledge-distillation loss (Hinton et al.): α·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) (batch mean)
     /// + (1 − α)·CE(student, labels). The teacher logits get no gradient. [B, C] logits with int64 labels (−100 ignored, as
-    /// cross-entropy) run as one fused kernel that also writes the student gradient (<see cref="IBackend.DistillationLoss"/>);
+    /// cross-entropy) run as one fused kernel that also writes the student gradient (<see cref="Engine.Kernels.Fused.FusedOps.Distillation"/>);
     /// soft labels, [N, C, d1, ...] logits and a batch whose labels are all ignored use the composed formula.
     /// </summary>
     public static Tensor DistillationLoss(Tensor studentLogits, Tensor teacherLogits, Tensor labels, double temperature, double alpha)
@@ -278,7 +279,7 @@ public static partial class Functional
         return soft.Add(CrossEntropy(studentLogits, labels).Mul(1 - alpha));
     }
 
-    // One kernel call (IBackend.DistillationLoss) gives the loss and, when the student needs it, its gradient; the
+    // One kernel call (FusedOps.Distillation) gives the loss and, when the student needs it, its gradient; the
     // backward only scales that saved gradient by the upstream one.
     private static Tensor FusedDistillation(string op, Tensor student, Tensor teacher, Tensor labels, double temperature, double alpha, long counted)
     {
@@ -292,7 +293,7 @@ public static partial class Functional
         using var rows = Tensor.Empty([b], student.DType, student.Device, op: op);
         var loss = Tensor.Empty([], student.DType, student.Device, op: op);
         var grad = wantGrad ? Tensor.Empty(student.ShapeSpan, student.DType, student.Device, op: op) : null;
-        student.Backend.DistillationLoss(loss.View(op), rows.View(op), grad?.View(op), sc.View(op), tc.View(op), lc.View(op), temperature, klScale, ceScale);
+        FusedOps.Distillation.Run(student.Backend, new(loss.View(op), rows.View(op), grad?.View(op), sc.View(op), tc.View(op), lc.View(op), temperature, klScale, ceScale));
         if (grad is null) return loss;
         return Autograd.Record(loss, op, [student], (g, _) => [grad.Mul(g)]);
     }

@@ -34,8 +34,9 @@ public static partial class Functional
         var y = Tensor.Empty(x.ShapeSpan, x.DType, x.Device, op: op);
         var mean = Tensor.Empty([c], x.DType, x.Device, op: op);
         var invStd = Tensor.Empty([c], x.DType, x.Device, op: op);
-        x.Backend.BatchNormForward(n, c, s, y.View(op), xc.View(op), wc?.View(op), bc?.View(op), runningMean?.View(op), runningVar?.View(op),
-            training, momentum, eps, mean.View(op), invStd.View(op));
+        var p = new BatchNormParams(n, c, s, training, momentum, eps);
+        x.Backend.BatchNormForward(p, y.View(op), xc.View(op), new(wc?.View(op), bc?.View(op), runningMean?.View(op), runningVar?.View(op)),
+            new(mean.View(op), invStd.View(op)));
         return Autograd.Record(y, op, [x, weight, bias], (gy, need) =>
         {
             using var gyc = gy.ContiguousNoGrad();
@@ -44,8 +45,8 @@ public static partial class Functional
             var dx = need[0] ? Tensor.Empty(x.ShapeSpan, x.DType, x.Device, op: op) : null;
             var dw = need[1] ? Tensor.Empty([c], x.DType, x.Device, op: op) : null;
             var db = need[2] ? Tensor.Empty([c], x.DType, x.Device, op: op) : null;
-            x.Backend.BatchNormBackward(n, c, s, dx?.View(op), dw?.View(op), db?.View(op), gyc.View(op), xb.View(op), wb?.View(op),
-                mean.View(op), invStd.View(op), training);
+            x.Backend.BatchNormBackward(p, new(dx?.View(op), dw?.View(op), db?.View(op)), gyc.View(op), xb.View(op), wb?.View(op),
+                new(mean.View(op), invStd.View(op)));
             return [dx, dw, db];
         });
     }
@@ -64,13 +65,14 @@ public static partial class Functional
         int s = (int)(x.NumEl / Math.Max(1L, (long)n * c));
         using var xc = x.ContiguousNoGrad();
         var y = Tensor.Empty(x.ShapeSpan, x.DType, x.Device, op: op);
-        x.Backend.LrnForward(n, c, s, size, alpha, beta, k, y.View(op), xc.View(op));
+        var p = new LrnParams(n, c, s, size, alpha, beta, k);
+        x.Backend.LrnForward(p, y.View(op), xc.View(op));
         return Autograd.Record(y, op, [x], (gy, _) =>
         {
             using var gyc = gy.ContiguousNoGrad();
             using var xb = x.ContiguousNoGrad();
             var dx = Tensor.Empty(x.ShapeSpan, x.DType, x.Device, op: op);
-            x.Backend.LrnBackward(n, c, s, size, alpha, beta, k, dx.View(op), gyc.View(op), xb.View(op), y.View(op));
+            x.Backend.LrnBackward(p, dx.View(op), gyc.View(op), xb.View(op), y.View(op));
             return [dx];
         });
     }

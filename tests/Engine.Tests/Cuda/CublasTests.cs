@@ -14,13 +14,6 @@ public class CublasTests
     private static readonly Device Gpu0 = Device.Cuda(0);
     private static GpuBackend Gpu => (GpuBackend)Backends.For(Gpu0);
 
-    private static void RequireGpu()
-    {
-        if (!CudaProbe.IsAvailable) Assert.Ignore(CudaProbe.Reason);
-    }
-
-    private static Random Rng() => new((int)TestContext.CurrentContext.Random.NextUInt());
-
     // Relative to the size of the products: |got − expected| ≤ tol · (‖row of x‖·‖column of y‖ bound) ≈ tol · √K · scale².
     private static void AssertMatMulClose(Tensor got, Tensor expected, long k, double tol)
     {
@@ -48,8 +41,8 @@ public class CublasTests
     [Test, Category("Cuda")]
     public void MatMulMatchesTheCpuOverRandomShapesAndLayouts([Values(DType.Float32, DType.Float64)] DType dt, [Values(true, false)] bool tf32, [Range(0, 5)] int trial)
     {
-        RequireGpu();
-        var r = Rng();
+        TestDevice.Cuda.Require();
+        var r = TestUtil.Rng();
         var gen = TestUtil.Gen();
         bool was = GpuBackend.AllowTf32;
         GpuBackend.AllowTf32 = tf32;
@@ -74,7 +67,7 @@ public class CublasTests
     [Test, Category("Cuda")]
     public void Tf32OffIsFullFloat32Precision()
     {
-        RequireGpu();
+        TestDevice.Cuda.Require();
         var gen = TestUtil.Gen();
         bool was = GpuBackend.AllowTf32;
         try
@@ -98,7 +91,7 @@ public class CublasTests
     [Test, Category("Cuda")]
     public void MatMulGradientsMatchTheCpu()
     {
-        RequireGpu();
+        TestDevice.Cuda.Require();
         var gen = TestUtil.Gen();
         using var x = Tensor.Randn([3, 17, 29], DType.Float64, gen).RequiresGrad_();
         using var y = Tensor.Randn([29, 13], DType.Float64, gen).RequiresGrad_();
@@ -113,7 +106,7 @@ public class CublasTests
     [Test, Category("Cuda")]
     public void EmptyContractionGivesZerosAndIntegerMatMulIsRejected()
     {
-        RequireGpu();
+        TestDevice.Cuda.Require();
         using var x = Tensor.Zeros([4, 0], DType.Float32, Gpu0);
         using var y = Tensor.Zeros([0, 5], DType.Float32, Gpu0);
         using var z = x.MatMul(y);

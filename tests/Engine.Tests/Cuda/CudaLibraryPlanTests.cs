@@ -12,8 +12,6 @@ namespace Engine.Tests.CudaTests;
 [NonParallelizable]
 public class CudaLibraryPlanTests
 {
-    private static Random Rng() => new((int)TestContext.CurrentContext.Random.NextUInt());
-
     // ---- library loading ----
 
     [Test]
@@ -203,7 +201,7 @@ public class CudaLibraryPlanTests
     [Test]
     public void GemmPlansComputeTheRowMajorProductForEveryLayout([Range(0, 39)] int trial)
     {
-        var r = Rng();
+        var r = TestUtil.Rng();
         long b = r.Next(1, 4), m = r.Next(1, 7), k = r.Next(1, 7), n = r.Next(1, 7);
         if (trial % 5 == 0) m = 1;
         if (trial % 7 == 0) n = 1;
@@ -268,7 +266,7 @@ public class CudaLibraryPlanTests
     {
         // The plan's symmetric convolution over the zero-extended input, cropped to the geometry's output, must equal the
         // asymmetric convolution (both computed by the CPU backend).
-        var r = Rng();
+        var r = TestUtil.Rng();
         var gen = TestUtil.Gen();
         int h = r.Next(4, 9), w = r.Next(4, 9), kh = r.Next(1, 4), kw = r.Next(1, 4), s = r.Next(1, 3), dil = r.Next(1, 3);
         int[] pad = [r.Next(0, 3), r.Next(0, 3), r.Next(0, 3), r.Next(0, 3)];   // top, bottom, left, right
@@ -335,12 +333,12 @@ public class CudaLibraryPlanTests
     }
 
     [Test]
-    public void PoolPlansReproduceTheGeometryWhenTheyExist([Range(0, 15)] int trial) => PoolPlanCase(trial, Rng());
+    public void PoolPlansReproduceTheGeometryWhenTheyExist([Range(0, 15)] int trial) => PoolPlanCase(trial, TestUtil.Rng());
 
     [Test]
     public void PoolPlansHoldOverManyRandomGeometries()
     {
-        int first = Rng().Next();
+        int first = TestUtil.Rng().Next();
         for (int i = 0; i < 1000; i++)
         {
             int seed = first + i;

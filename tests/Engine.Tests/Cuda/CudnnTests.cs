@@ -16,13 +16,6 @@ public class CudnnTests
     private static readonly Device Gpu0 = Device.Cuda(0);
     private static GpuBackend Gpu => (GpuBackend)Backends.For(Gpu0);
 
-    private static void RequireGpu()
-    {
-        if (!CudaProbe.IsAvailable) Assert.Ignore(CudaProbe.Reason);
-    }
-
-    private static Random Rng() => new((int)TestContext.CurrentContext.Random.NextUInt());
-
     private static double Tol(DType dt, bool tf32) => dt == DType.Float64 ? 1e-10 : tf32 ? 5e-3 : 2e-5;
 
     // |got − expected| ≤ tol·(1 + max|expected|): conv sums many products, so errors scale with the output's magnitude.
@@ -42,9 +35,9 @@ public class CudnnTests
     public void ConvolutionMatchesTheCpuForwardAndBackward([Values(2, 3)] int spatial, [Values(DType.Float32, DType.Float64)] DType dt,
         [Values(true, false)] bool tf32, [Range(0, 3)] int trial)
     {
-        RequireGpu();
+        TestDevice.Cuda.Require();
         if (dt == DType.Float64 && !tf32) Assert.Pass("float64 is unaffected by the TF32 switch (covered by the other case)");
-        var r = Rng();
+        var r = TestUtil.Rng();
         var gen = TestUtil.Gen();
         bool was = GpuBackend.AllowTf32;
         GpuBackend.AllowTf32 = tf32;
@@ -89,7 +82,7 @@ public class CudnnTests
     [Test, Category("Cuda")]
     public void AlgorithmChoiceIsCachedPerShape()
     {
-        RequireGpu();
+        TestDevice.Cuda.Require();
         var gen = TestUtil.Gen();
         var rt = (CudaRuntime)Gpu.Runtime;
         using var x = Tensor.Randn([2, 3, 9, 9], DType.Float32, gen, Gpu0);
@@ -105,8 +98,8 @@ public class CudnnTests
     [Test, Category("Cuda")]
     public void AveragePoolingMatchesTheCpu([Values(DType.Float32, DType.Float64)] DType dt, [Values(true, false)] bool includePad, [Range(0, 3)] int trial)
     {
-        RequireGpu();
-        var r = Rng();
+        TestDevice.Cuda.Require();
+        var r = TestUtil.Rng();
         var gen = TestUtil.Gen();
         int k = r.Next(1, 5), s = r.Next(1, 4), p = r.Next(0, k / 2 + 1);
         using var x = Leaf(Tensor.Randn([r.Next(1, 4), r.Next(1, 5), r.Next(k, 20), r.Next(k, 20)], dt, gen));
@@ -126,7 +119,7 @@ public class CudnnTests
     [Test, Category("Cuda")]
     public void AdaptiveAveragePoolingWithUniformWindowsRunsOnCudnn()
     {
-        RequireGpu();
+        TestDevice.Cuda.Require();
         var gen = TestUtil.Gen();
         using var x = Tensor.Randn([2, 3, 12, 8], DType.Float32, gen);
         using var xg = x.To(Gpu0);
@@ -139,8 +132,8 @@ public class CudnnTests
     [Test, Category("Cuda")]
     public void BatchNormTrainingMatchesTheCpuIncludingRunningStats([Values(DType.Float32, DType.Float64)] DType dt, [Values(true, false)] bool affine, [Values(2, 4)] int rank)
     {
-        RequireGpu();
-        var r = Rng();
+        TestDevice.Cuda.Require();
+        var r = TestUtil.Rng();
         var gen = TestUtil.Gen();
         int n = r.Next(2, 6), c = r.Next(1, 9);
         long[] shape = rank == 2 ? [n, c] : [n, c, r.Next(1, 9), r.Next(1, 9)];
@@ -172,7 +165,7 @@ public class CudnnTests
     [Test, Category("Cuda")]
     public void BatchNormEvalMatchesTheCpuForwardAndBackward([Values(DType.Float32, DType.Float64)] DType dt)
     {
-        RequireGpu();
+        TestDevice.Cuda.Require();
         var gen = TestUtil.Gen();
         int c = 5;
         using var x = Leaf(Tensor.Randn([3, c, 4, 6], dt, gen));
@@ -198,8 +191,8 @@ public class CudnnTests
     [Test, Category("Cuda")]
     public void CudnnLrnMatchesTheCpu([Values(DType.Float32, DType.Float64)] DType dt, [Values(1, 3, 5)] int size)
     {
-        RequireGpu();
-        var r = Rng();
+        TestDevice.Cuda.Require();
+        var r = TestUtil.Rng();
         var gen = TestUtil.Gen();
         int n = r.Next(1, 4), c = r.Next(1, 12), s = r.Next(1, 40);
         double alpha = 1e-2, beta = 0.75, k = 2;
@@ -208,14 +201,14 @@ public class CudnnTests
         var cpu = Backends.For(Device.Cpu);
         using var y = Tensor.Zeros([n, c, s], dt);
         using var dx = Tensor.Zeros([n, c, s], dt);
-        cpu.LrnForward(n, c, s, size, alpha, beta, k, y.View("t"), x.View("t"));
-        cpu.LrnBackward(n, c, s, size, alpha, beta, k, dx.View("t"), dy.View("t"), x.View("t"), y.View("t"));
+        cpu.LrnForward(new(n, c, s, size, alpha, beta, k), y.View("t"), x.View("t"));
+        cpu.LrnBackward(new(n, c, s, size, alpha, beta, k), dx.View("t"), dy.View("t"), x.View("t"), y.View("t"));
         using var xg = x.To(Gpu0);
         using var dyg = dy.To(Gpu0);
         using var yg = Tensor.Zeros([n, c, s], dt, Gpu0);
         using var dxg = Tensor.Zeros([n, c, s], dt, Gpu0);
-        Gpu.CudnnLrnForward(n, c, s, size, alpha, beta, k, yg.View("t"), xg.View("t"));
-        Gpu.CudnnLrnBackward(n, c, s, size, alpha, beta, k, dxg.View("t"), dyg.View("t"), xg.View("t"), yg.View("t"));
+        Gpu.CudnnLrnForward(new(n, c, s, size, alpha, beta, k), yg.View("t"), xg.View("t"));
+        Gpu.CudnnLrnBackward(new(n, c, s, size, alpha, beta, k), dxg.View("t"), dyg.View("t"), xg.View("t"), yg.View("t"));
         double tol = dt == DType.Float64 ? 1e-10 : 1e-5;
         AssertNear(yg, y, tol, "y");
         AssertNear(dxg, dx, tol, "dx");
@@ -224,11 +217,11 @@ public class CudnnTests
     [Test, Category("Cuda")]
     public void CudnnLrnRejectsWhatItCannotMatch()
     {
-        RequireGpu();
+        TestDevice.Cuda.Require();
         using var x = Tensor.Zeros([1, 4, 3], DType.Float32, Gpu0);
         using var y = Tensor.Zeros([1, 4, 3], DType.Float32, Gpu0);
-        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(1, 4, 3, 4, 1e-4, 0.75, 1, y.View("t"), x.View("t")), "even window");
-        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(1, 4, 3, 17, 1e-4, 0.75, 1, y.View("t"), x.View("t")), "window above 16");
-        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(1, 4, 3, 5, 1e-4, 0.001, 1, y.View("t"), x.View("t")), "beta below 0.01");
+        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(new(1, 4, 3, 4, 1e-4, 0.75, 1), y.View("t"), x.View("t")), "even window");
+        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(new(1, 4, 3, 17, 1e-4, 0.75, 1), y.View("t"), x.View("t")), "window above 16");
+        Assert.Throws<ArgumentValueException>(() => Gpu.CudnnLrnForward(new(1, 4, 3, 5, 1e-4, 0.001, 1), y.View("t"), x.View("t")), "beta below 0.01");
     }
 }

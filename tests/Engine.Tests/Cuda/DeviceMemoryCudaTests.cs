@@ -1,34 +1,15 @@
 using Engine.Kernels.Cuda;
-using Engine.Tests.Emulated;
 
 namespace Engine.Tests.Cuda;
 
-/// <summary>The device-memory checks of issue 5 on a real GPU: 10,000 training steps with flat allocated memory.</summary>
+/// <summary>Device memory on a real GPU only: out-of-memory errors, copies through the pinned staging buffers, availability (the training-loop checks are <see cref="Gpu.DeviceMemoryTests"/>).</summary>
 [NonParallelizable]
 public class DeviceMemoryCudaTests
 {
-    private static void RequireGpu()
-    {
-        if (!CudaProbe.IsAvailable) Assert.Ignore($"CUDA is not available: {CudaProbe.Reason}");
-    }
-
-    [Test, Category("Cuda")]
-    public void TenThousandTrainingStepsOnTheGpuKeepAllocatedMemoryFlat()
-    {
-        RequireGpu();
-        var trace = DeviceMemoryTests.TrainingSteps(Device.Cuda(0), 10_000);
-        for (int i = 4; i < trace.Length; i++)
-        {
-            Assert.That(trace[i].Allocated, Is.EqualTo(trace[3].Allocated), $"allocated bytes after step {i}");
-            Assert.That(trace[i].DeviceAllocations, Is.EqualTo(trace[3].DeviceAllocations), $"cuMemAlloc calls by step {i}");
-        }
-        Engine.Cuda.Synchronize();
-    }
-
     [Test, Category("Cuda")]
     public void AnOutOfMemoryRequestIsATypedErrorAndTheDeviceStaysUsable()
     {
-        RequireGpu();
+        TestDevice.Cuda.Require();
         long total = CudaProbe.Devices[0].TotalMemoryBytes;
         var e = Assert.Throws<DeviceOutOfMemoryException>(() => Tensor.Empty([total], DType.Float32, Device.Cuda(0)))!;
         Assert.That(e.Requested, Is.EqualTo(total * 4));
@@ -40,7 +21,7 @@ public class DeviceMemoryCudaTests
     [Test, Category("Cuda")]
     public void LargeCopiesThroughThePinnedStagingBuffersRoundTrip()
     {
-        RequireGpu();
+        TestDevice.Cuda.Require();
         var g = TestUtil.Gen();
         foreach (long n in new long[] { 1, 1023, (3L << 20) + 5, (11L << 20) / 4 + 3 })   // the last spans three 4 MiB chunks
         {

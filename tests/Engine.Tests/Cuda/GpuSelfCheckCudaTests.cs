@@ -15,7 +15,7 @@ public class GpuSelfCheckCudaTests
     [Test]
     public void PassesOnCudaDevice0InWellUnderASecondAndReleasesItsMemory()
     {
-        if (!CudaProbe.IsAvailable) Assert.Ignore(CudaProbe.Reason);
+        TestDevice.Cuda.Require();
         var sw = Stopwatch.StartNew();
         var first = GpuSelfCheck.Run(Device.Cuda(0)); // may include context creation, library handles and PTX JIT
         double coldMs = sw.Elapsed.TotalMilliseconds;
@@ -35,7 +35,7 @@ public class GpuSelfCheckCudaTests
     [Test]
     public void AutoPicksCudaDevice0()
     {
-        if (!CudaProbe.IsAvailable) Assert.Ignore(CudaProbe.Reason);
+        TestDevice.Cuda.Require();
         var log = new StringWriter();
         Assert.That(TrainCommand.ResolveDevice("auto", log), Is.EqualTo(Device.Cuda(0)), log.ToString());
         Assert.That(log.ToString(), Is.Empty);

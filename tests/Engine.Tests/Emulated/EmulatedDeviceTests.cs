@@ -183,7 +183,7 @@ public class EmulatedDeviceTests
     [Test]
     public void KernelsAreGeneratedForTheEmulatorsPtxSubset()
     {
-        string text = PtxGen.Elementwise("k", 3, [GT.F32, GT.F64], [], (wr, v, _) => PtxGen.Convert(wr, GT.F64, GT.F32, false, v[0]), "test");
+        string text = PtxGen.Elementwise("k", 3, [ElemType.F32, ElemType.F64], [], (wr, v, _) => PtxGen.Convert(wr, ElemType.F64, ElemType.F32, false, v[0]), "test");
         Assert.That(text, Does.Contain(".version 7.0").And.Contain(".target sm_80").And.Contain(".address_size 64"));
         Assert.That(Engine.Kernels.Ptx.PtxModule.Load(text).KernelNames, Is.EqualTo(new[] { "k" }));
     }

@@ -133,8 +133,8 @@ public class PtxasTests
         // The 64-bit element index variants (picked for more than 2^32 elements; too many to run here): generated only.
         foreach (var (bytes, rank) in new[] { (1, 1), (2, 2), (4, 3), (8, 4) })
             Kernels.Gpu.EmulatedRuntime.Shared.LoadModule($"gather_b{bytes * 8}_r{rank}_w64", IndexPtxGen.Gather($"gather_b{bytes * 8}_r{rank}_w64", rank, bytes, wide: true));
-        foreach (var (t, rank) in new[] { (GT.F32, 1), (GT.F64, 2), (GT.S64, 3), (GT.S32, 4), (GT.U8, 2) })
-            Kernels.Gpu.EmulatedRuntime.Shared.LoadModule($"scatter_add_{PtxGen.Sfx(t)}_r{rank}_w64", IndexPtxGen.ScatterAdd($"scatter_add_{PtxGen.Sfx(t)}_r{rank}_w64", rank, t, wide: true));
+        foreach (var (t, rank) in new[] { (ElemType.F32, 1), (ElemType.F64, 2), (ElemType.S64, 3), (ElemType.S32, 4), (ElemType.U8, 2) })
+            Kernels.Gpu.EmulatedRuntime.Shared.LoadModule($"scatter_add_{PtxGen.TypeSuffix(t)}_r{rank}_w64", IndexPtxGen.ScatterAdd($"scatter_add_{PtxGen.TypeSuffix(t)}_r{rank}_w64", rank, t, wide: true));
     }
 
     /// <summary>
@@ -190,8 +190,8 @@ public class PtxasTests
     {
         var ptxas = FindPtxas();
         if (ptxas is null) Assert.Ignore("ptxas is not on the PATH (.ci/run installs it)");
-        Assert.That(HandWrittenPtx.Names, Is.Not.Empty, "the hand-written modules are embedded");
-        Parallel.ForEach(HandWrittenPtx.Names, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-            n => Assemble(ptxas!, n, HandWrittenPtx.Text(n)));
+        Assert.That(EmbeddedPtx.Names, Is.Not.Empty, "the hand-written modules are embedded");
+        Parallel.ForEach(EmbeddedPtx.Names, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+            n => Assemble(ptxas!, n, EmbeddedPtx.Text(n)));
     }
 }

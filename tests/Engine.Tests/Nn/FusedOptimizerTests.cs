@@ -4,7 +4,7 @@ using Engine.Nn;
 namespace Engine.Tests.Nn;
 
 /// <summary>
-/// The fused SGD and Adam/AdamW updates (<see cref="IBackend.SgdUpdate"/>, <see cref="IBackend.AdamUpdate"/>) against the
+/// The fused SGD and Adam/AdamW updates (<see cref="Engine.Kernels.Fused.FusedOps.Sgd"/>, <see cref="Engine.Kernels.Fused.FusedOps.Adam"/>) against the
 /// unfused chain of elementwise kernels they replace (<c>Optimizer.FusedUpdates = false</c>): the same random parameters
 /// and gradients, several steps, every option combination, on the CPU and on the emulated GPU; parameters and optimizer
 /// state must agree bit for bit (NaN with NaN), signed zeros included.
