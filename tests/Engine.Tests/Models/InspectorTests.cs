@@ -211,4 +211,17 @@ public sealed class InspectorTests
         Assert.That(ModelInspector.Inspect(net, [2, 1, 5, 5]).Layers, Has.Count.EqualTo(rows), "hooks removed: a second inspection has the same rows");
         Assert.That(rows, Is.EqualTo(3));
     }
+
+    [Test]
+    public void TheShapeOnlyDevicePassGivesTheCpuPassesTable()
+    {
+        var g = TestUtil.Gen();
+        using var net = new Sequential(new Conv2d(2, 4, 3, 2, 1, generator: g), new Residual(4, 2, g), new AdaptiveAvgPool2d(1), new Flatten(), new Linear(4, 3, generator: g));
+        var cpu = ModelInspector.Inspect(net, [2, 2, 20, 20]);
+        net.To(Device.Meta);
+        Assert.That(net.Parameters().All(p => p.Device == Device.Meta));
+        var meta = ModelInspector.Inspect(net, [2, 2, 20, 20]);
+        Assert.That(meta.Format(), Is.EqualTo(cpu.Format()));
+        Assert.That(meta.Macs, Is.GreaterThan(0));
+    }
 }
