@@ -37,10 +37,10 @@ internal static class ModelsCommand
         foreach (var m in models)
         {
             var s = Inspect(m, m.DefaultInputShape);
-            rows.Add([m.Name, m.Family.ToString(), s.Parameters.ToString("N0", inv), (s.Macs / 1e9).ToString("F3", inv),
+            rows.Add([m.Name, m.Family.ToString(), s.Parameters.ToString("N0", inv), ModelSummary.Abbreviate(s.Macs),
                 $"{m.DefaultSize}", $"{m.MinSize}", m.Paper]);
         }
-        string[] head = ["model", "family", "params", "GMACs", "default", "min", "paper"];
+        string[] head = ["model", "family", "params", "MACs", "default", "min", "paper"];
         var widths = head.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
         void Line(string[] cells) => log.WriteLine(string.Join("  ", cells.Select((c, i) =>
             i == cells.Length - 1 ? c : i is 2 or 3 or 4 or 5 ? c.PadLeft(widths[i]) : c.PadRight(widths[i]))));

@@ -78,9 +78,16 @@ public sealed record ModelSummary(long[] InputShape, IReadOnlyList<LayerSummary>
         sb.Append(new string('-', total)).Append('\n');
         sb.Append(inv, $"Input shape: {ShapeUtil.Format(InputShape)}\n");
         sb.Append(inv, $"Total parameters: {Parameters:N0} (trainable {TrainableParameters:N0})\n");
-        sb.Append(inv, $"Total MACs: {Macs:N0} ({Macs / 1e9:F3} G); convolutions and linear layers only, as torchinfo's Mult-Adds\n");
+        sb.Append(inv, $"Total MACs: {Macs:N0} ({Abbreviate(Macs)}); convolutions and linear layers only, as torchinfo's Mult-Adds\n");
         sb.Append("RF: receptive field size in input pixels (H×W when they differ); Jump: input pixels between neighbouring outputs; Start: centre of output 0's field (pixel 0's centre is 0)");
         return sb.ToString();
+    }
+
+    /// <summary>A count with an SI suffix and three significant digits: 416K, 1.82G.</summary>
+    public static string Abbreviate(long n)
+    {
+        var (v, unit) = n >= 1e9 ? (n / 1e9, "G") : n >= 1e6 ? (n / 1e6, "M") : n >= 1e3 ? (n / 1e3, "K") : (n, "");
+        return (v >= 100 ? v.ToString("F0", CultureInfo.InvariantCulture) : v >= 10 ? v.ToString("F1", CultureInfo.InvariantCulture) : v.ToString("F2", CultureInfo.InvariantCulture)) + unit;
     }
 
     private static string Field(LayerSummary l, Func<ReceptiveField, double> part)

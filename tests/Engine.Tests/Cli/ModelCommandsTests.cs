@@ -19,8 +19,15 @@ public sealed class ModelCommandsTests
         using var lenet = ModelRegistry.Info("lenet5").CreatePublished(new Generator(0));
         var cpu = ModelInspector.Inspect(lenet, [1, 1, 28, 28]);
         var row = text.Split('\n').Single(l => l.StartsWith("lenet5 ", StringComparison.Ordinal));
-        Assert.That(row, Does.Contain("61,706").And.Contain((cpu.Macs / 1e9).ToString("F3", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.That(row, Does.Contain("61,706").And.Contain(" " + ModelSummary.Abbreviate(cpu.Macs) + " "));
         Assert.That(ModelsCommand.Run("NoSuchFamily", new StringWriter()), Is.EqualTo(2));
+    }
+
+    [Test]
+    public void CountsAreAbbreviatedWithThreeSignificantDigits()
+    {
+        Assert.That(new[] { 999L, 416_520, 1_818_000_000, 37_750_000_000, 12_345_678 }.Select(ModelSummary.Abbreviate),
+            Is.EqualTo(new[] { "999", "417K", "1.82G", "37.8G", "12.3M" }));
     }
 
     [Test]

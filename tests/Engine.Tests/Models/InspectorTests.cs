@@ -224,4 +224,61 @@ public sealed class InspectorTests
         Assert.That(meta.Format(), Is.EqualTo(cpu.Format()));
         Assert.That(meta.Macs, Is.GreaterThan(0));
     }
+
+    /// <summary>A ResNet bottleneck: 1×1, 3×3, 1×1 (BN, ReLU) plus a 1×1 projection shortcut when the shape changes; the stride sits on the 1×1 (v1) or the 3×3 (v1.5).</summary>
+    private sealed class Bottleneck : Module
+    {
+        private readonly Sequential _main;
+        private readonly Module? _down;
+        private readonly ReLU _relu = new();
+
+        public Bottleneck(int cin, int width, int cout, int stride, bool strideOn3x3, Generator g)
+        {
+            _main = RegisterModule("main", new Sequential(
+                new Conv2d(cin, width, 1, strideOn3x3 ? 1 : stride, bias: false, generator: g), new BatchNorm2d(width), new ReLU(),
+                new Conv2d(width, width, 3, strideOn3x3 ? stride : 1, 1, bias: false, generator: g), new BatchNorm2d(width), new ReLU(),
+                new Conv2d(width, cout, 1, bias: false, generator: g), new BatchNorm2d(cout)));
+            if (stride != 1 || cin != cout) _down = RegisterModule("down", new Sequential(new Conv2d(cin, cout, 1, stride, bias: false, generator: g), new BatchNorm2d(cout)));
+            RegisterModule("relu", _relu);
+        }
+
+        public override Tensor Forward(Tensor x) => _relu.Call(_main.Call(x) + (_down?.Call(x) ?? x));
+    }
+
+    /// <summary>ResNet-50's layout (stem 7×7/2, pool 3×3/2, bottleneck stages of 3, 4, 6, 3 units, stride 2 in the first unit of stages 2–4) with few channels.</summary>
+    private static Sequential ResNet50Layout(bool strideOn3x3, Generator g)
+    {
+        var net = new Sequential(new Conv2d(3, 4, 7, 2, 3, bias: false, generator: g), new BatchNorm2d(4), new ReLU(), new MaxPool2d(3, 2, 1));
+        int cin = 4;
+        foreach (var (units, stage) in new[] { 3, 4, 6, 3 }.Select((u, i) => (u, i)))
+            for (int u = 0; u < units; u++)
+            {
+                net.Append(new Bottleneck(cin, 2, 8, stage > 0 && u == 0 ? 2 : 1, strideOn3x3, g));
+                cin = 8;
+            }
+        return net;
+    }
+
+    [Test]
+    public void ResNet50V1MatchesAraujoEtAlAndV15SeesLess()
+    {
+        var g = TestUtil.Gen();
+        var fields = new Dictionary<bool, LayerSummary>();
+        foreach (bool v15 in new[] { false, true })
+        {
+            using var net = ResNet50Layout(v15, g);
+            fields[v15] = ModelInspector.Inspect(net, [1, 3, 64, 64]).Layers[^1];
+            var hand = new Hand().Layer(7, 2, 3).Layer(3, 2, 1);
+            foreach (var (units, stage) in new[] { 3, 4, 6, 3 }.Select((u, i) => (u, i)))
+                for (int u = 0; u < units; u++)
+                {
+                    int s = stage > 0 && u == 0 ? 2 : 1;
+                    hand.Layer(1, v15 ? 1 : s, 0).Layer(3, v15 ? s : 1, 1).Layer(1, 1, 0);
+                }
+            AssertField(fields[v15], hand);
+            TestContext.Out.WriteLine($"ResNet-50 {(v15 ? "v1.5 (torchvision)" : "v1 (paper)")}: receptive field {fields[v15].FieldH!.Value.Size}");
+        }
+        Assert.That(fields[false].FieldH!.Value.Size, Is.EqualTo(483), "Araujo et al. 2019, ResNet-50");
+        Assert.That(fields[true].FieldH!.Value.Size, Is.LessThan(483), "a stride moved later in the unit enlarges fewer kernels");
+    }
 }
