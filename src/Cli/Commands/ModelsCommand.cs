@@ -9,9 +9,9 @@ namespace Engine.Cli;
 /// <summary>
 /// <c>engine models</c>: every registered variant with its family, parameters and multiply-accumulates at its
 /// default input (batch 1, published channels and classes), default and minimum input side, and paper. MACs come
-/// from <see cref="ModelInspector"/>; with <c>--fast</c> (default) the pass runs on the shape-only
-/// <see cref="Device.Meta"/> device, which computes every shape and no value, so even EfficientNet-B7 at 600×600
-/// costs only the building of the model.
+/// from <see cref="ModelInspector"/>. The model is built and run on the shape-only <see cref="Device.Meta"/> device
+/// (<see cref="Tensor.OnMetaDevice"/>): no weights are drawn and no arithmetic is done, so even EfficientNet-B7 at
+/// 600×600 costs only the bookkeeping of its shapes.
 /// </summary>
 internal static class ModelsCommand
 {
@@ -54,8 +54,8 @@ internal static class ModelsCommand
     /// <summary>Inspects the published <paramref name="info"/> on one input of <paramref name="shape"/> [C, H, W] on the shape-only device.</summary>
     public static ModelSummary Inspect(ModelInfo info, long[] shape, int? classes = null)
     {
-        using var model = info.Create(new ModelOptions(classes ?? info.DefaultClasses, (int)shape[0], new Generator(0)));
-        model.To(Device.Meta);
-        return ModelInspector.Inspect(model, [1, .. shape]);
+        Nn.Module model;
+        using (Tensor.OnMetaDevice()) model = info.Create(new ModelOptions(classes ?? info.DefaultClasses, (int)shape[0], new Generator(0)));
+        using (model) return ModelInspector.Inspect(model, [1, .. shape]);
     }
 }

@@ -223,6 +223,16 @@ public sealed class InspectorTests
         var meta = ModelInspector.Inspect(net, [2, 2, 20, 20]);
         Assert.That(meta.Format(), Is.EqualTo(cpu.Format()));
         Assert.That(meta.Macs, Is.GreaterThan(0));
+        Sequential built;
+        using (Tensor.OnMetaDevice())
+            built = new Sequential(new Conv2d(2, 4, 3, 2, 1, generator: g), new Residual(4, 2, g), new AdaptiveAvgPool2d(1), new Flatten(), new Linear(4, 3, generator: g));
+        using (built)
+        {
+            Assert.That(built.Parameters().All(p => p.Device == Device.Meta), "built on the shape-only device");
+            Assert.That(ModelInspector.Inspect(built, [2, 2, 20, 20]).Format(), Is.EqualTo(cpu.Format()));
+        }
+        using var after = Tensor.Zeros([1]);
+        Assert.That(after.Device, Is.EqualTo(Device.Cpu), "the scope ended");
     }
 
     /// <summary>A ResNet bottleneck: 1×1, 3×3, 1×1 (BN, ReLU) plus a 1×1 projection shortcut when the shape changes; the stride sits on the 1×1 (v1) or the 3×3 (v1.5).</summary>
