@@ -34,7 +34,7 @@ internal static class EvalCommand
             // The side training used (recorded since --image-size exists), else the rule train applies by default.
             int side = ModelInput.Side(info, dataInfo, int.TryParse(Recorded("image_size"), CultureInfo.InvariantCulture, out int recorded) ? recorded : 0);
             var device = TrainCommand.ResolveDevice(deviceName, log);
-            using var net = ModelInput.Build(info, dataInfo);
+            using var net = info.Create(ModelInput.Options(dataInfo) with { AuxLogits = Recorded("aux_logits") != "false" });
             var ckpt = Checkpoint.Load(checkpoint, net);
             net.To(device);
             var test = FashionMnist.Load(data, train: false);

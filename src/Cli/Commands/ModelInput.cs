@@ -20,9 +20,28 @@ internal static class ModelInput
         return requested > 0 ? requested : Math.Max(Math.Max(data.Height, data.Width), info.MinSize);
     }
 
-    /// <summary>Builds <paramref name="info"/> with the dataset's channels and classes.</summary>
-    public static Module Build(ModelInfo info, DatasetInfo data, Generator? generator = null) =>
-        info.Create(new ModelOptions(data.NumClasses, data.Channels, generator));
+    /// <summary>Options for a model on <paramref name="data"/>: its channels and classes.</summary>
+    public static ModelOptions Options(DatasetInfo data, Generator? generator = null) => new(data.NumClasses, data.Channels, generator);
+
+    /// <summary>
+    /// <paramref name="options"/>, without auxiliary heads when the weights in <paramref name="weightsFile"/> have none
+    /// (torchvision's pretrained GoogLeNet drops them) and the model without them matches the file's names. The
+    /// names are compared on a model built on the shape-only device, which costs nothing and draws no random numbers.
+    /// </summary>
+    public static ModelOptions FitAuxiliaryHeads(ModelInfo info, ModelOptions options, string weightsFile, TextWriter log)
+    {
+        if (!options.AuxLogits) return options;
+        var names = SafeTensors.ReadHeader(weightsFile).Entries.Select(e => e.Name).ToHashSet();
+        bool Fits(ModelOptions o)
+        {
+            Module m;
+            using (Tensor.OnMetaDevice()) m = info.Create(o with { Generator = new Generator(0) });
+            using (m) return m.StateDict().Keys.All(names.Contains);
+        }
+        if (Fits(options) || !Fits(options with { AuxLogits = false })) return options;
+        log.WriteLine($"note: {weightsFile} has no auxiliary heads; {info.Name} is built and trained without them");
+        return options with { AuxLogits = false };
+    }
 
     /// <summary>The augmentation preset at <paramref name="side"/>, after a resize when the images are of another size, normalised by the dataset's statistics.</summary>
     public static Transform Transform(string preset, int side, DatasetInfo data)

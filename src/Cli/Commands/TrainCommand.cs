@@ -159,7 +159,9 @@ internal static class TrainCommand
                 batchTransform: Augmentations.BatchPreset(s.Mix, dataInfo.NumClasses), numWorkers: s.Workers, seed: s.Seed, device: device);
             using var testLoader = new DataLoader(testSet, 256, transform: testTransform, numWorkers: s.Workers, seed: s.Seed, device: device);
 
-            using var model = ModelInput.Build(info, dataInfo, rng);
+            var options = ModelInput.Options(dataInfo, rng);
+            if (s.Weights is not null) options = ModelInput.FitAuxiliaryHeads(info, options, s.Weights, log);
+            using var model = info.Create(options);
             if (s.Weights is not null)
             {
                 foreach (var note in PretrainedWeights.Load(model, s.Weights)) log.WriteLine($"note: {note}");
@@ -174,7 +176,11 @@ internal static class TrainCommand
             trainer.Callbacks.Add(new CsvLogger(Path.Combine(s.Output, "log.csv")));
             trainer.Callbacks.Add(new JsonLinesLogger(Path.Combine(s.Output, "log.jsonl")));
             trainer.Callbacks.Add(new BestCheckpoint(Path.Combine(s.Output, "best.safetensors"), Path.Combine(s.Output, "last.safetensors"), rng,
-                new Dictionary<string, string> { ["model"] = info.Name, ["image_size"] = side.ToString(CultureInfo.InvariantCulture) }));
+                new Dictionary<string, string>
+                {
+                    ["model"] = info.Name, ["image_size"] = side.ToString(CultureInfo.InvariantCulture),
+                    ["aux_logits"] = options.AuxLogits ? "true" : "false",
+                }));
             if (s.Patience > 0) trainer.Callbacks.Add(new EarlyStopping(s.Patience));
 
             int start = 0;

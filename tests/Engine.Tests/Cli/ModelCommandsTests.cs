@@ -129,4 +129,46 @@ public sealed class ModelCommandsTests
         }
         finally { File.Delete(file); }
     }
+
+    /// <summary>A model whose auxiliary head exists only with <see cref="ModelOptions.AuxLogits"/>, as GoogLeNet's.</summary>
+    private sealed class WithAux : Module
+    {
+        public static ModelOptions? Built;
+        private readonly Sequential _net;
+
+        public WithAux(ModelOptions o)
+        {
+            Built = o;
+            _net = RegisterModule("net", new Sequential(new Conv2d(o.InChannels, 4, 3, padding: 1, generator: o.Generator), new ReLU(),
+                new AdaptiveAvgPool2d(1), new Flatten(), new Linear(4, o.NumClasses, generator: o.Generator)));
+            if (o.AuxLogits) RegisterModule("aux", new Linear(4, o.NumClasses, generator: o.Generator));
+        }
+
+        public override Tensor Forward(Tensor x) => _net.Call(x);
+    }
+
+    [Test]
+    public void WeightsWithoutAuxiliaryHeadsBuildTheModelWithoutThem()
+    {
+        ModelRegistry.Register(new ModelInfo("cli_test_aux", ModelFamily.Inception, 28, 28, "a test model", o => new WithAux(o), DefaultChannels: 1, DefaultClasses: 10));
+        string file = Path.Combine(Path.GetTempPath(), $"weights-{Guid.NewGuid():N}.safetensors");
+        string dir = Directory.CreateTempSubdirectory("cli").FullName;
+        try
+        {
+            using (var plain = new WithAux(new ModelOptions(10, 1, new Generator(3)) { AuxLogits = false })) plain.Save(file);
+            var log = new StringWriter();
+            int rc = TrainCommand.Run(new TrainSettings { Model = "cli_test_aux", Weights = file, Epochs = 1, LimitTrain = 64, LimitTest = 32, Output = dir, Workers = 1, Device = "cpu" }, log);
+            Assert.That(rc, Is.EqualTo(0), log.ToString());
+            Assert.That(log.ToString(), Does.Contain("has no auxiliary heads"));
+            Assert.That(WithAux.Built!.AuxLogits, Is.False);
+            var evalLog = new StringWriter();
+            Assert.That(EvalCommand.Run(Path.Combine(dir, "best.safetensors"), null, null, "cpu", null, evalLog), Is.EqualTo(0), evalLog.ToString());
+            Assert.That(WithAux.Built!.AuxLogits, Is.False, "eval rebuilds the model as trained");
+        }
+        finally
+        {
+            File.Delete(file);
+            Directory.Delete(dir, true);
+        }
+    }
 }
