@@ -120,16 +120,18 @@ public sealed class InspectorTests
     }
 
     /// <summary>Inception-like: 1×1, 3×3, 5×5 and pool→1×1 branches concatenated, then an identity layer.</summary>
-    private sealed class Concat(Generator g) : Module
+    private sealed class Concat : Module
     {
-        private readonly Conv2d _b1 = new(4, 2, 1, generator: g), _b3 = new(4, 2, 3, padding: 1, generator: g), _b5 = new(4, 2, 5, padding: 2, generator: g),
-            _bp = new(4, 2, 1, generator: g);
-        private readonly Identity _out = new();
+        private readonly Conv2d _b1, _b3, _b5, _bp;
+        private readonly Identity _out;
 
-        public Concat Build()
+        public Concat(Generator g)
         {
-            RegisterModule("b1", _b1); RegisterModule("b3", _b3); RegisterModule("b5", _b5); RegisterModule("bp", _bp); RegisterModule("out", _out);
-            return this;
+            _b1 = RegisterModule("b1", new Conv2d(4, 2, 1, generator: g));
+            _b3 = RegisterModule("b3", new Conv2d(4, 2, 3, padding: 1, generator: g));
+            _b5 = RegisterModule("b5", new Conv2d(4, 2, 5, padding: 2, generator: g));
+            _bp = RegisterModule("bp", new Conv2d(4, 2, 1, generator: g));
+            _out = RegisterModule("out", new Identity());
         }
 
         // The pool is a Functional call, not a module: its window still counts.
@@ -140,20 +142,24 @@ public sealed class InspectorTests
     [Test]
     public void ConcatenationTakesTheLargestBranchAndFunctionalPoolsCount()
     {
-        using var net = new Concat(TestUtil.Gen()).Build();
+        using var net = new Concat(TestUtil.Gen());
         var s = ModelInspector.Inspect(net, [1, 4, 9, 9]);
         AssertField(s.Layers.Single(l => l.Name == "bp"), new Hand().Layer(3, 1, 1).Layer(1, 1, 0));
         AssertField(s.Layers.Single(l => l.Name == "out"), new Hand().Layer(5, 1, 2));
     }
 
     /// <summary>Two 3×3 branches on one grid whose fields are not centred alike (one padded on the far side only).</summary>
-    private sealed class Skewed(Generator g) : Module
+    private sealed class Skewed : Module
     {
-        private readonly Conv2d _a = new(1, 1, 3, padding: 1, generator: g);
-        private readonly Conv2d _b = new(1, 1, [3, 3], [1, 1], [0, 2, 0, 2], [1, 1], generator: g);
-        private readonly Identity _out = new();
+        private readonly Conv2d _a, _b;
+        private readonly Identity _out;
 
-        public Skewed Build() { RegisterModule("a", _a); RegisterModule("b", _b); RegisterModule("out", _out); return this; }
+        public Skewed(Generator g)
+        {
+            _a = RegisterModule("a", new Conv2d(1, 1, 3, padding: 1, generator: g));
+            _b = RegisterModule("b", new Conv2d(1, 1, [3, 3], [1, 1], [0, 2, 0, 2], [1, 1], generator: g));
+            _out = RegisterModule("out", new Identity());
+        }
 
         public override Tensor Forward(Tensor x) => _out.Call(_a.Call(x) + _b.Call(x));
     }
@@ -161,7 +167,7 @@ public sealed class InspectorTests
     [Test]
     public void PathsCentredDifferentlyWidenTheFieldBeyondTheLargestPath()
     {
-        using var net = new Skewed(TestUtil.Gen()).Build();
+        using var net = new Skewed(TestUtil.Gen());
         var s = ModelInspector.Inspect(net, [1, 1, 6, 6]);
         var a = s.Layers.Single(l => l.Name == "a").FieldH!.Value;
         var b = s.Layers.Single(l => l.Name == "b").FieldH!.Value;
@@ -171,13 +177,19 @@ public sealed class InspectorTests
     }
 
     /// <summary>Squeeze-excitation: x · sigmoid(conv(global pool(x))), the scale broadcast over the grid.</summary>
-    private sealed class Se(Generator g) : Module
+    private sealed class Se : Module
     {
-        private readonly Conv2d _conv = new(2, 2, 3, padding: 1, generator: g), _fc = new(2, 2, 1, generator: g);
-        private readonly AdaptiveAvgPool2d _pool = new(1);
-        private readonly Identity _out = new();
+        private readonly Conv2d _conv, _fc;
+        private readonly AdaptiveAvgPool2d _pool;
+        private readonly Identity _out;
 
-        public Se Build() { RegisterModule("conv", _conv); RegisterModule("pool", _pool); RegisterModule("fc", _fc); RegisterModule("out", _out); return this; }
+        public Se(Generator g)
+        {
+            _conv = RegisterModule("conv", new Conv2d(2, 2, 3, padding: 1, generator: g));
+            _pool = RegisterModule("pool", new AdaptiveAvgPool2d(1));
+            _fc = RegisterModule("fc", new Conv2d(2, 2, 1, generator: g));
+            _out = RegisterModule("out", new Identity());
+        }
 
         public override Tensor Forward(Tensor x)
         {
@@ -189,7 +201,7 @@ public sealed class InspectorTests
     [Test]
     public void ASqueezeExcitationScaleMakesTheFieldGlobal()
     {
-        using var net = new Se(TestUtil.Gen()).Build();
+        using var net = new Se(TestUtil.Gen());
         var s = ModelInspector.Inspect(net, [1, 2, 8, 8]);
         // Global pooling of an 8-wide grid is a window of 8 with stride 8.
         AssertField(s.Layers.Single(l => l.Name == "pool"), new Hand().Layer(3, 1, 1).Layer(8, 8, 0));
