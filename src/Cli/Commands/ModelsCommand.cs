@@ -46,8 +46,8 @@ internal static class ModelsCommand
             i == cells.Length - 1 ? c : i is 2 or 3 or 4 or 5 ? c.PadLeft(widths[i]) : c.PadRight(widths[i]))));
         Line(head);
         foreach (var r in rows) Line(r);
-        log.WriteLine(string.Create(inv, $"{rows.Count} models; params and MACs of the published models (their channels and classes) at the default square input, batch 1; "
-            + $"MACs count convolutions and linear layers; default/min: input side in pixels ({sw.Elapsed.TotalSeconds:F1} s)"));
+        log.WriteLine(string.Create(inv, $"{rows.Count} models; params of the published models (their channels and classes; auxiliary heads included), "
+            + $"MACs of one evaluation-mode pass at the default square input, batch 1 (convolutions and linear layers); default/min: input side in pixels ({sw.Elapsed.TotalSeconds:F1} s)"));
         return 0;
     }
 
