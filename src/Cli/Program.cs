@@ -5,6 +5,8 @@ using Engine.Cli;
 var root = new RootCommand("Engine: train and evaluate CNN image classifiers on the CPU or a CUDA GPU, from C#.");
 root.Add(TrainCommand.Create());
 root.Add(EvalCommand.Create());
+root.Add(ModelsCommand.Create());
+root.Add(SummaryCommand.Create());
 root.Add(BenchCommand.Create());
 root.Add(InfoCommand.Create());
 return root.Parse(args).Invoke();

@@ -14,6 +14,7 @@ public static class Backends
     private static readonly Dictionary<Device, Func<IBackend>> s_lazy = new()
     {
         [Device.Emulated] = () => new GpuBackend(EmulatedRuntime.Shared),
+        [Device.Meta] = () => new Meta.MetaBackend(),
     };
 
     private static bool s_cudaRegistered;

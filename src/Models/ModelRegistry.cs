@@ -29,11 +29,15 @@ public sealed record ModelOptions(int NumClasses = 10, int InChannels = 1, Gener
 /// <param name="Paper">The paper it comes from.</param>
 /// <param name="Create">Builds the model.</param>
 /// <param name="DefaultChannels">Input channels of the published model.</param>
+/// <param name="DefaultClasses">Classes of the published model (1000 for ImageNet models).</param>
 public sealed record ModelInfo(string Name, ModelFamily Family, int DefaultSize, int MinSize, string Paper,
-    Func<ModelOptions, Nn.Module> Create, int DefaultChannels = 3)
+    Func<ModelOptions, Nn.Module> Create, int DefaultChannels = 3, int DefaultClasses = 1000)
 {
     /// <summary>The published per-sample input shape [C, H, W].</summary>
     public long[] DefaultInputShape => [DefaultChannels, DefaultSize, DefaultSize];
+
+    /// <summary>Builds the published model: its channels and classes.</summary>
+    public Nn.Module CreatePublished(Generator? generator = null) => Create(new ModelOptions(DefaultClasses, DefaultChannels, generator));
 }
 
 /// <summary>The model families, in roughly historical order.</summary>

@@ -258,7 +258,7 @@ public sealed partial class Tensor
         if (!copy && dtype == DType && dev == Device) return this;
         var t = Empty(_shape, dtype, dev, op: "to");
         if (dev == Device) Backend.Copy(t.View("to"), View("to"));
-        else
+        else if (dev.Type != DeviceType.Meta) // the shape-only device has no values to copy in
         {
             // Across devices: stage through host memory in the source dtype, then convert on the target.
             using var src = ContiguousNoGrad();

@@ -32,9 +32,26 @@ public sealed partial class Tensor : IDisposable
         DisposeScope.Register(this);
     }
 
+    [ThreadStatic] private static int t_onMeta;
+
+    /// <summary>
+    /// Until the result is disposed, every tensor this thread creates goes to <see cref="Device.Meta"/>, whatever
+    /// device is asked: a model built inside has shapes but no memory and no initial values, which is all that
+    /// counting its parameters and multiply-accumulates needs (building is then as cheap as the shapes).
+    /// </summary>
+    public static IDisposable OnMetaDevice() => new MetaScope();
+
+    private sealed class MetaScope : IDisposable
+    {
+        private bool _done;
+        public MetaScope() => t_onMeta++;
+        public void Dispose() { if (!_done) { _done = true; t_onMeta--; } }
+    }
+
     /// <summary>Allocates an uninitialised (or zeroed) contiguous tensor.</summary>
     internal static Tensor Empty(ReadOnlySpan<long> shape, DType dtype, Device device, bool zero = false, string op = "empty")
     {
+        if (t_onMeta > 0) device = Device.Meta;
         foreach (var d in shape)
             if (d < 0) throw new ShapeException(op, $"negative dimension in shape {ShapeUtil.Format(shape)}");
         var backend = Backends.For(device, op);

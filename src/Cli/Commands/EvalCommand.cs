@@ -27,28 +27,31 @@ internal static class EvalCommand
         try
         {
             var header = SafeTensors.ReadHeader(checkpoint);
-            string name = modelName ?? (header.Metadata.TryGetValue("extra", out var extra) && System.Text.Json.JsonDocument.Parse(extra).RootElement.TryGetProperty("model", out var m)
-                ? m.GetString() ?? "lenet5" : "lenet5");
+            var extra = header.Metadata.TryGetValue("extra", out var json) ? System.Text.Json.JsonDocument.Parse(json).RootElement : default;
+            string? Recorded(string key) => extra.ValueKind == System.Text.Json.JsonValueKind.Object && extra.TryGetProperty(key, out var v) ? v.GetString() : null;
+            var info = ModelRegistry.Info(modelName ?? Recorded("model") ?? "lenet5");
+            var dataInfo = FashionMnist.Info;
+            // The side training used (recorded since --image-size exists), else the rule train applies by default.
+            int side = ModelInput.Side(info, dataInfo, int.TryParse(Recorded("image_size"), CultureInfo.InvariantCulture, out int recorded) ? recorded : 0);
             var device = TrainCommand.ResolveDevice(deviceName, log);
-            using var net = ModelRegistry.Create(name, new ModelOptions(10, (int)ModelRegistry.InputShape(name)[0]));
-            var info = Checkpoint.Load(checkpoint, net);
+            using var net = info.Create(ModelInput.Options(dataInfo) with { AuxLogits = Recorded("aux_logits") != "false" });
+            var ckpt = Checkpoint.Load(checkpoint, net);
             net.To(device);
-            var shape = ModelRegistry.InputShape(name);
             var test = FashionMnist.Load(data, train: false);
-            using var loader = new DataLoader(test, 256, transform: Augmentations.Preset("none", (int)shape[1], (int)shape[2], new Normalize([0.2860f], [0.3530f])), device: device);
+            using var loader = new DataLoader(test, 256, transform: ModelInput.Transform("none", side, dataInfo), device: device);
             using var opt = new SGD(net.Parameters(), 0.0);
-            var trainer = new Trainer(net, opt, 10);
+            var trainer = new Trainer(net, opt, dataInfo.NumClasses);
             var (loss, metrics) = trainer.Evaluate(loader);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{name} from {checkpoint} (epoch {info.Epoch + 1}) on {test.Count} test images ({test.Source}): loss {loss:F4}, top-1 {100 * metrics.Top1:F2}%, top-5 {100 * metrics.TopK:F2}%"));
+                $"{info.Name} from {checkpoint} (epoch {ckpt.Epoch + 1}) on {test.Count} test images ({test.Source}): loss {loss:F4}, top-1 {100 * metrics.Top1:F2}%, top-5 {100 * metrics.TopK:F2}%"));
             var cm = metrics.Confusion;
             log.WriteLine("confusion matrix (rows: true class, columns: predicted):");
             for (int i = 0; i < metrics.NumClasses; i++)
             {
                 var row = string.Join(" ", Enumerable.Range(0, metrics.NumClasses).Select(j => cm[i, j].ToString(CultureInfo.InvariantCulture).PadLeft(5)));
-                log.WriteLine($"{FashionMnist.ClassNames[i],-12}{row}");
+                log.WriteLine($"{dataInfo.ClassNames[i],-12}{row}");
             }
-            if (confusionPng is not null) Plots.WriteConfusion(confusionPng, cm, FashionMnist.ClassNames);
+            if (confusionPng is not null) Plots.WriteConfusion(confusionPng, cm, dataInfo.ClassNames);
             return 0;
         }
         catch (EngineException e)

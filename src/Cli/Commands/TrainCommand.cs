@@ -7,7 +7,7 @@ using Engine.Nn.Data;
 
 namespace Engine.Cli;
 
-/// <summary>The settings of one training run (what <c>engine train</c> parses).</summary>
+/// <summary>The settings of one training run (what <c>engine train</c> parses); the defaults here are the options' defaults.</summary>
 internal sealed record TrainSettings
 {
     public string Model { get; init; } = "lenet5";
@@ -17,6 +17,7 @@ internal sealed record TrainSettings
     public string Optimizer { get; init; } = "sgd";
     public double Lr { get; init; } = 0.05;
     public double Momentum { get; init; } = 0.9;
+    public bool Nesterov { get; init; } = true;
     public double WeightDecay { get; init; } = 5e-4;
     public string Schedule { get; init; } = "cosine";
     public int Warmup { get; init; }
@@ -28,6 +29,8 @@ internal sealed record TrainSettings
     public int Workers { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
     public string Output { get; init; } = "runs/latest";
     public string? Resume { get; init; }
+    public string? Weights { get; init; }
+    public int ImageSize { get; init; }
     public int LimitTrain { get; init; }
     public int LimitTest { get; init; }
     public int Patience { get; init; }
@@ -36,46 +39,55 @@ internal sealed record TrainSettings
 /// <summary><c>engine train</c>: trains a registered model on Fashion-MNIST (embedded subset, installed set or a folder).</summary>
 internal static class TrainCommand
 {
+    private static readonly TrainSettings Defaults = new();
+
+    private static Option<T> Opt<T>(string name, string description, T defaultValue) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = $"Model family: {string.Join(", ", ModelRegistry.Names)}.", DefaultValueFactory = _ => "lenet5" };
+        var d = Defaults;
+        var model = Opt("--model", $"Model (see 'engine models'): {string.Join(", ", ModelRegistry.Names)}.", d.Model);
         var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist if installed, else the embedded subset)." };
-        var epochs = new Option<int>("--epochs") { Description = "Epochs to train.", DefaultValueFactory = _ => 15 };
-        var batch = new Option<int>("--batch-size") { Description = "Images per batch.", DefaultValueFactory = _ => 64 };
-        var optimizer = new Option<string>("--optimizer") { Description = "sgd, adam, adamw or rmsprop.", DefaultValueFactory = _ => "sgd" };
+        var epochs = Opt("--epochs", "Epochs to train.", d.Epochs);
+        var batch = Opt("--batch-size", "Images per batch.", d.BatchSize);
+        var optimizer = Opt("--optimizer", "sgd, adam, adamw or rmsprop.", d.Optimizer);
         optimizer.AcceptOnlyFromAmong("sgd", "adam", "adamw", "rmsprop");
-        var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 0.05 };
-        var momentum = new Option<double>("--momentum") { Description = "Momentum (SGD, RMSprop).", DefaultValueFactory = _ => 0.9 };
-        var wd = new Option<double>("--weight-decay") { Description = "Weight decay.", DefaultValueFactory = _ => 5e-4 };
-        var schedule = new Option<string>("--schedule") { Description = "none, step, cosine or onecycle.", DefaultValueFactory = _ => "cosine" };
+        var lr = Opt("--lr", "Learning rate.", d.Lr);
+        var momentum = Opt("--momentum", "Momentum (SGD, RMSprop).", d.Momentum);
+        var nesterov = Opt("--nesterov", "Nesterov momentum for SGD when --momentum is above 0 ('--nesterov false' for plain momentum).", d.Nesterov);
+        var wd = Opt("--weight-decay", "Weight decay.", d.WeightDecay);
+        var schedule = Opt("--schedule", "none, step, cosine or onecycle.", d.Schedule);
         schedule.AcceptOnlyFromAmong("none", "step", "cosine", "onecycle");
-        var warmup = new Option<int>("--warmup") { Description = "Epochs of linear warm-up before the schedule.", DefaultValueFactory = _ => 0 };
-        var augment = new Option<string>("--augment") { Description = $"Augmentation preset: {string.Join(", ", Augmentations.PresetNames)}.", DefaultValueFactory = _ => "basic" };
+        var warmup = Opt("--warmup", "Epochs of linear warm-up before the schedule.", d.Warmup);
+        var augment = Opt("--augment", $"Augmentation preset: {string.Join(", ", Augmentations.PresetNames)}.", d.Augment);
         augment.AcceptOnlyFromAmong([.. Augmentations.PresetNames]);
-        var mix = new Option<string>("--mix") { Description = "Batch mixing: none, mixup or cutmix.", DefaultValueFactory = _ => "none" };
+        var mix = Opt("--mix", "Batch mixing: none, mixup or cutmix.", d.Mix);
         mix.AcceptOnlyFromAmong([.. Augmentations.BatchPresetNames]);
-        var device = new Option<string>("--device") { Description = DeviceHelp, DefaultValueFactory = _ => "auto" };
+        var device = Opt("--device", DeviceHelp, d.Device);
         device.AcceptOnlyFromAmong(DeviceNames);
-        var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation, shuffling and augmentation.", DefaultValueFactory = _ => 0UL };
-        var deterministic = new Option<bool>("--deterministic") { Description = "Fix every seed from --seed so a run can be repeated exactly." };
-        var workers = new Option<int>("--workers") { Description = "Background data-loading threads.", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount - 1) };
-        var output = new Option<string>("--output") { Description = "Folder for the checkpoints, logs and plots.", DefaultValueFactory = _ => "runs/latest" };
+        var seed = Opt("--seed", "Seed for initialisation, shuffling and augmentation.", d.Seed);
+        var deterministic = Opt("--deterministic", "Fix every seed from --seed so a run can be repeated exactly.", d.Deterministic);
+        var workers = Opt("--workers", "Background data-loading threads.", d.Workers);
+        var output = Opt("--output", "Folder for the checkpoints, logs and plots.", d.Output);
         var resume = new Option<string?>("--resume") { Description = "Checkpoint to resume from (model, optimizer, schedule, epoch, RNG)." };
-        var limitTrain = new Option<int>("--limit-train") { Description = "Use only the first N training images (0: all).", DefaultValueFactory = _ => 0 };
-        var limitTest = new Option<int>("--limit-test") { Description = "Use only the first N test images (0: all).", DefaultValueFactory = _ => 0 };
-        var patience = new Option<int>("--patience") { Description = "Stop after this many epochs without test-accuracy gain (0: never).", DefaultValueFactory = _ => 0 };
+        var weights = new Option<string?>("--weights") { Description = "Start from weights exported from PyTorch (safetensors of a state_dict, names as torchvision's); a head of another class count is skipped with a note." };
+        var imageSize = Opt("--image-size", "Side the 28x28 images are resized to (bilinear) before the model (0: the larger of 28 and the model's minimum input).", d.ImageSize);
+        var limitTrain = Opt("--limit-train", "Use only the first N training images (0: all).", d.LimitTrain);
+        var limitTest = Opt("--limit-test", "Use only the first N test images (0: all).", d.LimitTest);
+        var patience = Opt("--patience", "Stop after this many epochs without test-accuracy gain (0: never).", d.Patience);
 
         var cmd = new Command("train", "Train a CNN and write the best checkpoint, a CSV/JSON-lines log and PNG plots to --output.");
-        foreach (var o in new Option[] { model, data, epochs, batch, optimizer, lr, momentum, wd, schedule, warmup, augment, mix, device, seed, deterministic, workers, output, resume, limitTrain, limitTest, patience })
+        foreach (var o in new Option[] { model, data, epochs, batch, optimizer, lr, momentum, nesterov, wd, schedule, warmup, augment, mix, device, seed, deterministic, workers, output, resume, weights, imageSize, limitTrain, limitTest, patience })
             cmd.Add(o);
         cmd.SetAction(r => Run(new TrainSettings
         {
             Model = r.GetValue(model)!, Data = r.GetValue(data), Epochs = r.GetValue(epochs), BatchSize = r.GetValue(batch),
-            Optimizer = r.GetValue(optimizer)!, Lr = r.GetValue(lr), Momentum = r.GetValue(momentum), WeightDecay = r.GetValue(wd),
+            Optimizer = r.GetValue(optimizer)!, Lr = r.GetValue(lr), Momentum = r.GetValue(momentum), Nesterov = r.GetValue(nesterov), WeightDecay = r.GetValue(wd),
             Schedule = r.GetValue(schedule)!, Warmup = r.GetValue(warmup), Augment = r.GetValue(augment)!, Mix = r.GetValue(mix)!,
             Device = r.GetValue(device)!, Seed = r.GetValue(seed), Deterministic = r.GetValue(deterministic), Workers = r.GetValue(workers),
-            Output = r.GetValue(output)!, Resume = r.GetValue(resume), LimitTrain = r.GetValue(limitTrain), LimitTest = r.GetValue(limitTest),
-            Patience = r.GetValue(patience),
+            Output = r.GetValue(output)!, Resume = r.GetValue(resume), Weights = r.GetValue(weights), ImageSize = r.GetValue(imageSize),
+            LimitTrain = r.GetValue(limitTrain), LimitTest = r.GetValue(limitTest), Patience = r.GetValue(patience),
         }, Console.Out));
         return cmd;
     }
@@ -125,7 +137,9 @@ internal static class TrainCommand
     {
         try
         {
-            var shape = ModelRegistry.InputShape(s.Model); // validates the model name before any work
+            var info = ModelRegistry.Info(s.Model); // validates the model name before any work
+            var dataInfo = FashionMnist.Info;
+            int side = ModelInput.Side(info, dataInfo, s.ImageSize);
             var device = ResolveDevice(s.Device, log);
             Directory.CreateDirectory(s.Output);
             var rng = new Generator(s.Seed);
@@ -135,40 +149,49 @@ internal static class TrainCommand
             var trainSet = Limit(fullTrain, s.LimitTrain);
             var testSet = Limit(FashionMnist.Load(s.Data, train: false), s.LimitTest);
             var source = fullTrain.Source;
-            log.WriteLine($"data: Fashion-MNIST ({source}), {trainSet.Count} training and {testSet.Count} test images; device {device}");
+            log.WriteLine($"data: {dataInfo.Name} ({source}), {trainSet.Count} training and {testSet.Count} test images; device {device}");
 
-            int h = (int)shape[1], w = (int)shape[2];
-            var normalize = new Normalize([0.2860f], [0.3530f]); // Fashion-MNIST channel statistics
-            var trainTransform = Augmentations.Preset(s.Augment, h, w, normalize);
-            var testTransform = Augmentations.Preset("none", h, w, normalize);
+            var trainTransform = ModelInput.Transform(s.Augment, side, dataInfo);
+            var testTransform = ModelInput.Transform("none", side, dataInfo);
             ImageGrid.WriteAugmentations(Path.Combine(s.Output, "augmentations.png"), trainSet, trainTransform, samples: 8, variants: 8, seed: s.Seed);
 
             using var trainLoader = new DataLoader(trainSet, s.BatchSize, shuffle: true, dropLast: true, transform: trainTransform,
-                batchTransform: Augmentations.BatchPreset(s.Mix, 10), numWorkers: s.Workers, seed: s.Seed, device: device);
+                batchTransform: Augmentations.BatchPreset(s.Mix, dataInfo.NumClasses), numWorkers: s.Workers, seed: s.Seed, device: device);
             using var testLoader = new DataLoader(testSet, 256, transform: testTransform, numWorkers: s.Workers, seed: s.Seed, device: device);
 
-            using var model = ModelRegistry.Create(s.Model, new ModelOptions(10, (int)shape[0], rng));
+            var options = ModelInput.Options(dataInfo, rng);
+            if (s.Weights is not null) options = ModelInput.FitAuxiliaryHeads(info, options, s.Weights, log);
+            using var model = info.Create(options);
+            if (s.Weights is not null)
+            {
+                foreach (var note in PretrainedWeights.Load(model, s.Weights)) log.WriteLine($"note: {note}");
+                log.WriteLine($"loaded weights from {s.Weights}");
+            }
             model.To(device);
-            log.WriteLine($"model: {s.Model}, {model.ParameterCount():N0} parameters");
+            log.WriteLine($"model: {info.Name}, {model.ParameterCount():N0} parameters, {dataInfo.Channels}x{side}x{side} input, {dataInfo.NumClasses} classes");
             using var opt = CreateOptimizer(s, model);
             var sched = CreateSchedule(s, opt, trainLoader.Count);
-            var trainer = new Trainer(model, opt, 10, sched, stepSchedulePerBatch: s.Schedule == "onecycle");
+            var trainer = new Trainer(model, opt, dataInfo.NumClasses, sched, stepSchedulePerBatch: s.Schedule == "onecycle");
             trainer.Callbacks.Add(new ProgressReporter());
             trainer.Callbacks.Add(new CsvLogger(Path.Combine(s.Output, "log.csv")));
             trainer.Callbacks.Add(new JsonLinesLogger(Path.Combine(s.Output, "log.jsonl")));
             trainer.Callbacks.Add(new BestCheckpoint(Path.Combine(s.Output, "best.safetensors"), Path.Combine(s.Output, "last.safetensors"), rng,
-                new Dictionary<string, string> { ["model"] = s.Model }));
+                new Dictionary<string, string>
+                {
+                    ["model"] = info.Name, ["image_size"] = side.ToString(CultureInfo.InvariantCulture),
+                    ["aux_logits"] = options.AuxLogits ? "true" : "false",
+                }));
             if (s.Patience > 0) trainer.Callbacks.Add(new EarlyStopping(s.Patience));
 
             int start = 0;
             if (s.Resume is not null)
             {
-                var info = Checkpoint.Load(s.Resume, model, opt, sched, rng);
-                start = info.Epoch + 1;
+                var resumed = Checkpoint.Load(s.Resume, model, opt, sched, rng);
+                start = resumed.Epoch + 1;
                 log.WriteLine($"resumed from {s.Resume} after epoch {start}");
             }
             trainer.Fit(trainLoader, testLoader, s.Epochs, start);
-            Plots.Write(s.Output, trainer.History, FashionMnist.ClassNames);
+            Plots.Write(s.Output, trainer.History, dataInfo.ClassNames);
             var best = trainer.History.MaxBy(e => e.TestTop1 ?? 0);
             if (best is not null)
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -176,6 +199,11 @@ internal static class TrainCommand
             return 0;
         }
         catch (EngineException e)
+        {
+            log.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (FileNotFoundException e)
         {
             log.WriteLine($"error: {e.Message}");
             return 2;
@@ -189,7 +217,7 @@ internal static class TrainCommand
         "adam" => new Adam(model.Parameters(), s.Lr, weightDecay: s.WeightDecay),
         "adamw" => new AdamW(model.Parameters(), s.Lr, weightDecay: s.WeightDecay),
         "rmsprop" => new RMSprop(model.Parameters(), s.Lr, weightDecay: s.WeightDecay, momentum: s.Momentum),
-        _ => new SGD(model.Parameters(), s.Lr, momentum: s.Momentum, weightDecay: s.WeightDecay, nesterov: s.Momentum > 0),
+        _ => new SGD(model.Parameters(), s.Lr, momentum: s.Momentum, weightDecay: s.WeightDecay, nesterov: s.Nesterov && s.Momentum > 0),
     };
 
     private static LRScheduler? CreateSchedule(TrainSettings s, Optimizer opt, int batchesPerEpoch)

@@ -37,7 +37,7 @@ public sealed class LeNet5 : Module
     internal static IEnumerable<ModelInfo> Variants() =>
     [
         new("lenet5", ModelFamily.LeNet, 28, 28, "LeCun et al. 1998, Gradient-based learning applied to document recognition (ReLU, max pooling, 28x28 input padded by 2)",
-            o => new LeNet5(o.NumClasses, o.InChannels, padFirst: true, o.Generator), DefaultChannels: 1),
+            o => new LeNet5(o.NumClasses, o.InChannels, padFirst: true, o.Generator), DefaultChannels: 1, DefaultClasses: 10),
     ];
 
     /// <inheritdoc/>

@@ -36,6 +36,9 @@ public sealed class FashionMnist : IdxDataset
     public static IReadOnlyList<string> ClassNames { get; } =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
+    /// <summary>Shape, classes and pixel statistics (mean 0.2860, std 0.3530 over the 60,000 training images).</summary>
+    public static DatasetInfo Info { get; } = new("Fashion-MNIST", 1, 28, 28, ClassNames, [0.2860f], [0.3530f]);
+
     /// <summary>Where the data came from.</summary>
     public FashionMnistSource Source { get; }
 

@@ -263,38 +263,10 @@ public abstract class Module : IDisposable
     }
 
     /// <summary>
-    /// A table of every leaf layer's output shape and parameter count for an input of <paramref name="inputShape"/>
-    /// (run once on random data, without gradients, in the current mode).
+    /// A table of every leaf layer's output shape, parameters, multiply-accumulates and receptive field for an input
+    /// of <paramref name="inputShape"/> (one pass on random data in evaluation mode; see <see cref="ModelInspector"/>).
     /// </summary>
-    public string Summary(long[] inputShape, DType dtype = DType.Float32)
-    {
-        var rows = new List<(string Name, string Type, string Shape, long Params)>();
-        var hooks = new List<IDisposable>();
-        foreach (var (name, m) in NamedModules())
-        {
-            if (m._moduleNames.Count > 0) continue;
-            hooks.Add(m.RegisterForwardHook((mod, _, y) => rows.Add((name, mod.GetType().Name, ShapeUtil.Format(y.Shape), mod.ParameterCount()))));
-        }
-        try
-        {
-            using var scope = Tensor.NewDisposeScope();
-            using var _ = Tensor.NoGrad();
-            var dev = Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
-            var x = Tensor.Randn(inputShape, dtype, new Generator(0), dev);
-            Call(x);
-        }
-        finally { foreach (var h in hooks) h.Dispose(); }
-        int w0 = Math.Max(5, rows.Count == 0 ? 0 : rows.Max(r => r.Name.Length + r.Type.Length + 3));
-        int w1 = Math.Max(12, rows.Count == 0 ? 0 : rows.Max(r => r.Shape.Length));
-        var sb = new StringBuilder();
-        sb.Append("Layer".PadRight(w0)).Append("  ").Append("Output shape".PadRight(w1)).Append("  ").Append("Params".PadLeft(12)).Append('\n');
-        sb.Append(new string('-', w0 + w1 + 16)).Append('\n');
-        foreach (var r in rows)
-            sb.Append($"{r.Name} ({r.Type})".PadRight(w0)).Append("  ").Append(r.Shape.PadRight(w1)).Append("  ").Append(r.Params.ToString("N0").PadLeft(12)).Append('\n');
-        sb.Append(new string('-', w0 + w1 + 16)).Append('\n');
-        sb.Append($"Total parameters: {ParameterCount():N0} (trainable {ParameterCount(onlyTrainable: true):N0})");
-        return sb.ToString();
-    }
+    public string Summary(long[] inputShape, DType dtype = DType.Float32) => ModelInspector.Inspect(this, inputShape, dtype).Format();
 
     /// <summary>Releases every parameter and buffer of this module and its descendants.</summary>
     public void Dispose()

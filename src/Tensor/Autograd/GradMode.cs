@@ -10,6 +10,17 @@ public static class GradMode
 
     internal static IDisposable Disable() => new Guard();
 
+    /// <summary>Records the graph on this thread until disposed, even inside <see cref="Tensor.NoGrad"/> (model inspection).</summary>
+    internal static IDisposable Enable() => new EnableGuard();
+
+    private sealed class EnableGuard : IDisposable
+    {
+        private readonly int _saved = t_disabled;
+        private bool _done;
+        public EnableGuard() => t_disabled = 0;
+        public void Dispose() { if (!_done) { _done = true; t_disabled = _saved; } }
+    }
+
     private sealed class Guard : IDisposable
     {
         private bool _done;

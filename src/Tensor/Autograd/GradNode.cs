@@ -22,6 +22,12 @@ public sealed class GradNode
     /// <summary>The op that made this node, e.g. <c>mul</c>.</summary>
     public string Name { get; }
 
+    /// <summary>
+    /// The sliding window a convolution or pooling applied to its first input, or null for every other op
+    /// (read by the model inspector to compute receptive fields).
+    /// </summary>
+    public SpatialWindow? Window { get; internal set; }
+
     internal GradNode(string name, Tensor?[] inputs, bool[] needed, BackwardFn backward)
     {
         Name = name; Inputs = inputs; Needed = needed; _backward = backward;
@@ -41,4 +47,22 @@ public sealed class GradNode
 
     /// <inheritdoc/>
     public override string ToString() => $"<{Name}Backward>";
+}
+
+/// <summary>
+/// The window of a convolution or pooling along each spatial dim (H, W for 2-D): output index i reads input
+/// indices i·Stride − Padding + t·Dilation for t in [0, Kernel). Adaptive pooling, whose windows vary, is described
+/// by its largest window, a fractional stride input/output and no padding.
+/// </summary>
+/// <param name="Kernel">Kernel extent per dim (before dilation).</param>
+/// <param name="Stride">Stride per dim.</param>
+/// <param name="Padding">Padding before the first element per dim.</param>
+/// <param name="Dilation">Dilation per dim.</param>
+public sealed record SpatialWindow(int[] Kernel, double[] Stride, int[] Padding, int[] Dilation)
+{
+    internal static Tensor Attach(Tensor result, int[] kernel, int[] stride, int[] padding, int[] dilation)
+    {
+        if (result.GradFn is { } node) node.Window = new SpatialWindow(kernel, [.. stride.Select(s => (double)s)], padding, dilation);
+        return result;
+    }
 }

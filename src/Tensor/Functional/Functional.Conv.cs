@@ -100,7 +100,7 @@ public static partial class Functional
         using var bc = bias?.ContiguousNoGrad();
         var y = Tensor.Empty(outShape, x.DType, x.Device, op: op);
         x.Backend.ConvForward(g, y.View(op), xc.View(op), wc.View(op), bc?.View(op));
-        return Autograd.Record(y, op, [x, w, bias], (gy, need) =>
+        Autograd.Record(y, op, [x, w, bias], (gy, need) =>
         {
             using var gyc = gy.ContiguousNoGrad();
             Tensor? dx = null, dw = null, db = null;
@@ -120,6 +120,7 @@ public static partial class Functional
             }
             return [dx, dw, db];
         });
+        return SpatialWindow.Attach(y, kernel, stride, padB, dilation);
     }
 
     /// <summary>x · wᵀ + b for x [..., in], w [out, in], b [out].</summary>

@@ -119,7 +119,8 @@ public static partial class Functional
             }
         }
         var g = Geometry(planes, inSizes, outSizes, start, end, div, dilation);
-        return RunMaxPool(op, x, g, PoolOutShape(x, outSizes));
+        var (y, indices) = RunMaxPool(op, x, g, PoolOutShape(x, outSizes));
+        return (SpatialWindow.Attach(y, kernel, stride, padding, dilation), indices);
     }
 
     private static (Tensor Output, Tensor Indices) RunMaxPool(string op, Tensor x, PoolGeometry g, long[] outShape)
@@ -166,7 +167,7 @@ public static partial class Functional
         }
         if (divisorOverride is int dv) div[0] = div[0].Select(_ => dv).ToArray();
         var g = Geometry(planes, inSizes, outSizes, start, end, div, Enumerable.Repeat(1, spatial).ToArray());
-        return RunAvgPool(op, x, g, PoolOutShape(x, outSizes));
+        return SpatialWindow.Attach(RunAvgPool(op, x, g, PoolOutShape(x, outSizes)), kernel, stride, padding, [.. Enumerable.Repeat(1, spatial)]);
     }
 
     private static Tensor RunAvgPool(string op, Tensor x, PoolGeometry g, long[] outShape)
@@ -202,7 +203,11 @@ public static partial class Functional
         }
         var g = Geometry(planes, inSizes, outSizes, start, end, div, Enumerable.Repeat(1, spatial).ToArray());
         var outShape = PoolOutShape(x, outSizes);
-        if (max) return RunMaxPool(op, x, g, outShape);
-        return (RunAvgPool(op, x, g, outShape), null);
+        var (y, indices) = max ? RunMaxPool(op, x, g, outShape) : (RunAvgPool(op, x, g, outShape), null);
+        // Windows vary in length: describe them by the largest, stepping input/output on average.
+        if (y.GradFn is { } node)
+            node.Window = new SpatialWindow([.. Enumerable.Range(0, spatial).Select(d => end[d].Zip(start[d], (e, s) => e - s).Max())],
+                [.. Enumerable.Range(0, spatial).Select(d => (double)inSizes[d] / outSizes[d])], new int[spatial], [.. Enumerable.Repeat(1, spatial)]);
+        return (y, indices);
     }
 }

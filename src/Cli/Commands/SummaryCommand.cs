@@ -1,0 +1,46 @@
+using System.CommandLine;
+using System.Globalization;
+using Engine.Models;
+
+namespace Engine.Cli;
+
+/// <summary><c>engine summary NAME</c>: the per-layer table of a registered model (output shape, parameters, MACs, receptive field) and its totals.</summary>
+internal static class SummaryCommand
+{
+    public static Command Create()
+    {
+        var name = new Argument<string>("model") { Description = "A registered model (see 'engine models')." };
+        var input = new Option<string?>("--input") { Description = "Input shape C,H,W (default: the model's published input, e.g. 3,224,224)." };
+        var classes = new Option<int>("--classes") { Description = "Classes of the head (0: the published model's)." };
+        var cmd = new Command("summary", "Per-layer table of a model: output shape, parameters, MACs and receptive field, with totals.") { name, input, classes };
+        cmd.SetAction(r => Run(r.GetValue(name)!, r.GetValue(input), r.GetValue(classes), Console.Out));
+        return cmd;
+    }
+
+    public static int Run(string name, string? input, int classes, TextWriter log)
+    {
+        try
+        {
+            var info = ModelRegistry.Info(name);
+            var shape = input is null ? info.DefaultInputShape : ParseShape(input);
+            if (shape[1] < info.MinSize || shape[2] < info.MinSize)
+                throw new ArgumentValueException("input", $"{info.Name} needs inputs of at least {info.MinSize}x{info.MinSize}; got {shape[1]}x{shape[2]}");
+            log.WriteLine($"{info.Name} ({info.Family}): {info.Paper}");
+            log.WriteLine(ModelsCommand.Inspect(info, shape, classes > 0 ? classes : null).Format());
+            return 0;
+        }
+        catch (EngineException e)
+        {
+            log.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static long[] ParseShape(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length != 3 || !parts.All(p => long.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out long v) && v > 0))
+            throw new ArgumentValueException("input", $"expected C,H,W with three positive integers, got '{text}'");
+        return [.. parts.Select(p => long.Parse(p, CultureInfo.InvariantCulture))];
+    }
+}
