@@ -81,6 +81,8 @@ public static class ModelRegistry
         IEnumerable<ModelInfo>[] families =
         [
             LeNet5.Variants(),
+            DenseNet.Variants(),
+            ShuffleNetV2.Variants(),
         ];
         foreach (var family in families)
             foreach (var m in family)

@@ -11,12 +11,7 @@ public sealed class Linear : Module
     /// <summary>Creates the layer.</summary>
     public Linear(long inFeatures, long outFeatures, bool bias = true, DType dtype = DType.Float32, Generator? generator = null)
     {
-        var w = RegisterParameter("weight", Tensor.Empty([outFeatures, inFeatures], dtype, Device.Cpu, op: "Linear"))!;
-        Init.KaimingUniform(w, a: Math.Sqrt(5), generator: generator);
-        if (!bias) return;
-        double bound = inFeatures > 0 ? 1 / Math.Sqrt(inFeatures) : 0;
-        var b = RegisterParameter("bias", Tensor.Empty([outFeatures], dtype, Device.Cpu, op: "Linear"))!;
-        Init.Uniform(b, -bound, bound, generator);
+        DefaultInit.WeightAndBias(this, RegisterParameter, inFeatures, outFeatures, [], 1, bias, dtype, generator);
     }
 
     /// <inheritdoc/>

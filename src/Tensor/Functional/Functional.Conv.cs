@@ -31,6 +31,47 @@ public static partial class Functional
     public static Tensor Conv3d(Tensor x, Tensor w, Tensor? bias, int[] stride, int[] padding, int[] dilation, int groups = 1) =>
         ConvNd("conv3d", 3, x, w, bias, stride, padding, dilation, groups);
 
+    /// <summary>
+    /// 2-D convolution with PyTorch's string padding: <see cref="ConvPadding.Same"/> keeps H and W (stride must be 1),
+    /// <see cref="ConvPadding.Valid"/> pads nothing. Stride and dilation as one value or (h, w).
+    /// </summary>
+    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias, ConvPadding padding, int[]? stride = null, int[]? dilation = null, int groups = 1) =>
+        ConvNd("conv2d", 2, x, w, bias, stride ?? [1], PaddingFor("conv2d", padding, KernelOf(w, 2), stride ?? [1], dilation ?? [1]), dilation ?? [1], groups);
+
+    /// <summary>3-D convolution with PyTorch's string padding (see the 2-D overload); stride and dilation as one value or (t, h, w).</summary>
+    public static Tensor Conv3d(Tensor x, Tensor w, Tensor? bias, ConvPadding padding, int[]? stride = null, int[]? dilation = null, int groups = 1) =>
+        ConvNd("conv3d", 3, x, w, bias, stride ?? [1], PaddingFor("conv3d", padding, KernelOf(w, 3), stride ?? [1], dilation ?? [1]), dilation ?? [1], groups);
+
+    /// <summary>
+    /// The explicit padding PyTorch uses for a string padding mode: none for <see cref="ConvPadding.Valid"/>; for
+    /// <see cref="ConvPadding.Same"/> a total of dilation·(k − 1) per dim, half before and the odd one after
+    /// (bottom/right), returned per side (before₀, after₀, before₁, after₁, …) when any dim is uneven, else one value
+    /// per dim. Same padding with a stride above 1 raises <see cref="ArgumentValueException"/>, as in PyTorch.
+    /// </summary>
+    public static int[] PaddingFor(string op, ConvPadding padding, int[] kernel, int[] stride, int[] dilation)
+    {
+        int spatial = kernel.Length;
+        Per(op, "kernel size", kernel, spatial, 1);
+        stride = Per(op, "stride", stride, spatial, 1);
+        dilation = Per(op, "dilation", dilation, spatial, 1);
+        if (padding == ConvPadding.Valid) return new int[spatial];
+        if (padding != ConvPadding.Same) throw new ArgumentValueException(op, $"unknown padding mode {padding}");
+        if (stride.Any(s => s != 1))
+            throw new ArgumentValueException(op, $"padding 'same' is not supported for strided convolutions (stride ({string.Join(", ", stride)}))");
+        var perSide = new int[2 * spatial];
+        for (int d = 0; d < spatial; d++)
+        {
+            int total = dilation[d] * (kernel[d] - 1);
+            perSide[2 * d] = total / 2;
+            perSide[2 * d + 1] = total - total / 2;
+        }
+        bool symmetric = Enumerable.Range(0, spatial).All(d => perSide[2 * d] == perSide[2 * d + 1]);
+        return symmetric ? [.. Enumerable.Range(0, spatial).Select(d => perSide[2 * d])] : perSide;
+    }
+
+    private static int[] KernelOf(Tensor w, int spatial) =>
+        w.Rank == spatial + 2 ? [.. w.ShapeSpan[2..].ToArray().Select(k => (int)k)] : [.. Enumerable.Repeat(1, spatial)]; // a bad rank fails in ConvNd
+
     private static int[] Per(string op, string what, int[] v, int spatial, int min)
     {
         if (v.Length == 1) v = Enumerable.Repeat(v[0], spatial).ToArray();
@@ -136,4 +177,13 @@ public static partial class Functional
         var y = x.MatMul(w.T);
         return bias is null ? y : y.Add(bias);
     }
+}
+
+/// <summary>PyTorch's string padding of a convolution: <c>padding="valid"</c> or <c>padding="same"</c>.</summary>
+public enum ConvPadding
+{
+    /// <summary>No padding: the output shrinks by dilation·(k − 1).</summary>
+    Valid,
+    /// <summary>Pads so the output has the input's spatial size (stride 1 only); an odd total puts the extra element after.</summary>
+    Same,
 }

@@ -8,6 +8,10 @@ public static partial class Functional
     public static Tensor MaxPool2d(Tensor x, int kernel, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) =>
         MaxPool2dWithIndices(x, [kernel, kernel], [stride ?? kernel, stride ?? kernel], [padding, padding], [dilation, dilation], ceilMode).Output;
 
+    /// <summary>2-D max pooling with per-dim (h, w) options (each one value or two); stride defaults to the kernel size.</summary>
+    public static Tensor MaxPool2d(Tensor x, int[] kernel, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false) =>
+        MaxPoolNd("max_pool2d", 2, x, kernel, stride, padding, dilation, ceilMode).Output;
+
     /// <summary>2-D max pooling with per-dim (h, w) options, returning the flat index (h·W + w) of each maximum as PyTorch does.</summary>
     public static (Tensor Output, Tensor Indices) MaxPool2dWithIndices(Tensor x, int[] kernel, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false) =>
         MaxPoolNd("max_pool2d", 2, x, kernel, stride, padding, dilation, ceilMode);
@@ -15,6 +19,10 @@ public static partial class Functional
     /// <summary>3-D max pooling of x [N, C, T, H, W].</summary>
     public static Tensor MaxPool3d(Tensor x, int kernel, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) =>
         MaxPoolNd("max_pool3d", 3, x, [kernel], [stride ?? kernel], [padding], [dilation], ceilMode).Output;
+
+    /// <summary>3-D max pooling with per-dim (t, h, w) options (each one value or three).</summary>
+    public static Tensor MaxPool3d(Tensor x, int[] kernel, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false) =>
+        MaxPoolNd("max_pool3d", 3, x, kernel, stride, padding, dilation, ceilMode).Output;
 
     /// <summary>3-D max pooling with per-dim options and indices (flat t·H·W + h·W + w).</summary>
     public static (Tensor Output, Tensor Indices) MaxPool3dWithIndices(Tensor x, int[] kernel, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false) =>

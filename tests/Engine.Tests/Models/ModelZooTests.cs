@@ -42,11 +42,20 @@ public sealed class ModelZooTests
         }
     }
 
+    /// <summary>
+    /// The input size of the PyTorch comparison. Training-mode BatchNorm over a 1×1 map of a batch of 2 normalises two
+    /// values per channel, which makes its output a near-sign function of their difference: behind a few such layers
+    /// the logits move by up to 0.15 for a 1e-6 change of the input (DenseNet-121 at 32×32; ShuffleNet v2 by 0.007), so
+    /// float32 rounding alone breaks a 1e-4 check. ImageNet models (stride 32) are therefore compared at 64×64, where
+    /// the last map is 2×2 (there a 1e-6 input change moves DenseNet's logits by ~1.5e-5).
+    /// </summary>
+    private static int ReferenceSize(ModelInfo info) => info.DefaultSize >= 224 ? Math.Max(info.MinSize, 64) : CheckSize(info);
+
     [TestCaseSource(nameof(Variants)), Category(TorchReference.Category)]
     public void MatchesPyTorch(string name)
     {
         var info = ModelRegistry.Info(name);
-        TorchReference.CheckVariant(name, CheckSize(info), batch: 2, classes: 10, channels: info.DefaultChannels);
+        TorchReference.CheckVariant(name, ReferenceSize(info), batch: 2, classes: 10, channels: info.DefaultChannels);
     }
 
     [TestCaseSource(nameof(Variants))]
