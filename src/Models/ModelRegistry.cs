@@ -77,6 +77,9 @@ public static class ModelRegistry
         IEnumerable<ModelInfo>[] families =
         [
             LeNet5.Variants(),
+            AlexNet.Variants(),
+            Vgg.Variants(),
+            SqueezeNet.Variants(),
         ];
         foreach (var family in families)
             foreach (var m in family)
