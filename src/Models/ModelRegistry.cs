@@ -83,6 +83,9 @@ public static class ModelRegistry
             LeNet5.Variants(),
             DenseNet.Variants(),
             ShuffleNetV2.Variants(),
+            AlexNet.Variants(),
+            Vgg.Variants(),
+            SqueezeNet.Variants(),
         ];
         foreach (var family in families)
             foreach (var m in family)
