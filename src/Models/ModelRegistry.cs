@@ -77,6 +77,8 @@ public static class ModelRegistry
         IEnumerable<ModelInfo>[] families =
         [
             LeNet5.Variants(),
+            ResNet.Variants(),
+            SENet.Variants(),
         ];
         foreach (var family in families)
             foreach (var m in family)
