@@ -90,7 +90,7 @@ public sealed class ResNet : Module
     private const string He2015 = "He et al. 2015, Deep residual learning for image recognition";
 
     /// <summary>The ImageNet table: torchvision's builders with their (block, layers, groups, width per group).</summary>
-    private static readonly (string Name, ResNetSpec Spec, string Paper)[] s_imagenet =
+    private static readonly (string Name, ResNetSpec Spec, string Paper)[] s_table =
     [
         ("resnet18", new(ResidualBlockKind.Basic, [2, 2, 2, 2]), He2015),
         ("resnet34", new(ResidualBlockKind.Basic, [3, 4, 6, 3]), He2015),
@@ -102,6 +102,9 @@ public sealed class ResNet : Module
         ("wide_resnet50_2", new(ResidualBlockKind.Bottleneck, [3, 4, 6, 3], 1, 128), "Zagoruyko & Komodakis 2016, Wide residual networks (torchvision's bottleneck form)"),
     ];
 
+    /// <summary>The ImageNet rows by registry name (resnet18 … wide_resnet50_2), for building variants of them.</summary>
+    public static IReadOnlyDictionary<string, ResNetSpec> ImageNet { get; } = s_table.ToDictionary(r => r.Name, r => r.Spec);
+
     /// <summary>The CIFAR ResNets of He et al. section 4.2 by depth 6n+2.</summary>
     private static readonly int[] s_cifarDepths = [20, 32, 44, 56, 110];
 
@@ -112,7 +115,7 @@ public sealed class ResNet : Module
 
     /// <summary>The registered ResNet variants (ImageNet table and CIFAR depths).</summary>
     internal static IEnumerable<ModelInfo> Variants() =>
-        s_imagenet.Select(r => Info(r.Name, ModelFamily.ResNet, r.Spec, r.Paper))
+        s_table.Select(r => Info(r.Name, ModelFamily.ResNet, r.Spec, r.Paper))
             .Concat(s_cifarDepths.Select(d => new ModelInfo($"resnet{d}", ModelFamily.ResNet, 32, 8,
                 $"He et al. 2015, Deep residual learning for image recognition, section 4.2 (CIFAR-10, depth 6n+2 = {d}; projection shortcuts, option B)",
                 o => new ResNet(Cifar(d), o))));

@@ -18,15 +18,19 @@ public sealed class ResNetTests
         model.NamedModules().Count(m => (m.Module is Conv2d && !m.Name.Contains("downsample", StringComparison.Ordinal) && !m.Name.Contains(".se.", StringComparison.Ordinal))
             || m.Module is Linear);
 
+    /// <summary>A small SE-bottleneck net (CIFAR stem, one block per stage), to cover Bottleneck and SE cheaply.</summary>
+    private static readonly ResNetSpec s_tinySeBottleneck = new(ResidualBlockKind.Bottleneck, [1, 1, 1], CifarStem: true, SqueezeExcitation: true);
+
     [TestCase("resnet20", true)]
     [TestCase("resnet20", false)]
-    [TestCase("se_resnet50", true)]
-    [TestCase("se_resnet50", false)]
+    [TestCase("tiny SE bottleneck", true)]
+    [TestCase("tiny SE bottleneck", false)]
     public void ZeroInitResidualMakesEveryBlockReluOfItsShortcut(string name, bool zeroInit)
     {
         var g = TestUtil.Gen();
         using var scope = Tensor.NewDisposeScope();
-        using var model = Create(name, new ModelOptions(10, 3, g) { ZeroInitResidual = zeroInit });
+        var options = new ModelOptions(10, 3, g) { ZeroInitResidual = zeroInit };
+        using var model = name == "resnet20" ? Create(name, options) : new ResNet(s_tinySeBottleneck, options);
         model.Eval();
         int blocks = 0, identities = 0;
         var hooks = model.Blocks.Select(b => b.RegisterForwardHook((m, input, output) =>
@@ -80,36 +84,50 @@ public sealed class ResNetTests
     }
 
     [TestCase("resnet18", 18)]
-    [TestCase("resnet34", 34)]
     [TestCase("resnet50", 50)]
-    [TestCase("resnet101", 101)]
-    [TestCase("resnet152", 152)]
     public void ImageNetDepthIsTheWeightedLayerCount(string name, int depth)
     {
         using var model = Create(name, new ModelOptions(10, 3, new Generator(0)));
         Assert.That(Depth(model), Is.EqualTo(depth));
+        Assert.That(model.Spec, Is.SameAs(ResNet.ImageNet[name]));
+    }
+
+    [TestCase("resnet34", 34)]
+    [TestCase("resnet101", 101)]
+    [TestCase("resnet152", 152)]
+    public void ImageNetTableRowsGiveTheirDepth(string name, int depth)
+    {
+        // Convs per block (2 basic, 3 bottleneck) times blocks, plus the stem conv and fc (the builds above count them).
+        var spec = ResNet.ImageNet[name];
+        int convsPerBlock = spec.Block == ResidualBlockKind.Basic ? 2 : 3;
+        Assert.That(convsPerBlock * spec.Layers.Sum() + 2, Is.EqualTo(depth));
     }
 
     [TestCase("resnet50", 64, 1)]
     [TestCase("resnext50_32x4d", 128, 32)]
+    [TestCase("resnext101_32x8d", 256, 32)]
     [TestCase("wide_resnet50_2", 128, 1)]
     public void BottleneckWidthIsPlanesTimesWidthPerGroupOver64TimesGroups(string name, int width, int groups)
     {
-        using var model = Create(name, new ModelOptions(10, 3, new Generator(0)));
-        var sd = model.StateDict();
-        // layer1 (planes 64) and layer4 (planes 512, 8x the width): conv2 is width x width/groups x 3 x 3, conv3 widens to 4 planes.
-        Assert.That(sd["layer1.0.conv2.weight"].Shape, Is.EqualTo(new long[] { width, width / groups, 3, 3 }));
-        Assert.That(sd["layer4.0.conv2.weight"].Shape, Is.EqualTo(new long[] { 8 * width, 8 * width / groups, 3, 3 }));
-        Assert.That(sd["layer4.2.conv3.weight"].Shape, Is.EqualTo(new long[] { 2048, 8 * width, 1, 1 }));
+        var spec = ResNet.ImageNet[name];
+        Assert.That(spec.Groups, Is.EqualTo(groups));
+        // layer1's first block: planes 64, in 64; conv2 is width x width/groups x 3 x 3, conv3 widens to 4 planes.
+        using var block = new Bottleneck(64, 64, 1, spec.Groups, spec.WidthPerGroup);
+        var sd = block.StateDict();
+        Assert.That(sd["conv1.weight"].Shape, Is.EqualTo(new long[] { width, 64, 1, 1 }));
+        Assert.That(sd["conv2.weight"].Shape, Is.EqualTo(new long[] { width, width / groups, 3, 3 }));
+        Assert.That(sd["conv3.weight"].Shape, Is.EqualTo(new long[] { 256, width, 1, 1 }));
+        Assert.That(sd["downsample.0.weight"].Shape, Is.EqualTo(new long[] { 256, 64, 1, 1 }), "64 -> 256 channels needs a projection");
     }
 
     [Test]
     public void BottleneckStridesOnThe3x3ConvAsV15()
     {
-        using var model = Create("resnet50", new ModelOptions(10, 3, new Generator(0)));
-        var convs = model.NamedModules().Where(m => m.Name.StartsWith("layer2.0.", StringComparison.Ordinal) && m.Module is Conv2d)
-            .ToDictionary(m => m.Name, m => ((Conv2d)m.Module).Stride[0]);
-        Assert.That(convs, Is.EqualTo(new Dictionary<string, int> { ["layer2.0.conv1"] = 1, ["layer2.0.conv2"] = 2, ["layer2.0.conv3"] = 1, ["layer2.0.downsample.0"] = 2 }));
+        using var block = new Bottleneck(256, 128, stride: 2);
+        var strides = block.NamedModules().Where(m => m.Module is Conv2d).ToDictionary(m => m.Name, m => ((Conv2d)m.Module).Stride[0]);
+        Assert.That(strides, Is.EqualTo(new Dictionary<string, int> { ["conv1"] = 1, ["conv2"] = 2, ["conv3"] = 1, ["downsample.0"] = 2 }));
+        using var x = Tensor.Randn([1, 256, 8, 8], DType.Float32, TestUtil.Gen());
+        Assert.That(block.Call(x).Shape, Is.EqualTo(new long[] { 1, 512, 4, 4 }));
     }
 
     [Test]
@@ -125,14 +143,14 @@ public sealed class ResNetTests
     [Test]
     public void SeResNetIsResNetPlusOneGatePerBottleneckAfterItsShortcut()
     {
-        using var plain = Create("resnet50", new ModelOptions(1000, 3, new Generator(0)));
         using var se = Create("se_resnet50", new ModelOptions(1000, 3, new Generator(0)));
         var seKeys = se.StateDict().Keys.ToList();
-        Assert.That(seKeys.Where(k => !k.Contains(".se.", StringComparison.Ordinal)), Is.EqualTo(plain.StateDict().Keys), "the ResNet-50 keys, in order");
+        var resnet50 = TorchReference.TorchvisionKeys("resnet50")!.Select(k => k.Key);
+        Assert.That(seKeys.Where(k => !k.Contains(".se.", StringComparison.Ordinal)), Is.EqualTo(resnet50), "torchvision's ResNet-50 keys, in order");
         // Each gate on C = 4·planes channels: fc1 C -> C/16 and fc2 back, both with bias.
-        long gates = plain.Blocks.Sum(b => { long c = b.LastNorm.NumFeatures, s = c / 16; return c * s + s + s * c + c; });
-        Assert.That(se.ParameterCount() - plain.ParameterCount(), Is.EqualTo(gates));
-        Assert.That(se.ParameterCount(), Is.EqualTo(28_088_024), "SE-ResNet-50: 28.09M parameters (Hu et al. 2017, table 2: ~28.1M)");
+        long gates = se.Blocks.Sum(b => { long c = b.LastNorm.NumFeatures, s = c / 16; return c * s + s + s * c + c; });
+        Assert.That(se.ParameterCount() - gates, Is.EqualTo(TorchReference.TorchvisionParamCount("resnet50")));
+        Assert.That(Math.Round(se.ParameterCount() / 1e6, 1), Is.EqualTo(28.1), "SE-ResNet-50 (Hu et al. 2017, table 2: 28.1M)");
         int i = seKeys.IndexOf("layer1.0.se.fc1.weight");
         Assert.That(seKeys[i - 1], Is.EqualTo("layer1.0.downsample.1.num_batches_tracked"), "se follows downsample");
         Assert.That(seKeys[i + 4], Is.EqualTo("layer1.1.conv1.weight"));
