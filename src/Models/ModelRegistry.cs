@@ -86,6 +86,8 @@ public static class ModelRegistry
             AlexNet.Variants(),
             Vgg.Variants(),
             SqueezeNet.Variants(),
+            ResNet.Variants(),
+            SENet.Variants(),
         ];
         foreach (var family in families)
             foreach (var m in family)

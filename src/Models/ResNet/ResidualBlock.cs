@@ -1,0 +1,39 @@
+using Engine.Nn;
+
+namespace Engine.Models;
+
+/// <summary>
+/// A ResNet residual block: relu(branch(x) + shortcut(x)), where the shortcut is the identity or, when the block
+/// changes the stride or the channel count, torchvision's projection <c>downsample</c> (a Sequential of a 1×1 conv,
+/// child "0", and a BatchNorm, child "1").
+/// </summary>
+public abstract class ResidualBlock : Module
+{
+    /// <summary>The projection shortcut, or null for the identity.</summary>
+    public Sequential? Downsample { get; private set; }
+
+    /// <summary>The branch's last BatchNorm, the one <see cref="ModelOptions.ZeroInitResidual"/> zeroes.</summary>
+    public abstract BatchNormBase LastNorm { get; }
+
+    /// <summary>The residual branch, up to (not including) the addition.</summary>
+    public abstract Tensor Branch(Tensor input);
+
+    /// <summary>
+    /// Registers <c>downsample</c> (at the point of the subclass's constructor where torchvision has it) when
+    /// <paramref name="stride"/> ≠ 1 or the channel count changes: torchvision's rule in <c>_make_layer</c>.
+    /// </summary>
+    private protected void AddDownsample(long inChannels, long outChannels, int stride, Generator? generator)
+    {
+        if (stride == 1 && inChannels == outChannels) return;
+        Downsample = RegisterModule("downsample", new Sequential(
+            new Conv2d(inChannels, outChannels, 1, stride, bias: false, generator: generator),
+            new BatchNorm2d(outChannels)));
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        var shortcut = Downsample?.Call(input) ?? input;
+        return Branch(input).Add(shortcut).Relu();
+    }
+}
