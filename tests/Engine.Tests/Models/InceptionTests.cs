@@ -47,9 +47,7 @@ public sealed class InceptionTests
             TestUtil.AssertClose(model.Call(x), logits.Detach(), 1e-6, 1e-5);
         }
         model.Eval();
-        var (evalLogits, evalAux) = model.ForwardWithAuxiliary(x);
-        Assert.That(evalAux, Is.Empty, "eval mode computes no auxiliary heads");
-        Assert.That(evalLogits.Shape, Is.EqualTo(new long[] { 2, Classes }));
+        AssertMainLogitsOnly(model, x, "eval mode computes no auxiliary heads");
     }
 
     [Test]
@@ -86,9 +84,7 @@ public sealed class InceptionTests
         // Without heads Inception v3 trains at its minimum size, 75 (its head needs 299).
         int size = ModelRegistry.Info(name).MinSize;
         model.Train();
-        var (logits, aux) = model.ForwardWithAuxiliary(Tensor.Randn([2, 3, size, size], DType.Float32, g));
-        Assert.That(aux, Is.Empty);
-        Assert.That(logits.Shape, Is.EqualTo(new long[] { 2, Classes }));
+        AssertMainLogitsOnly(model, Tensor.Randn([2, 3, size, size], DType.Float32, g), "built without heads");
     }
 
     [Test]
@@ -99,9 +95,7 @@ public sealed class InceptionTests
         using var model = Build("inception_v3", g: g);
         Assert.That(ModelRegistry.Info("inception_v3").AuxMinSize, Is.EqualTo(299));
         model.Eval();
-        var (evalLogits, evalAux) = model.ForwardWithAuxiliary(Tensor.Randn([1, 3, 75, 75], DType.Float32, g));
-        Assert.That(evalAux, Is.Empty, "eval mode computes no auxiliary head");
-        Assert.That(evalLogits.Shape, Is.EqualTo(new long[] { 1, Classes }));
+        AssertMainLogitsOnly(model, Tensor.Randn([1, 3, 75, 75], DType.Float32, g), "eval mode computes no auxiliary head");
         model.Train();
         using var noGrad = Tensor.NoGrad();
         var (logits, aux) = model.ForwardWithAuxiliary(Tensor.Randn([2, 3, 299, 299], DType.Float32, g));
@@ -138,6 +132,13 @@ public sealed class InceptionTests
                 Assert.That(bn.Weight!.ToDoubleArray(), Is.All.EqualTo(1.0), name);
                 Assert.That(bn.Bias!.ToDoubleArray(), Is.All.EqualTo(0.0), name);
             }
+    }
+
+    private static void AssertMainLogitsOnly(InceptionNet model, Tensor x, string why)
+    {
+        var (logits, aux) = model.ForwardWithAuxiliary(x);
+        Assert.That(aux, Is.Empty, why);
+        Assert.That(logits.Shape, Is.EqualTo(new long[] { x.Size(0), Classes }));
     }
 
     private static Module FindChild(Module model, string name) => model.NamedChildren().Single(c => c.Name == name).Module;
