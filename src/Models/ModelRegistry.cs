@@ -33,6 +33,12 @@ public sealed record ModelOptions(int NumClasses = 10, int InChannels = 1, Gener
 public sealed record ModelInfo(string Name, ModelFamily Family, int DefaultSize, int MinSize, string Paper,
     Func<ModelOptions, Nn.Module> Create, int DefaultChannels = 3, int DefaultClasses = 1000)
 {
+    /// <summary>
+    /// The smallest square input of a training-mode forward with the auxiliary heads, where that exceeds
+    /// <see cref="MinSize"/> (Inception v3's head needs a 17×17 map, so 299), else 0.
+    /// </summary>
+    public int AuxMinSize { get; init; }
+
     /// <summary>The published per-sample input shape [C, H, W].</summary>
     public long[] DefaultInputShape => [DefaultChannels, DefaultSize, DefaultSize];
 
@@ -88,6 +94,7 @@ public static class ModelRegistry
             SqueezeNet.Variants(),
             ResNet.Variants(),
             SENet.Variants(),
+            InceptionNet.Variants(),
         ];
         foreach (var family in families)
             foreach (var m in family)

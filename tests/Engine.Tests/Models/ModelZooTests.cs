@@ -16,8 +16,8 @@ public sealed class ModelZooTests
     /// <summary>Variants torchvision (per shared/ref) lists, with the facts to match.</summary>
     private static IEnumerable<string> TorchvisionVariants() => ModelRegistry.Names.Where(n => TorchReference.TorchvisionKeys(n) is not null);
 
-    /// <summary>The input size the reference and training checks use: the smallest the model accepts, at least 32.</summary>
-    private static int CheckSize(ModelInfo info) => Math.Max(info.MinSize, Math.Min(32, info.DefaultSize));
+    /// <summary>The input size the reference and training checks use: the smallest the model accepts in training mode with its auxiliary heads, at least 32.</summary>
+    private static int CheckSize(ModelInfo info) => Math.Max(Math.Max(info.MinSize, info.AuxMinSize), Math.Min(32, info.DefaultSize));
 
     [TestCaseSource(nameof(TorchvisionVariants))]
     public void StateDictMatchesTorchvision(string name)

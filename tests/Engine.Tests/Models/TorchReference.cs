@@ -97,12 +97,13 @@ internal static class TorchReference
                 if (model is IAuxiliaryLogits withAux)
                 {
                     var (logits, aux) = withAux.ForwardWithAuxiliary(x);
-                    AssertScaledClose(logits, io["train.logits"], rtol, $"{name} train logits");
+                    AssertScaledClose(logits, io["train.logits"], rtol, $"{name} train logits", Exact(io, "train.logits"));
                     int nAux = io.Keys.Count(k => k.StartsWith("train.aux.", StringComparison.Ordinal));
                     Assert.That(aux, Has.Count.EqualTo(nAux), $"{name}: auxiliary heads");
-                    for (int i = 0; i < nAux; i++) AssertScaledClose(aux[i].Logits, io[$"train.aux.{i}"], rtol, $"{name} auxiliary logits {i} ({aux[i].Name})");
+                    for (int i = 0; i < nAux; i++)
+                        AssertScaledClose(aux[i].Logits, io[$"train.aux.{i}"], rtol, $"{name} auxiliary logits {i} ({aux[i].Name})", Exact(io, $"train.aux.{i}"));
                 }
-                else AssertScaledClose(model.Call(x), io["train.logits"], rtol, $"{name} train logits");
+                else AssertScaledClose(model.Call(x), io["train.logits"], rtol, $"{name} train logits", Exact(io, "train.logits"));
             }
             var buffers = model.NamedBuffers().ToDictionary(b => b.Name, b => b.Buffer);
             int checkedBuffers = 0;
@@ -120,9 +121,23 @@ internal static class TorchReference
         finally { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } }
     }
 
-    /// <summary>max |actual − expected| ≤ rtol · max(|expected|, 1e-3): closeness relative to the output's scale.</summary>
-    public static void AssertScaledClose(Tensor actual, Tensor expected, double rtol, string what)
+    /// <summary>PyTorch's float64 result for output <paramref name="key"/>, when the reference wrote one.</summary>
+    private static Tensor? Exact(StateDict io, string key) => io.ContainsKey("f64." + key) ? io["f64." + key] : null;
+
+    /// <summary>
+    /// max |actual − expected| ≤ max(rtol · max(|expected|, 1e-3), 3 · max |expected − <paramref name="exact"/>|):
+    /// closeness relative to the output's scale, widened to three times PyTorch's own float32 error when its float64
+    /// result is given (training-mode BatchNorm over a batch of 2 at a 1×1 or 2×2 map divides by a standard
+    /// deviation near √eps, so float32 rounding is amplified there in any implementation, PyTorch's included).
+    /// </summary>
+    public static void AssertScaledClose(Tensor actual, Tensor expected, double rtol, string what, Tensor? exact = null)
     {
+        double allowance = 0;
+        if (exact is not null)
+        {
+            var (f32, f64) = (expected.ToDoubleArray(), exact.ToDoubleArray());
+            for (int i = 0; i < f32.Length; i++) allowance = Math.Max(allowance, 3 * Math.Abs(f32[i] - f64[i]));
+        }
         Assert.That(actual.Shape, Is.EqualTo(expected.Shape), $"{what}: shape");
         var a = actual.ToDoubleArray();
         var e = expected.ToDoubleArray();
@@ -134,8 +149,9 @@ internal static class TorchReference
             double d = Math.Abs(a[i] - e[i]);
             if (!(d <= worst)) { worst = d; at = i; }
         }
-        Assert.That(worst <= rtol * scale, $"{what}: max |difference| {worst:G4} at element {at} (got {(at >= 0 ? a[at] : 0):G6}, " +
-            $"expected {(at >= 0 ? e[at] : 0):G6}) exceeds {rtol:G2} x output scale {scale:G4}");
+        Assert.That(worst <= Math.Max(rtol * scale, allowance), $"{what}: max |difference| {worst:G4} at element {at} (got {(at >= 0 ? a[at] : 0):G6}, " +
+            $"expected {(at >= 0 ? e[at] : 0):G6}) exceeds {rtol:G2} x output scale {scale:G4}" +
+            (exact is null ? "" : $" and 3 x PyTorch's float32 error {allowance / 3:G4}"));
     }
 
     /// <summary>torchvision's state_dict keys and shapes for <paramref name="name"/> (from shared/ref), or null when not listed.</summary>

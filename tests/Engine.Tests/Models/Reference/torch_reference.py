@@ -8,14 +8,17 @@ DIR/weights.safetensors  the model's state_dict, after every BatchNorm's statist
 DIR/io.safetensors       input [batch, channels, size, size]; eval.logits (model.eval()); train.logits and
                          train.aux.K (model.train(), dropout and stochastic depth off, auxiliary heads in the order
                          the engine returns them: nearest the input first); after.KEY for every BatchNorm buffer
-                         once the training-mode forward has updated the running statistics.
+                         once the training-mode forward has updated the running statistics; f64.train.logits and
+                         f64.train.aux.K, the training-mode outputs of a float64 copy of the model: how far the float32
+                         outputs are from exact measures the conditioning (training-mode BatchNorm over a few values
+                         amplifies rounding), and the engine's tolerance grows with it.
 
 torchvision builders are used by name; variants torchvision lacks (the 2012 AlexNet with LRN, the CIFAR ResNets,
 SE-ResNets, MobileNet v1, ...) come from the ref_*.py files beside this script, each of which defines a dict
 MODELS = {name: builder(num_classes, in_channels) -> nn.Module}. This is the independent side of the check: it is
 never imported by the engine.
 """
-import argparse, glob, importlib.util, json, os, struct, sys
+import argparse, copy, glob, importlib.util, json, os, struct, sys
 
 import torch
 import torchvision
@@ -66,6 +69,25 @@ def save(path, tensors):
             f.write(b)
 
 
+def train_outputs(model, x, io, prefix):
+    """Runs a training-mode forward and stores its logits and auxiliary logits (nearest the input first) under
+    prefix + train.*. GoogLeNet's heads are read from the aux1/aux2 modules themselves: torchvision 0.14's
+    GoogLeNetOutputs holds aux2's logits in aux_logits1 and aux1's in aux_logits2."""
+    heads = {}
+    hooks = [getattr(model, n).register_forward_hook(lambda m, i, o, n=n: heads.__setitem__(n, o))
+             for n in ("aux1", "aux2") if isinstance(getattr(model, n, None), torch.nn.Module)]
+    out = model(x)
+    for h in hooks:
+        h.remove()
+    if isinstance(out, torch.Tensor):
+        io[prefix + "train.logits"] = out
+        return
+    io[prefix + "train.logits"] = out[0]
+    auxes = [heads[n] for n in sorted(heads)] if heads else [aux for aux in out[1:] if aux is not None]
+    for i, aux in enumerate(auxes):
+        io[f"{prefix}train.aux.{i}"] = aux
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -99,16 +121,9 @@ def main():
         model.eval()
         io["eval.logits"] = model(x)
         model.train()
-        out = model(x)
-    if isinstance(out, torch.Tensor):
-        io["train.logits"] = out
-    elif a.model.startswith("googlenet") or type(out).__name__ == "GoogLeNetOutputs":
-        io["train.logits"], io["train.aux.1"], io["train.aux.0"] = out.logits, out.aux_logits2, out.aux_logits1
-    else:
-        io["train.logits"] = out[0]
-        for i, aux in enumerate(out[1:]):
-            if aux is not None:
-                io[f"train.aux.{i}"] = aux
+        exact = copy.deepcopy(model).double()
+        train_outputs(model, x, io, "")
+        train_outputs(exact, x.double(), io, "f64.")
     for k, v in model.state_dict().items():
         if k.endswith("running_mean") or k.endswith("running_var") or k.endswith("num_batches_tracked"):
             io["after." + k] = v
