@@ -77,6 +77,8 @@ public static class ModelRegistry
         IEnumerable<ModelInfo>[] families =
         [
             LeNet5.Variants(),
+            MobileNet.Variants(),
+            EfficientNet.Variants(),
         ];
         foreach (var family in families)
             foreach (var m in family)
