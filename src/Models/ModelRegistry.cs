@@ -95,6 +95,8 @@ public static class ModelRegistry
             ResNet.Variants(),
             SENet.Variants(),
             InceptionNet.Variants(),
+            MobileNet.Variants(),
+            EfficientNet.Variants(),
         ];
         foreach (var family in families)
             foreach (var m in family)
