@@ -12,7 +12,8 @@ public static class DatasetInference
     /// <summary>
     /// Concatenates <paramref name="map"/>(model, images) over the batches of <paramref name="data"/> (images through
     /// <paramref name="transform"/>, which should be deterministic, e.g. only normalisation) into one [N, …] tensor
-    /// on <paramref name="device"/>, row i belonging to sample i.
+    /// on <paramref name="device"/>, row i belonging to sample i. The map must return new memory, not a view of the batch
+    /// images (the loader reuses their memory).
     /// </summary>
     public static Tensor Map(Module model, IDataset data, Func<Module, Tensor, Tensor> map, Transform? transform = null, int batchSize = 256,
         Device? device = null, int workers = 0)

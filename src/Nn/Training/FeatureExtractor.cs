@@ -13,7 +13,7 @@ public static class FeatureExtractor
     public static Tensor Pixels(IDataset data, Transform? transform = null, int batchSize = 256, Device? device = null)
     {
         using var none = new Identity();
-        return DatasetInference.Map(none, data, (_, x) => x.Flatten(1), transform, batchSize, device);
+        return DatasetInference.Map(none, data, (_, x) => x.Flatten(1).Clone(), transform, batchSize, device); // a copy: batch memory is reused
     }
 
     /// <summary>
