@@ -23,6 +23,7 @@ internal static class RecipeRunner
         trainer.Callbacks.Add(new CsvLogger(Path.Combine(folder, "log.csv")));
         trainer.Callbacks.Add(new JsonLinesLogger(Path.Combine(folder, "log.jsonl")));
         trainer.Callbacks.Add(new BestCheckpoint(Path.Combine(folder, "best.safetensors"), Path.Combine(folder, "last.safetensors"), null, meta));
+        log.WriteLine("(in the epoch lines and plots, \"test\" is the validation split; the test set is reported once at the end)");
         var history = trainer.Fit(train, validation, epochs);
         Plots.Write(folder, trainer.History, data.ClassNames);
         return history;
