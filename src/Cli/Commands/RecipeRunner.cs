@@ -72,12 +72,7 @@ internal static class RecipeRunner
     public static int Guard(TextWriter log, Func<int> body)
     {
         try { return body(); }
-        catch (EngineException e)
-        {
-            log.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-        catch (FileNotFoundException e)
+        catch (Exception e) when (e is EngineException or FileNotFoundException)
         {
             log.WriteLine($"error: {e.Message}");
             return 2;
