@@ -1,6 +1,7 @@
 #!/bin/bash
 # Recipe experiments: LeNet-5, embedded Fashion-MNIST subset, 100 labels/class, 3 seeds.
-E=/work/wt/recipes/src/Cli/bin/Release/net10.0/engine
+# run from an empty folder; ENGINE: the built engine (dotnet build -c Release, then src/Cli/bin/Release/net10.0/engine)
+E=${ENGINE:?set ENGINE to the engine binary}
 C="--device cpu --workers 1"
 for s in 0 1 2; do
   $E finetune --approach scratch --labels-per-class 100 --epochs 15 --seed $s $C --output runs/baseline/s$s | tail -1
