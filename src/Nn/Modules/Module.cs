@@ -21,8 +21,21 @@ public abstract class Module : IDisposable
     private readonly List<Action<Module, Tensor, Tensor>> _forwardHooks = [];
     private bool _disposed;
 
+    private bool _keepEval;
+
     /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
     public bool Training { get; private set; } = true;
+
+    /// <summary>
+    /// When true this module stays in evaluation mode: <see cref="Train"/> leaves it evaluating (a frozen backbone's
+    /// BatchNorm keeps using and no longer updates its running statistics while the rest of the model trains).
+    /// Setting it puts the module in evaluation mode at once; clearing it leaves the mode to the next Train/Eval.
+    /// </summary>
+    public bool KeepEval
+    {
+        get => _keepEval;
+        set { _keepEval = value; if (value) Training = false; }
+    }
 
     /// <summary>The computation. Call it through <see cref="Call"/> so forward hooks run (containers do).</summary>
     public virtual Tensor Forward(Tensor input) =>
@@ -118,6 +131,39 @@ public abstract class Module : IDisposable
                 yield return x;
     }
 
+    /// <summary>
+    /// The descendant at the dotted path <paramref name="name"/> ("" is this module), like PyTorch's get_submodule;
+    /// an <see cref="ArgumentValueException"/> names the children available where the path breaks off.
+    /// </summary>
+    public Module GetSubmodule(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var m = this;
+        if (name.Length == 0) return m;
+        foreach (var part in name.Split('.'))
+        {
+            if (!m._modules.TryGetValue(part, out var child))
+                throw new ArgumentValueException("get_submodule", $"no module '{name}': '{part}' is not a child of {m.GetType().Name} (children: {(m._moduleNames.Count == 0 ? "none" : string.Join(", ", m._moduleNames))})");
+            m = child;
+        }
+        return m;
+    }
+
+    /// <summary>
+    /// Replaces (or adds) the parameter at the dotted path <paramref name="name"/> ("classifier.6.weight") with
+    /// <paramref name="value"/>, which may have another shape (a new classification head reshapes the weights of the
+    /// existing layer, so models that keep typed references to their children stay valid). The old tensor is
+    /// released, and the owning module refreshes any cached references (as after <see cref="To(Device)"/>).
+    /// </summary>
+    public void SetParameter(string name, Tensor? value)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        int dot = name.LastIndexOf('.');
+        var owner = dot < 0 ? this : GetSubmodule(name[..dot]);
+        owner.RegisterParameter(dot < 0 ? name : name[(dot + 1)..], value);
+        owner.OnMoved();
+    }
+
     /// <summary>Every parameter of this module and its descendants with its dotted name, in registration order.</summary>
     public IEnumerable<(string Name, Tensor Parameter)> NamedParameters(bool recurse = true)
     {
@@ -147,7 +193,7 @@ public abstract class Module : IDisposable
     /// <summary>Sets training mode on this module and every descendant.</summary>
     public Module Train(bool on = true)
     {
-        foreach (var (_, m) in NamedModules()) m.Training = on;
+        foreach (var (_, m) in NamedModules()) m.Training = on && !m._keepEval;
         return this;
     }
 

@@ -27,6 +27,12 @@ public sealed class Trainer
     public double LabelSmoothing { get; }
     /// <summary>Callbacks, run in order.</summary>
     public List<ITrainingCallback> Callbacks { get; } = [];
+    /// <summary>
+    /// The training objective of a batch, replacing the default cross-entropy (<see cref="TrainingLoss"/>): the
+    /// recipes (distillation, pseudo-labelling, noisy student) plug in here and keep the rest of the loop, the
+    /// callbacks and the checkpoints. Null (the default): <see cref="TrainingLoss"/> on the batch's labels.
+    /// </summary>
+    public BatchObjective? Objective { get; set; }
     /// <summary>Every finished epoch, in order (including those of earlier Fit calls).</summary>
     public IReadOnlyList<EpochStats> History => _history;
 
@@ -73,7 +79,7 @@ public sealed class Trainer
             using (batch)
             {
                 Optimizer.ZeroGrad();
-                var (logits, loss) = TrainingLoss(batch.Images, batch.SoftLabels ?? batch.Labels);
+                var (logits, loss) = Objective is { } objective ? objective(this, batch) : TrainingLoss(batch.Images, batch.SoftLabels ?? batch.Labels);
                 loss.Backward();
                 Optimizer.Step();
                 if (StepSchedulePerBatch) Scheduler?.Step();
