@@ -19,13 +19,6 @@ public sealed class ModelZooTests
     /// <summary>The input size the reference and training checks use: the smallest the model accepts in training mode with its auxiliary heads, at least 32.</summary>
     private static int CheckSize(ModelInfo info) => Math.Max(Math.Max(info.MinSize, info.AuxMinSize), Math.Min(32, info.DefaultSize));
 
-    /// <summary>
-    /// The input size of the PyTorch comparison: the smallest the model accepts, at least 64, so a network that
-    /// downsamples 32x still has 2x2 positions at its last BatchNorm. Training-mode BatchNorm over a batch of 2 at 1x1
-    /// normalises two values per channel, which float32 cannot reproduce: at 32x32 PyTorch's own float32 and float64
-    /// training-mode logits differ by 0.1% (mobilenet_v1), 3.6% (mobilenet_v2) and 158% (efficientnet_b0) of their scale.
-    /// </summary>
-    private static int ReferenceSize(ModelInfo info) => Math.Max(info.MinSize, Math.Min(64, info.DefaultSize));
 
     [TestCaseSource(nameof(TorchvisionVariants))]
     public void StateDictMatchesTorchvision(string name)
@@ -57,7 +50,7 @@ public sealed class ModelZooTests
     /// float32 rounding alone breaks a 1e-4 check. ImageNet models (stride 32) are therefore compared at 64×64, where
     /// the last map is 2×2 (there a 1e-6 input change moves DenseNet's logits by ~1.5e-5).
     /// </summary>
-    private static int ReferenceSize(ModelInfo info) => info.DefaultSize >= 224 ? Math.Max(info.MinSize, 64) : CheckSize(info);
+    private static int ReferenceSize(ModelInfo info) => Math.Max(CheckSize(info), Math.Min(64, info.DefaultSize));
 
     [TestCaseSource(nameof(Variants)), Category(TorchReference.Category)]
     public void MatchesPyTorch(string name)

@@ -9,7 +9,7 @@ DIR/io.safetensors       input [batch, channels, size, size]; eval.logits (model
                          train.aux.K (model.train(), dropout and stochastic depth off, auxiliary heads in the order
                          the engine returns them: nearest the input first); after.KEY for every BatchNorm buffer
                          once the training-mode forward has updated the running statistics; f64.train.logits and
-                         f64.train.aux.K, the training-mode outputs of a float64 copy of the model: how far the float32
+                         f64.train.aux.K and f64.after.KEY, the training-mode outputs and statistics of a float64 copy of the model: how far the float32
                          outputs are from exact measures the conditioning (training-mode BatchNorm over a few values
                          amplifies rounding), and the engine's tolerance grows with it.
 
@@ -127,6 +127,9 @@ def main():
     for k, v in model.state_dict().items():
         if k.endswith("running_mean") or k.endswith("running_var") or k.endswith("num_batches_tracked"):
             io["after." + k] = v
+    for k, v in exact.state_dict().items():
+        if k.endswith("running_mean") or k.endswith("running_var"):
+            io["f64.after." + k] = v
     save(os.path.join(a.out, "io.safetensors"), io)
 
 

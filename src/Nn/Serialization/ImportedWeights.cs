@@ -11,7 +11,7 @@ namespace Engine.Nn;
 /// keeping the model's own initialisation for that tensor.</item>
 /// </list>
 /// </summary>
-public static class PretrainedWeights
+public static class ImportedWeights
 {
     /// <summary>Loads <paramref name="path"/> into <paramref name="model"/>; returns one line per adapted or skipped tensor.</summary>
     public static IReadOnlyList<string> Load(Module model, string path)
