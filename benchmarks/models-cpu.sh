@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CPU model throughput, engine against Debian's PyTorch on the same cases, threads and machine, in one run:
-#   bash benchmarks/models-cpu.sh            (about 10 minutes on 2 cores)
+#   bash benchmarks/models-cpu.sh [BenchmarkDotNet options]     e.g. --job short (3 warm-up + 3 measured steps per case)
 # 1. the engine: BenchmarkDotNet's ModelBenchmarks (training step and inference, median, images/s)
 # 2. PyTorch 1.13 (/usr/bin/python3, set_num_threads = the engine's processor count): benchmarks/models_torch.py
 # 3. a table of both and the engine/PyTorch time ratio (above 1: the engine is slower).
@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=$(nproc)
 art=$(mktemp -d)
-dotnet run -c Release --project benchmarks/Engine.Benchmarks -- --filter '*ModelBenchmarks*' --artifacts "$art" --exporters csv
+dotnet run -c Release --project benchmarks/Engine.Benchmarks -- --filter '*ModelBenchmarks*' --artifacts "$art" --exporters csv "$@"
 cases=$(/usr/bin/python3 - "$art" <<'PY'
 import csv, glob, sys
 rows = list(csv.DictReader(open(glob.glob(sys.argv[1] + "/results/*ModelBenchmarks-report.csv")[0])))
