@@ -8,29 +8,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=$(nproc)
 art=$(mktemp -d)
+# One case list for both sides (name:size:batch); override with ENGINE_MODEL_CASES.
+export ENGINE_MODEL_CASES=${ENGINE_MODEL_CASES:-lenet5:28:128,resnet20:32:64,resnet18:32:32,mobilenet_v2:32:32,efficientnet_b0:32:32,densenet121:32:16,vgg11_bn:32:32,googlenet:32:16,shufflenet_v2_x1_0:32:32,squeezenet1_1:32:32}
+cases=$ENGINE_MODEL_CASES
 dotnet run -c Release --project benchmarks/Engine.Benchmarks -- --filter '*ModelBenchmarks*' --artifacts "$art" --exporters csv "$@"
-cases=$(/usr/bin/python3 - "$art" <<'PY'
-import csv, glob, sys
-rows = list(csv.DictReader(open(glob.glob(sys.argv[1] + "/results/*ModelBenchmarks-report.csv")[0])))
-seen = []
-for r in rows:
-    name, rest = r["Case"].split("@"); size, bs = rest.split(" bs")
-    if (name, size, bs) not in seen: seen.append((name, size, bs))
-print(",".join(f"{n}:{s}:{b}" for n, s, b in seen))
-PY
-)
 OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 benchmarks/models_torch.py --device cpu --threads "$threads" --cases "$cases" --inference --json "$art/torch.json"
 /usr/bin/python3 - "$art" <<'PY'
-import csv, glob, json, sys
+import csv, glob, json, os, sys
 art = sys.argv[1]
 rows = list(csv.DictReader(open(glob.glob(art + "/results/*ModelBenchmarks-report.csv")[0])))
 torch = {(r["model"], r["size"], r["batch"]): r for r in json.load(open(art + "/torch.json"))}
 print("\n| model | input | batch | engine train img/s | PyTorch train img/s | engine/PyTorch time | engine inference img/s | PyTorch inference img/s | engine/PyTorch time |")
 print("|---|---|---|---|---|---|---|---|---|")
+spec = {c.split(":")[0]: (int(c.split(":")[1]), int(c.split(":")[2])) for c in os.environ["ENGINE_MODEL_CASES"].split(",")}
 eng = {}
 for r in rows:
-    name, rest = r["Case"].split("@"); size, bs = rest.split(" bs")
-    eng.setdefault((name, int(size), int(bs)), {})[r["Method"]] = float(r["images/s"].replace(",", ""))
+    size, bs = spec[r["Case"]]
+    eng.setdefault((r["Case"], size, bs), {})[r["Method"]] = float(r["images/s"].replace(",", ""))
 for k, v in eng.items():
     t = torch.get(k)
     tr, inf = v.get("TrainStep"), v.get("Inference")

@@ -19,24 +19,33 @@ public class ModelBenchmarks
     {
         public ColumnsConfig() =>
             AddColumn(new ThroughputColumn("images/s", "batch / median time",
-                c => c.Parameters.Items.FirstOrDefault(p => p.Name == nameof(Case))?.Value is ModelCase m ? m.Batch * 1e-9 : null));
+                c => c.Parameters.Items.FirstOrDefault(p => p.Name == nameof(Case))?.Value is ModelCase m ? m.Batch * 1e9 : null));
     }
 
     /// <summary>A model at an input size and batch.</summary>
     public sealed record ModelCase(string Name, int Size, int Batch)
     {
-        /// <inheritdoc/>
-        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name}@{Size} bs{Batch}");
+        /// <summary>The model name alone: BenchmarkDotNet shortens longer parameter texts, and a name is one case.</summary>
+        public override string ToString() => Name;
     }
 
-    /// <summary>The cases: the small models the README records accuracy for, and one of each larger family at 32×32.</summary>
-    public static IEnumerable<ModelCase> Cases() =>
-        new ModelCase[]
+    /// <summary>The default cases: the small models the README records accuracy for, and one of each larger family at 32×32.</summary>
+    public const string DefaultCases =
+        "lenet5:28:128,resnet20:32:64,resnet18:32:32,mobilenet_v2:32:32,efficientnet_b0:32:32,densenet121:32:16,vgg11_bn:32:32," +
+        "googlenet:32:16,shufflenet_v2_x1_0:32:32,squeezenet1_1:32:32";
+
+    /// <summary>The cases, "name:size:batch,..." from <c>ENGINE_MODEL_CASES</c> (models-cpu.sh passes the same list to PyTorch) or <see cref="DefaultCases"/>.</summary>
+    public static IEnumerable<ModelCase> Cases()
+    {
+        string spec = Environment.GetEnvironmentVariable("ENGINE_MODEL_CASES") is { Length: > 0 } e ? e : DefaultCases;
+        foreach (var item in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            new("lenet5", 28, 128), new("resnet20", 32, 64), new("resnet18", 32, 32), new("mobilenet_v2", 32, 32),
-            new("efficientnet_b0", 32, 32), new("densenet121", 32, 16), new("vgg11_bn", 32, 32), new("googlenet", 32, 16),
-            new("shufflenet_v2_x1_0", 32, 32), new("squeezenet1_1", 32, 32),
-        }.Where(c => ModelRegistry.Names.Contains(c.Name, StringComparer.OrdinalIgnoreCase));
+            var f = item.Split(':');
+            if (f.Length != 3) throw new ArgumentException($"ENGINE_MODEL_CASES: '{item}' is not name:size:batch");
+            if (ModelRegistry.Names.Contains(f[0], StringComparer.OrdinalIgnoreCase))
+                yield return new ModelCase(f[0], int.Parse(f[1], CultureInfo.InvariantCulture), int.Parse(f[2], CultureInfo.InvariantCulture));
+        }
+    }
 
     /// <summary>The case being measured.</summary>
     [ParamsSource(nameof(Cases))]

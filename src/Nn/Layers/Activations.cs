@@ -73,19 +73,3 @@ public sealed class Softmax(int dim = -1) : Module
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"dim={dim}";
 }
-
-/// <summary>Merges dims startDim … endDim.</summary>
-public sealed class Flatten(int startDim = 1, int endDim = -1) : Module
-{
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => input.Flatten(startDim, endDim);
-    /// <inheritdoc/>
-    protected override string ExtraRepr() => $"start_dim={startDim}, end_dim={endDim}";
-}
-
-/// <summary>Returns its input.</summary>
-public sealed class Identity : Module
-{
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => input;
-}
