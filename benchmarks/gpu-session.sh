@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything a lent GPU machine should run, in one device call (the device tool allows 10 minutes a call):
+# Everything a lent GPU machine should run, in one device call (the device tool allows 10 minutes a call; the steps' timeouts add up to 7m40s):
 #   here:    bash benchmarks/gpu-pack.sh
 #   device:  bash benchmarks/gpu-session.sh      (with carry [".gpu"]; results land under $OUT)
 # 1. the whole test suite (the Cuda-category tests run now instead of reporting Ignored), 2. the GPU benchmark suite
@@ -11,15 +11,15 @@ OUT=${OUT:-$(mktemp -d)}
 export OUT
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
 echo "== tests (Cuda category)"
-timeout 300 bash .gpu/run.sh Engine.Tests --filter "TestCategory=Cuda" > "$OUT/cuda-tests.txt" 2>&1
+timeout 200 bash .gpu/run.sh Engine.Tests --filter "TestCategory=Cuda" > "$OUT/cuda-tests.txt" 2>&1
 echo "exit $?"; grep -E "total:|failed:|succeeded:|skipped:" "$OUT/cuda-tests.txt" || tail -5 "$OUT/cuda-tests.txt"
 grep -E "^failed " "$OUT/cuda-tests.txt" | head -40
 echo "== GPU benchmarks (CUDA events)"
-timeout 240 bash .gpu/run.sh Engine.Benchmarks --gpu > "$OUT/gpu-bench.txt" 2>&1
+timeout 200 bash .gpu/run.sh Engine.Benchmarks --gpu > "$OUT/gpu-bench.txt" 2>&1
 echo "exit $?"; cat "$OUT/gpu-results.md" 2>/dev/null || tail -20 "$OUT/gpu-bench.txt"
 echo "== the model training cases in this machine's PyTorch (same models, batches and step as ModelTrainingGpuBenchmarks)"
 py=python3; [ -x /opt/torch/.venv/bin/python ] && py=/opt/torch/.venv/bin/python
-timeout 120 "$py" benchmarks/models_torch.py --device cuda --classes 1000 \
+timeout 60 "$py" benchmarks/models_torch.py --device cuda --classes 1000 \
   --cases resnet50:224:64,vgg16:224:64,alexnet:224:128,resnet18:224:128,efficientnet_b0:224:128,mobilenet_v2:224:128,densenet121:224:64,googlenet:224:128 \
   > "$OUT/torch-models.md" 2>&1
 echo "exit $?"; cat "$OUT/torch-models.md"
