@@ -9,7 +9,8 @@ namespace Engine.Models;
 /// </summary>
 public sealed class SqueezeExcitation : Module
 {
-    private readonly Activation _activation, _gate;
+    private readonly Module _pool;
+    private readonly Module? _activation, _gate;
 
     /// <summary>The reduction conv.</summary>
     public Conv2d Fc1 { get; }
@@ -21,33 +22,21 @@ public sealed class SqueezeExcitation : Module
     public SqueezeExcitation(long channels, long squeezeChannels, Activation activation = Activation.ReLU, Activation gate = Activation.Sigmoid,
         Generator? generator = null)
     {
-        (_activation, _gate) = (activation, gate);
-        RegisterModule("avgpool", new AdaptiveAvgPool2d(1));
+        _pool = RegisterModule("avgpool", new AdaptiveAvgPool2d(1));
         Fc1 = RegisterModule("fc1", new Conv2d(channels, squeezeChannels, 1, generator: generator));
         Fc2 = RegisterModule("fc2", new Conv2d(squeezeChannels, channels, 1, generator: generator));
-        if (Activations.Create(activation) is { } a) RegisterModule("activation", a);
-        if (Activations.Create(gate) is { } g) RegisterModule("scale_activation", g);
+        if (Activations.Create(activation) is { } a) _activation = RegisterModule("activation", a);
+        if (Activations.Create(gate) is { } g) _gate = RegisterModule("scale_activation", g);
     }
 
     /// <summary>The per-channel gate [N, C, 1, 1] for <paramref name="input"/>.</summary>
     public Tensor Scale(Tensor input)
     {
-        var s = Functional.AdaptiveAvgPool2d(input, 1, 1);
-        s = Apply(_activation, Fc1.Call(s));
-        return Apply(_gate, Fc2.Call(s));
+        var s = Fc1.Call(_pool.Call(input));
+        if (_activation is not null) s = _activation.Call(s);
+        s = Fc2.Call(s);
+        return _gate is null ? s : _gate.Call(s);
     }
-
-    private static Tensor Apply(Activation kind, Tensor x) => kind switch
-    {
-        Activation.None => x,
-        Activation.ReLU => x.Relu(),
-        Activation.ReLU6 => x.Relu6(),
-        Activation.SiLU => x.Silu(),
-        Activation.Hardswish => x.Hardswish(),
-        Activation.Hardsigmoid => x.Hardsigmoid(),
-        Activation.Sigmoid => x.Sigmoid(),
-        _ => throw new ArgumentValueException("squeeze_excitation", $"unknown activation {kind}"),
-    };
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input.Mul(Scale(input));

@@ -154,21 +154,22 @@ internal static class TorchReference
             (exact is null ? "" : $" and 3 x PyTorch's float32 error {allowance / 3:G4}"));
     }
 
-    /// <summary>torchvision's state_dict keys and shapes for <paramref name="name"/> (from shared/ref), or null when not listed.</summary>
-    public static IReadOnlyList<(string Key, long[] Shape)>? TorchvisionKeys(string name)
+    // shared/ref's facts, parsed once: test discovery asks for every registered variant.
+    private static readonly Lazy<Dictionary<string, (string Key, long[] Shape)[]>> s_keys = new(() =>
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(ReferenceDir, "torchvision_state_dict_keys.json")));
-        if (!doc.RootElement.TryGetProperty(name, out var list)) return null;
-        var result = new List<(string, long[])>();
-        foreach (var row in list.EnumerateArray())
-            result.Add((row[0].GetString()!, [.. row[1].EnumerateArray().Select(v => v.GetInt64())]));
-        return result;
-    }
+        var all = new Dictionary<string, (string, long[])[]>();
+        foreach (var model in doc.RootElement.EnumerateObject())
+            all[model.Name] = [.. model.Value.EnumerateArray().Select(row => (row[0].GetString()!, row[1].EnumerateArray().Select(v => v.GetInt64()).ToArray()))];
+        return all;
+    });
+
+    private static readonly Lazy<Dictionary<string, long>> s_counts = new(() =>
+        JsonSerializer.Deserialize<Dictionary<string, long>>(File.ReadAllText(Path.Combine(ReferenceDir, "torchvision_param_counts.json")))!);
+
+    /// <summary>torchvision's state_dict keys and shapes for <paramref name="name"/> (from shared/ref), or null when not listed.</summary>
+    public static IReadOnlyList<(string Key, long[] Shape)>? TorchvisionKeys(string name) => s_keys.Value.GetValueOrDefault(name);
 
     /// <summary>torchvision's parameter count for <paramref name="name"/> (from shared/ref), or null when not listed.</summary>
-    public static long? TorchvisionParamCount(string name)
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(ReferenceDir, "torchvision_param_counts.json")));
-        return doc.RootElement.TryGetProperty(name, out var v) ? v.GetInt64() : null;
-    }
+    public static long? TorchvisionParamCount(string name) => s_counts.Value.TryGetValue(name, out var v) ? v : null;
 }
