@@ -47,6 +47,36 @@ public enum UnaryOp
     Hardsigmoid,
     /// <summary>x · relu6(x + 3) / 6 (float)</summary>
     Hardswish,
+    /// <summary>x / (1 + |x|) (float)</summary>
+    Softsign,
+}
+
+/// <summary>
+/// How the tensor layer runs an activation (a <see cref="UnaryOp"/> whose gradient is one <see cref="BinaryOp"/> kernel of
+/// the output gradient and one saved tensor): <c>Tensor.Apply(UnaryOp)</c> reads this row, so an activation needs no
+/// tensor method of its own; its named method (<c>Relu()</c>, ...) is a one-line convenience.
+/// </summary>
+/// <param name="Name">The op's name in errors and in the autograd graph.</param>
+/// <param name="Backward">The gradient kernel: <c>Backward(outputGradient, saved)</c>.</param>
+/// <param name="SavesOutput">Whether the saved tensor is the op's output (sigmoid, tanh) rather than its input.</param>
+/// <param name="FloatOnly">Whether integer inputs are refused (a <c>DTypeException</c>).</param>
+public readonly record struct ActivationSpec(string Name, BinaryOp Backward, bool SavesOutput, bool FloatOnly)
+{
+    /// <summary>The row of <paramref name="op"/>, or null when it is not an activation (its tensor method records its own backward).</summary>
+    public static ActivationSpec? Of(UnaryOp op) => op switch
+    {
+        UnaryOp.Relu => new("relu", BinaryOp.ReluBackward, false, false),
+        UnaryOp.Relu6 => new("relu6", BinaryOp.Relu6Backward, false, false),
+        UnaryOp.LeakyRelu => new("leaky_relu", BinaryOp.LeakyReluBackward, false, false),
+        UnaryOp.Sigmoid => new("sigmoid", BinaryOp.SigmoidBackward, true, true),
+        UnaryOp.Tanh => new("tanh", BinaryOp.TanhBackward, true, true),
+        UnaryOp.Silu => new("silu", BinaryOp.SiluBackward, false, true),
+        UnaryOp.Gelu => new("gelu", BinaryOp.GeluBackward, false, true),
+        UnaryOp.Hardsigmoid => new("hardsigmoid", BinaryOp.HardsigmoidBackward, false, true),
+        UnaryOp.Hardswish => new("hardswish", BinaryOp.HardswishBackward, false, true),
+        UnaryOp.Softsign => new("softsign", BinaryOp.SoftsignBackward, false, true),
+        _ => null,
+    };
 }
 
 /// <summary>
@@ -105,6 +135,8 @@ public enum BinaryOp
     HardsigmoidBackward,
     /// <summary>g · (0 if x &lt; −3, 1 if x &gt; 3, else x/3 + 1/2); b = x</summary>
     HardswishBackward,
+    /// <summary>g / (1 + |x|)²; b = x</summary>
+    SoftsignBackward,
 }
 
 /// <summary>Reductions over one or more dimensions.</summary>

@@ -231,38 +231,47 @@ public sealed partial class Tensor
     // ---- activations --------------------------------------------------------------------------------------
 
     /// <summary>max(x, 0).</summary>
-    public Tensor Relu() => Activation("relu", UnaryOp.Relu, BinaryOp.ReluBackward, useOutput: false);
+    public Tensor Relu() => Apply(UnaryOp.Relu);
 
     /// <summary>min(max(x, 0), 6).</summary>
-    public Tensor Relu6() => Activation("relu6", UnaryOp.Relu6, BinaryOp.Relu6Backward, useOutput: false);
+    public Tensor Relu6() => Apply(UnaryOp.Relu6);
 
     /// <summary>x for x &gt; 0, slope·x otherwise.</summary>
-    public Tensor LeakyRelu(double negativeSlope = 0.01) => Activation("leaky_relu", UnaryOp.LeakyRelu, BinaryOp.LeakyReluBackward, useOutput: false, negativeSlope);
+    public Tensor LeakyRelu(double negativeSlope = 0.01) => Apply(UnaryOp.LeakyRelu, negativeSlope);
 
     /// <summary>1 / (1 + e^−x).</summary>
-    public Tensor Sigmoid() => Activation("sigmoid", UnaryOp.Sigmoid, BinaryOp.SigmoidBackward, useOutput: true);
+    public Tensor Sigmoid() => Apply(UnaryOp.Sigmoid);
 
     /// <summary>Hyperbolic tangent.</summary>
-    public Tensor Tanh() => Activation("tanh", UnaryOp.Tanh, BinaryOp.TanhBackward, useOutput: true);
+    public Tensor Tanh() => Apply(UnaryOp.Tanh);
 
     /// <summary>x · sigmoid(x) (SiLU, swish).</summary>
-    public Tensor Silu() => Activation("silu", UnaryOp.Silu, BinaryOp.SiluBackward, useOutput: false);
+    public Tensor Silu() => Apply(UnaryOp.Silu);
 
     /// <summary>x · Φ(x), the exact GELU.</summary>
-    public Tensor Gelu() => Activation("gelu", UnaryOp.Gelu, BinaryOp.GeluBackward, useOutput: false);
+    public Tensor Gelu() => Apply(UnaryOp.Gelu);
 
     /// <summary>relu6(x + 3) / 6 (MobileNetV3).</summary>
-    public Tensor Hardsigmoid() => Activation("hardsigmoid", UnaryOp.Hardsigmoid, BinaryOp.HardsigmoidBackward, useOutput: false);
+    public Tensor Hardsigmoid() => Apply(UnaryOp.Hardsigmoid);
 
     /// <summary>x · relu6(x + 3) / 6 (MobileNetV3).</summary>
-    public Tensor Hardswish() => Activation("hardswish", UnaryOp.Hardswish, BinaryOp.HardswishBackward, useOutput: false);
+    public Tensor Hardswish() => Apply(UnaryOp.Hardswish);
 
-    private Tensor Activation(string op, UnaryOp fwd, BinaryOp bwd, bool useOutput, double a = 0)
+    /// <summary>
+    /// Applies the activation <paramref name="op"/> (one with an <see cref="ActivationSpec"/> row, e.g.
+    /// <see cref="UnaryOp.Softsign"/>) and records its backward (the row's gradient kernel);
+    /// <paramref name="parameter"/> is the op's scalar (the negative slope of <see cref="UnaryOp.LeakyRelu"/>).
+    /// Any activation is reachable this way, with or without a named method.
+    /// </summary>
+    /// <exception cref="ArgumentValueException"><paramref name="op"/> is not an activation (use its method, e.g. <c>Exp()</c>).</exception>
+    public Tensor Apply(UnaryOp op, double parameter = 0)
     {
-        if (fwd is UnaryOp.Sigmoid or UnaryOp.Tanh or UnaryOp.Silu or UnaryOp.Gelu or UnaryOp.Hardsigmoid or UnaryOp.Hardswish) Checks.Float(op, this);
-        var r = UnaryKernel(op, fwd, this, a);
-        Tensor saved = useOutput ? r : this;
-        return Autograd.Record(r, op, [this], (g, _) => [BinaryKernel(op + "_backward", bwd, g, saved, a: a)]);
+        var spec = ActivationSpec.Of(op)
+            ?? throw new ArgumentValueException("apply", $"{op} is not an activation (it has no ActivationSpec row); call its tensor method");
+        if (spec.FloatOnly) Checks.Float(spec.Name, this);
+        var r = UnaryKernel(spec.Name, op, this, parameter);
+        Tensor saved = spec.SavesOutput ? r : this;
+        return Autograd.Record(r, spec.Name, [this], (g, _) => [BinaryKernel(spec.Name + "_backward", spec.Backward, g, saved, a: parameter)]);
     }
 
     // ---- comparisons (bool results, no gradient) ------------------------------------------------------------

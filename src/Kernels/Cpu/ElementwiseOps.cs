@@ -125,6 +125,14 @@ public readonly struct HardswishBackwardFn<T> : IBinaryFn<T, T> where T : unmana
 {
     public T Apply(T g, T x) => x < T.CreateTruncating(-3) ? T.Zero : x > T.CreateTruncating(3) ? g : g * (x / T.CreateTruncating(3) + T.CreateTruncating(0.5));
 }
+public readonly struct SoftsignFn<T> : IUnaryFn<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public T Apply(T x) => x / (T.One + T.Abs(x));
+}
+public readonly struct SoftsignBackwardFn<T> : IBinaryFn<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public T Apply(T g, T x) { T d = T.One + T.Abs(x); return g / (d * d); }
+}
 #pragma warning restore CS1591
 
 // The op -> struct tables the CPU backend dispatches through (DTypeDispatch picks T): a new elementwise op is its
@@ -169,6 +177,7 @@ internal readonly struct UnaryKernel(UnaryOp op, StridedView d, StridedView s, d
             case UnaryOp.Gelu: CpuElementwise.Unary<T, GeluFn<T>>(d, s, default, op, a, b); break;
             case UnaryOp.Hardsigmoid: CpuElementwise.Unary<T, HardsigmoidFn<T>>(d, s, default, op, a, b); break;
             case UnaryOp.Hardswish: CpuElementwise.Unary<T, HardswishFn<T>>(d, s, default, op, a, b); break;
+            case UnaryOp.Softsign: CpuElementwise.Unary<T, SoftsignFn<T>>(d, s, default, op, a, b); break;
             default: Run<T>(); break;
         }
     }
@@ -215,6 +224,7 @@ internal readonly struct BinaryKernel(BinaryOp op, StridedView d, StridedView x,
             case BinaryOp.GeluBackward: CpuElementwise.Binary<T, T, GeluBackwardFn<T>>(d, x, y, default, op); break;
             case BinaryOp.HardsigmoidBackward: CpuElementwise.Binary<T, T, HardsigmoidBackwardFn<T>>(d, x, y, default, op); break;
             case BinaryOp.HardswishBackward: CpuElementwise.Binary<T, T, HardswishBackwardFn<T>>(d, x, y, default, op); break;
+            case BinaryOp.SoftsignBackward: CpuElementwise.Binary<T, T, SoftsignBackwardFn<T>>(d, x, y, default, op); break;
             default: Run<T>(); break;
         }
     }

@@ -63,6 +63,14 @@ internal static class ElementwisePtx
             UnaryOp.Silu => ViaF64((w, x) => { string s = PtxGen.Sigmoid64(w, x), o = w.Reg("fd"); w.Emit($"mul.rn.f64 {o}, {x}, {s}"); return o; }),
             UnaryOp.Hardsigmoid => (w, v, _) => Hardsigmoid(w, v[0]),
             UnaryOp.Hardswish => (w, v, _) => { string hs = Hardsigmoid(w, v[0]), o = w.Reg(t); w.Emit($"mul.rn.{f} {o}, {v[0]}, {hs}"); return o; },
+            UnaryOp.Softsign => (w, v, _) =>
+            {   // x / (1 + |x|)
+                string d = w.Reg(t), o = w.Reg(t);
+                w.Emit($"abs.{f} {d}, {v[0]}");
+                w.Emit($"add.rn.{f} {d}, {d}, {One}");
+                w.Emit($"div.rn.{f} {o}, {v[0]}, {d}");
+                return o;
+            },
             // x^p and p^x in f64 (rounded once for float32), with C's pow special cases
             UnaryOp.PowScalar => (w, v, s) => Narrow(w, t, Pow64(w, Widen(w, t, v[0]), Widen(w, t, s[0]))),
             UnaryOp.ScalarPow => (w, v, s) => Narrow(w, t, Pow64(w, Widen(w, t, s[0]), Widen(w, t, v[0]))),
@@ -347,6 +355,15 @@ internal static class ElementwisePtx
                 w.Emit($"selp.{f} {o}, {v[0]}, {m}, {p}");
                 w.Emit($"setp.lt.{f} {p}, {v[1]}, {PtxGen.Immediate(t, -3)}");
                 w.Emit($"selp.{f} {o}, {Z}, {o}, {p}");
+                return o;
+            },
+            BinaryOp.SoftsignBackward => (w, v, _) =>
+            {   // g / (1 + |x|)²
+                string d = w.Reg(t), o = w.Reg(t);
+                w.Emit($"abs.{f} {d}, {v[1]}");
+                w.Emit($"add.rn.{f} {d}, {d}, {PtxGen.Immediate(t, 1)}");
+                w.Emit($"mul.rn.{f} {d}, {d}, {d}");
+                w.Emit($"div.rn.{f} {o}, {v[0]}, {d}");
                 return o;
             },
             _ => null,

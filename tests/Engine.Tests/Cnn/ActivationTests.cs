@@ -1,6 +1,8 @@
+using Engine.Kernels;
+
 namespace Engine.Tests.Cnn;
 
-/// <summary>Hardswish, hardsigmoid and SiLU against their formulas, and softmax / log-softmax with a temperature.</summary>
+/// <summary>Hardswish, hardsigmoid, SiLU and softsign against their formulas, and softmax / log-softmax with a temperature.</summary>
 public class ActivationTests
 {
     private static readonly double[] Points = [-1000, -40, -10, -3.5, -3, -2.5, -1, -0.25, 0, 0.5, 1, 2.9, 3, 3.01, 10, 40, 1000];
@@ -9,21 +11,26 @@ public class ActivationTests
     private static double HardsigmoidRef(double x) => Relu6(x + 3) / 6;
     private static double HardswishRef(double x) => x * Relu6(x + 3) / 6;
     private static double SiluRef(double x) => x * LossRef.Sigmoid(x);
+    private static double SoftsignRef(double x) => x / (1 + Math.Abs(x));
 
     private static double HardsigmoidGrad(double x) => x > -3 && x < 3 ? 1.0 / 6 : 0;
     private static double HardswishGrad(double x) => x < -3 ? 0 : x > 3 ? 1 : (2 * x + 3) / 6;
     private static double SiluGrad(double x) { double s = LossRef.Sigmoid(x); return s * (1 + x * (1 - s)); }
+    private static double SoftsignGrad(double x) => 1 / ((1 + Math.Abs(x)) * (1 + Math.Abs(x)));
 
     private static (Func<Tensor, Tensor> Op, Func<double, double> Value, Func<double, double> Grad) Activation(string name) => name switch
     {
         "hardswish" => (t => t.Hardswish(), HardswishRef, HardswishGrad),
         "hardsigmoid" => (t => t.Hardsigmoid(), HardsigmoidRef, HardsigmoidGrad),
+        // an activation with no named method: reached through its ActivationSpec row
+        "softsign" => (t => t.Apply(UnaryOp.Softsign), SoftsignRef, SoftsignGrad),
         _ => (t => t.Silu(), SiluRef, SiluGrad),
     };
 
     [TestCase("hardswish")]
     [TestCase("hardsigmoid")]
     [TestCase("silu")]
+    [TestCase("softsign")]
     public void ValuesAndGradientsMatchTheFormula(string name)
     {
         using var scope = Tensor.NewDisposeScope();
@@ -41,6 +48,16 @@ public class ActivationTests
         // float32 agrees to single precision
         var y32 = op(Tensor.FromArray(Points.Select(v => (float)v).ToArray()));
         TestUtil.AssertClose(y32, Points.Select(value).ToArray(), 1e-5, 1e-6);
+    }
+
+    [Test]
+    public void ApplyRefusesAnOpWithoutAnActivationRow()
+    {
+        using var x = Tensor.FromArray(new[] { 1.0, 2.0 });
+        var e = Assert.Throws<ArgumentValueException>(() => x.Apply(UnaryOp.Exp));
+        Assert.That(e!.Message, Does.Contain("Exp"));
+        using var i = Tensor.FromArray(new long[] { 1, 2 });
+        Assert.Throws<DTypeException>(() => i.Apply(UnaryOp.Softsign));
     }
 
     [Test]

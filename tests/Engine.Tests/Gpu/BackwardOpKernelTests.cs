@@ -22,6 +22,7 @@ public class BackwardOpKernelTests(TestDevice dev) : DeviceTests(dev)
         new object[] { BinaryOp.TanhBackward, 0.0, 0.0, true, false },
         new object[] { BinaryOp.HardsigmoidBackward, 0.0, 0.0, true, false },
         new object[] { BinaryOp.HardswishBackward, 0.0, 0.0, true, false },
+        new object[] { BinaryOp.SoftsignBackward, 0.0, 0.0, true, false },
         new object[] { BinaryOp.SiluBackward, 0.0, 0.0, false, false },
         new object[] { BinaryOp.GeluBackward, 0.0, 0.0, false, false },
         new object[] { BinaryOp.PowScalarBackward, 3.0, 0.0, false, false },

@@ -38,12 +38,12 @@ public class ElementwiseKernelTests(TestDevice dev) : DeviceTests(dev)
     [
         UnaryOp.Neg, UnaryOp.Abs, UnaryOp.Square, UnaryOp.Sign, UnaryOp.Affine, UnaryOp.ScalarDiv, UnaryOp.Relu, UnaryOp.Relu6,
         UnaryOp.LeakyRelu, UnaryOp.Clamp, UnaryOp.Exp, UnaryOp.Log, UnaryOp.Sqrt, UnaryOp.Rsqrt, UnaryOp.Sigmoid, UnaryOp.Tanh, UnaryOp.Silu,
-        UnaryOp.Gelu,        UnaryOp.Hardsigmoid, UnaryOp.Hardswish, UnaryOp.PowScalar, UnaryOp.ScalarPow,
+        UnaryOp.Gelu, UnaryOp.Hardsigmoid, UnaryOp.Hardswish, UnaryOp.Softsign, UnaryOp.PowScalar, UnaryOp.ScalarPow,
     ];
 
     private bool IsExact(UnaryOp op) => op is UnaryOp.Neg or UnaryOp.Abs or UnaryOp.Square or UnaryOp.Sign or UnaryOp.Relu
         or UnaryOp.Relu6 or UnaryOp.Clamp or UnaryOp.LeakyRelu or UnaryOp.Affine or UnaryOp.ScalarDiv or UnaryOp.Sqrt
-        or UnaryOp.Hardsigmoid or UnaryOp.Hardswish;
+        or UnaryOp.Hardsigmoid or UnaryOp.Hardswish or UnaryOp.Softsign;
 
     [TestCaseSource(nameof(PtxUnary))]
     public void UnaryMatchesCpu(UnaryOp op)

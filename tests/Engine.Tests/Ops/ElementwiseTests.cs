@@ -252,6 +252,7 @@ public class ElementwiseTests
         yield return new("tanh", x => x.Tanh(), Math.Tanh, x => 2 * x);
         yield return new("silu", x => x.Silu(), x => x * OpsUtil.Sigmoid(x), x => 3 * x);
         yield return new("gelu", x => x.Gelu(), x => x * OpsUtil.NormalCdf(x), x => 2 * x);
+        yield return new("softsign", x => x.Apply(UnaryOp.Softsign), x => x / (1 + Math.Abs(x)), x => 3 * x);
         yield return new("pow_3", x => x.Pow(3.0), x => x * x * x);
         yield return new("pow_2.5", x => x.Pow(2.5), x => Math.Pow(x, 2.5), Positive);
         yield return new("pow_-1.5", x => x.Pow(-1.5), x => Math.Pow(x, -1.5), Positive);
