@@ -164,7 +164,7 @@ internal static class TrainCommand
             using var model = info.Create(options);
             if (s.Weights is not null)
             {
-                foreach (var note in ImportedWeights.Load(model, s.Weights)) log.WriteLine($"note: {note}");
+                foreach (var note in PretrainedWeights.Load(model, s.Weights, mismatch: ShapeMismatch.AdaptOrSkip).Notes) log.WriteLine($"note: {note}");
                 log.WriteLine($"loaded weights from {s.Weights}");
             }
             model.To(device);

@@ -106,7 +106,7 @@ public sealed class ModelCommandsTests
             source.Save(file);
             using var target = new LeNet5(numClasses: 10, inChannels: 1, generator: new Generator(2));
             var headBefore = target.Classifier.StateDict()["4.weight"].ToArray<float>();
-            var notes = ImportedWeights.Load(target, file);
+            var notes = PretrainedWeights.Load(target, file, mismatch: ShapeMismatch.AdaptOrSkip).Notes;
             Assert.That(notes, Has.Count.EqualTo(3));
             Assert.That(notes[0], Does.StartWith("features.0.weight: [6, 3, 5, 5] summed"));
             Assert.That(notes.Skip(1), Has.All.Contain("skipped"));
@@ -118,7 +118,13 @@ public sealed class ModelCommandsTests
             Assert.That(dst["classifier.4.weight"].ToArray<float>(), Is.EqualTo(headBefore), "the skipped head keeps its initialisation");
 
             using var other = new Sequential(new Linear(2, 2));
-            Assert.Throws<StateDictException>(() => ImportedWeights.Load(other, file), "names must match");
+            Assert.That(() => PretrainedWeights.Load(other, file, mismatch: ShapeMismatch.AdaptOrSkip),
+                Throws.TypeOf<RecipeException>().With.Message.Contains("another model"), "names must match");
+            using var strict = new LeNet5(numClasses: 10, inChannels: 1, generator: new Generator(4));
+            var stemBefore = strict.StateDict()["features.3.weight"].ToArray<float>();
+            Assert.That(() => PretrainedWeights.Load(strict, file), Throws.TypeOf<RecipeException>().With.Message.Contains("of another shape"),
+                "shapes must match unless adapting");
+            Assert.That(strict.StateDict()["features.3.weight"].ToArray<float>(), Is.EqualTo(stemBefore), "a refused file loads nothing");
 
             var log = new StringWriter();
             string dir = Directory.CreateTempSubdirectory("cli").FullName;
