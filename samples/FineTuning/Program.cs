@@ -10,12 +10,14 @@ if (args.Length < 1) { Console.Error.WriteLine("usage: FineTuning RESNET18.safet
 int steps = args.Length > 1 ? int.Parse(args[1]) : 10;
 var info = FashionMnist.Info;
 using var model = ModelRegistry.Create("resnet18", new ModelOptions(info.NumClasses, info.Channels, new Generator(0)));
-var load = PretrainedWeights.Load(model, args[0], mismatch: ShapeMismatch.AdaptOrSkip);
+PretrainedLoad load;
+try { load = PretrainedWeights.Load(model, args[0], mismatch: ShapeMismatch.AdaptOrSkip); }
+catch (RecipeException e) { Console.Error.WriteLine(e.Message); return 1; }   // no such file, or another model's weights
 foreach (var note in load.Notes) Console.WriteLine($"note: {note}");
 
-var frozen = FineTuning.FreezeBackbone(model, "fc");
-Console.WriteLine($"froze {frozen.Count} backbone tensors; training the new head");
-using var opt = new SGD(model.Parameters().Where(p => p.RequiresGrad).ToList(), lr: 0.01, momentum: 0.9);
+var head = FineTuning.FreezeBackbone(model, "fc");   // the backbone frozen (BatchNorm kept in eval mode), the head trains
+Console.WriteLine($"training the new head ({head.Sum(p => p.NumEl):N0} parameters) on a frozen backbone");
+using var opt = new SGD(head, lr: 0.01, momentum: 0.9);
 var train = FashionMnist.Load(train: true);
 using var loader = new DataLoader(train, batchSize: 32, shuffle: true, dropLast: true, seed: 0,
     transform: new Compose(new Resize(32, 32), info.Normalize()));

@@ -5,7 +5,7 @@ using Engine.Models;
 using Engine.Nn;
 using Engine.Nn.Data;
 
-int steps = args.Length > 0 ? int.Parse(args[0]) : 20;
+int steps = args.Length > 0 ? int.Parse(args[0]) : 60;
 var train = FashionMnist.Load(train: true);          // the full set if installed, else the embedded subset
 var test = FashionMnist.Load(train: false);
 var info = FashionMnist.Info;
@@ -13,7 +13,7 @@ Console.WriteLine($"data: {train.Count} training, {test.Count} test images ({tra
 
 using var model = ModelRegistry.Create("lenet5", new ModelOptions(info.NumClasses, info.Channels, new Generator(0)));
 using var opt = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
-using var loader = new DataLoader(train, batchSize: 64, shuffle: true, dropLast: true, seed: 0);
+using var loader = new DataLoader(train, batchSize: 64, shuffle: true, dropLast: true, seed: 0, transform: info.Normalize());
 int step = 0;
 foreach (var batch in loader)
 {
@@ -23,7 +23,7 @@ foreach (var batch in loader)
     var loss = Functional.CrossEntropy(model.Call(batch.Images), batch.Labels);
     loss.Backward();
     opt.Step();
-    if (++step % 5 == 0) Console.WriteLine($"step {step}: loss {loss.Item():F4}");
+    if (++step % 10 == 0) Console.WriteLine($"step {step}: loss {loss.Item():F4}");
     if (step == steps) break;
 }
 
@@ -33,7 +33,7 @@ using var restored = ModelRegistry.Create("lenet5", new ModelOptions(info.NumCla
 Checkpoint.Load(path, restored);
 File.Delete(path);
 
-using var eval = new DataLoader(test, batchSize: 256);
+using var eval = new DataLoader(test, batchSize: 256, transform: info.Normalize());
 using var first = eval.First();
 using (Tensor.NoGrad())
 {
