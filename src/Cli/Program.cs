@@ -7,6 +7,7 @@ root.Add(TrainCommand.Create());
 root.Add(EvalCommand.Create());
 root.Add(ModelsCommand.Create());
 root.Add(SummaryCommand.Create());
+root.Add(ExportCommand.Create());
 root.Add(BenchCommand.Create());
 root.Add(InfoCommand.Create());
 root.Add(FinetuneCommand.Create());

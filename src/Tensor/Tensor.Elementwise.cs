@@ -137,14 +137,18 @@ public sealed partial class Tensor
     private Tensor Affine(string op, double scale, double shift)
     {
         var r = UnaryKernel(op, UnaryOp.Affine, this, scale, shift);
-        return Autograd.Record(r, op, [this], (g, _) => [g.Mul(scale)]);
+        Autograd.Record(r, op, [this], (g, _) => [g.Mul(scale)]);
+        if (OpTrace.IsActive) OpTrace.Annotate(r, ("scale", scale), ("shift", shift));
+        return r;
     }
 
     /// <summary>s / this (floating point).</summary>
     public Tensor RDiv(double s)
     {
         var r = FloatUnary("rdiv", UnaryOp.ScalarDiv, s);
-        return Autograd.Record(r, "rdiv", [this], (g, _) => [g.Mul(r).Mul(r).Mul(-1.0 / s)]);
+        Autograd.Record(r, "rdiv", [this], (g, _) => [g.Mul(r).Mul(r).Mul(-1.0 / s)]);
+        if (OpTrace.IsActive) OpTrace.Annotate(r, ("numerator", s));
+        return r;
     }
 
     /// <summary>1 / this.</summary>
@@ -155,7 +159,9 @@ public sealed partial class Tensor
     {
         var r = FloatUnary("pow", UnaryOp.PowScalar, p);
         Tensor x = this;
-        return Autograd.Record(r, "pow", [this], (g, _) => [BinaryKernel("pow_backward", BinaryOp.PowScalarBackward, g, x, a: p)]);
+        Autograd.Record(r, "pow", [this], (g, _) => [BinaryKernel("pow_backward", BinaryOp.PowScalarBackward, g, x, a: p)]);
+        if (OpTrace.IsActive) OpTrace.Annotate(r, ("exponent", p));
+        return r;
     }
 
     /// <summary>−this.</summary>
@@ -225,7 +231,9 @@ public sealed partial class Tensor
         }
         var r = UnaryKernel("clamp", UnaryOp.Clamp, this, lo, hi);
         Tensor x = this;
-        return Autograd.Record(r, "clamp", [this], (g, _) => [BinaryKernel("clamp_backward", BinaryOp.ClampBackward, g, x, a: lo, b: hi)]);
+        Autograd.Record(r, "clamp", [this], (g, _) => [BinaryKernel("clamp_backward", BinaryOp.ClampBackward, g, x, a: lo, b: hi)]);
+        if (OpTrace.IsActive) OpTrace.Annotate(r, ("min", lo), ("max", hi));
+        return r;
     }
 
     // ---- activations --------------------------------------------------------------------------------------
@@ -271,7 +279,9 @@ public sealed partial class Tensor
         if (spec.FloatOnly) Checks.Float(spec.Name, this);
         var r = UnaryKernel(spec.Name, op, this, parameter);
         Tensor saved = spec.SavesOutput ? r : this;
-        return Autograd.Record(r, spec.Name, [this], (g, _) => [BinaryKernel(spec.Name + "_backward", spec.Backward, g, saved, a: parameter)]);
+        Autograd.Record(r, spec.Name, [this], (g, _) => [BinaryKernel(spec.Name + "_backward", spec.Backward, g, saved, a: parameter)]);
+        if (OpTrace.IsActive) OpTrace.Annotate(r, ("parameter", parameter));
+        return r;
     }
 
     // ---- comparisons (bool results, no gradient) ------------------------------------------------------------

@@ -38,13 +38,15 @@ public sealed partial class Tensor
             at += sizes[i];
         }
         var inputs = tensors.ToArray();
-        return Autograd.Record(r, op, inputs, (g, need) =>
+        var joined = Autograd.Record(r, op, inputs, (g, need) =>
         {
             var grads = new Tensor?[sizes.Length];
             long s = 0;
             for (int i = 0; i < sizes.Length; i++) { if (need[i]) grads[i] = g.Narrow(d, s, sizes[i]); s += sizes[i]; }
             return grads;
         });
+        if (OpTrace.IsActive) OpTrace.Annotate(joined, ("dim", d));
+        return joined;
     }
 
     /// <summary>Stacks tensors of one shape along a new dimension <paramref name="dim"/>.</summary>

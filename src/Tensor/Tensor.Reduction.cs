@@ -56,7 +56,9 @@ public sealed partial class Tensor
         var r = ReduceKernel("sum", ReduceOp.Sum, d, keepDim);
         var keep = KeepShape(_shape, d);
         var inShape = _shape;
-        return Autograd.Record(r, "sum", [this], (g, _) => [g.Reshape(keep).Expand(inShape)]);
+        var sum = Autograd.Record(r, "sum", [this], (g, _) => [g.Reshape(keep).Expand(inShape)]);
+        if (OpTrace.IsActive) OpTrace.Annotate(sum, ("dims", d), ("keep_dim", keepDim));
+        return sum;
     }
 
     /// <summary>Sum over one dim.</summary>
@@ -96,11 +98,13 @@ public sealed partial class Tensor
         var r = ReduceKernel(op, kind, d, keepDim);
         var keep = KeepShape(_shape, d);
         Tensor x = this;
-        return Autograd.Record(r, op, [this], (g, _) =>
+        var extreme = Autograd.Record(r, op, [this], (g, _) =>
         {
             var mask = x.Eq(r.Reshape(keep)).To(g.DType);
             return [mask.Mul(g.Reshape(keep)).Div(mask.Sum(d, keepDim: true))];
         });
+        if (OpTrace.IsActive) OpTrace.Annotate(extreme, ("dims", d), ("keep_dim", keepDim));
+        return extreme;
     }
 
     /// <summary>Max along <paramref name="dim"/>: the values and the index of the first maximum (int64).</summary>
@@ -136,6 +140,7 @@ public sealed partial class Tensor
             z.ScatterAddInPlace(d, ii, gi);
             return [z];
         });
+        if (OpTrace.IsActive) OpTrace.Annotate(values, ("dims", new[] { d }), ("keep_dim", keepDim));
         return (values, ix);
     }
 

@@ -29,12 +29,14 @@ public sealed partial class Tensor
         using var x = ContiguousNoGrad();
         var r = Empty(_shape, DType, Device, op: op);
         Backend.Softmax(r.View(op), x.View(op), log, scale);
-        return Autograd.Record(r, op, [this], (g, _) =>
+        var soft = Autograd.Record(r, op, [this], (g, _) =>
         {
             using var gc = g.ContiguousNoGrad();
             var dx = Empty(r._shape, r.DType, r.Device, op: op + "_backward");
             r.Backend.SoftmaxBackward(dx.View(op), gc.View(op), r.View(op), log, scale);
             return [dx];
         });
+        if (OpTrace.IsActive) OpTrace.Annotate(soft, ("scale", scale));
+        return soft;
     }
 }

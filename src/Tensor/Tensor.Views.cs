@@ -92,7 +92,9 @@ public sealed partial class Tensor
             seen[d] = true;
             ns[i] = _shape[d]; nst[i] = _strides[d]; inverse[d] = i;
         }
-        return Autograd.Record(Alias(ns, nst, _offset, "permute"), "permute", [this], (g, _) => [g.Permute(inverse)]);
+        var r = Autograd.Record(Alias(ns, nst, _offset, "permute"), "permute", [this], (g, _) => [g.Permute(inverse)]);
+        if (OpTrace.IsActive) OpTrace.Annotate(r, ("dims", dims.Select(v => NormDim("permute", v, Rank)).ToArray()));
+        return r;
     }
 
     /// <summary>Swaps two dimensions.</summary>
@@ -141,12 +143,14 @@ public sealed partial class Tensor
         var nst = Strides; nst[d] = _strides[d] * step;
         var inShape = _shape;
         long s0 = start;
-        return Autograd.Record(Alias(ns, nst, _offset + start * _strides[d], "slice"), "slice", [this], (g, _) =>
+        var sliced = Autograd.Record(Alias(ns, nst, _offset + start * _strides[d], "slice"), "slice", [this], (g, _) =>
         {
             var z = Zeros(inShape, g.DType, g.Device);
             z.Slice(d, s0, s0 + (len - 1) * step + 1, step).CopyFromUnchecked(g);
             return [z];
         });
+        if (OpTrace.IsActive) OpTrace.Annotate(sliced, ("dim", d), ("start", start), ("end", end), ("step", step));
+        return sliced;
     }
 
     /// <summary>The slice at <paramref name="index"/> along <paramref name="dim"/>, with that dim removed.</summary>

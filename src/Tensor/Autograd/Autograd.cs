@@ -11,6 +11,7 @@ internal static class Autograd
     /// </summary>
     public static Tensor Record(Tensor result, string name, Tensor?[] inputs, BackwardFn backward)
     {
+        if (OpTrace.IsActive) OpTrace.Add(name, inputs, result);
         if (!GradMode.IsEnabled) return result;
         bool any = false;
         var needed = new bool[inputs.Length];

@@ -161,6 +161,7 @@ public static partial class Functional
             }
             return [dx, dw, db];
         });
+        if (OpTrace.IsActive) OpTrace.Annotate(y, ("stride", stride), ("padding_begin", padB), ("padding_end", padE), ("dilation", dilation), ("groups", groups));
         return SpatialWindow.Attach(y, kernel, stride, padB, dilation);
     }
 

@@ -37,7 +37,7 @@ public static partial class Functional
         var p = new BatchNormParams(n, c, s, training, momentum, eps);
         x.Backend.BatchNormForward(p, y.View(op), xc.View(op), new(wc?.View(op), bc?.View(op), runningMean?.View(op), runningVar?.View(op)),
             new(mean.View(op), invStd.View(op)));
-        return Autograd.Record(y, op, [x, weight, bias], (gy, need) =>
+        var result = Autograd.Record(y, op, [x, weight, bias], (gy, need) =>
         {
             using var gyc = gy.ContiguousNoGrad();
             using var xb = x.ContiguousNoGrad();
@@ -49,6 +49,12 @@ public static partial class Functional
                 new(mean.View(op), invStd.View(op)));
             return [dx, dw, db];
         });
+        if (OpTrace.IsActive)
+        {
+            OpTrace.Annotate(result, ("training", training), ("eps", eps), ("momentum", momentum));
+            if (runningMean is not null) OpTrace.Annotate(result, ("running_mean", runningMean), ("running_var", runningVar!));
+        }
+        return result;
     }
 
     /// <summary>
@@ -67,7 +73,7 @@ public static partial class Functional
         var y = Tensor.Empty(x.ShapeSpan, x.DType, x.Device, op: op);
         var p = new LrnParams(n, c, s, size, alpha, beta, k);
         x.Backend.LrnForward(p, y.View(op), xc.View(op));
-        return Autograd.Record(y, op, [x], (gy, _) =>
+        var result = Autograd.Record(y, op, [x], (gy, _) =>
         {
             using var gyc = gy.ContiguousNoGrad();
             using var xb = x.ContiguousNoGrad();
@@ -75,5 +81,7 @@ public static partial class Functional
             x.Backend.LrnBackward(p, dx.View(op), gyc.View(op), xb.View(op), y.View(op));
             return [dx];
         });
+        if (OpTrace.IsActive) OpTrace.Annotate(result, ("size", size), ("alpha", alpha), ("beta", beta), ("k", k));
+        return result;
     }
 }

@@ -128,6 +128,7 @@ public static partial class Functional
         }
         var g = Geometry(planes, inSizes, outSizes, start, end, div, dilation);
         var (y, indices) = RunMaxPool(op, x, g, PoolOutShape(x, outSizes));
+        if (OpTrace.IsActive) OpTrace.Annotate(y, ("kernel", kernel), ("stride", stride), ("padding", padding), ("dilation", dilation), ("ceil_mode", ceilMode));
         return (SpatialWindow.Attach(y, kernel, stride, padding, dilation), indices);
     }
 
@@ -175,7 +176,11 @@ public static partial class Functional
         }
         if (divisorOverride is int dv) div[0] = div[0].Select(_ => dv).ToArray();
         var g = Geometry(planes, inSizes, outSizes, start, end, div, Enumerable.Repeat(1, spatial).ToArray());
-        return SpatialWindow.Attach(RunAvgPool(op, x, g, PoolOutShape(x, outSizes)), kernel, stride, padding, [.. Enumerable.Repeat(1, spatial)]);
+        var y = RunAvgPool(op, x, g, PoolOutShape(x, outSizes));
+        if (OpTrace.IsActive)
+            OpTrace.Annotate(y, ("kernel", kernel), ("stride", stride), ("padding", padding), ("ceil_mode", ceilMode), ("count_include_pad", countIncludePad),
+                ("divisor_override", (object?)divisorOverride ?? 0));
+        return SpatialWindow.Attach(y, kernel, stride, padding, [.. Enumerable.Repeat(1, spatial)]);
     }
 
     private static Tensor RunAvgPool(string op, Tensor x, PoolGeometry g, long[] outShape)
