@@ -113,8 +113,11 @@ internal sealed class ModuleSymbols
                 else if (s == 1)
                 {
                     var fs = Funcs[c];
-                    var cycle = path.Select(p => p.Name).SkipWhile(p => p != c);
-                    throw new PtxException(fs.Line, fs.Col, ".func", $"recursive call cycle {string.Join(" -> ", cycle)} -> {c} is not supported");
+                    var cycle = path.Select(p => p.Name).SkipWhile(p => p != c).ToList();
+                    // A long cycle is named by its ends, so the message stays short.
+                    string shown = cycle.Count <= 8 ? string.Join(" -> ", cycle)
+                        : $"{string.Join(" -> ", cycle.Take(4))} -> ({cycle.Count - 8} more) -> {string.Join(" -> ", cycle.Skip(cycle.Count - 4))}";
+                    throw new PtxException(fs.Line, fs.Col, ".func", $"recursive call cycle {shown} -> {c} is not supported");
                 }
             }
         }

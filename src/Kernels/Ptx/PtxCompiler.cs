@@ -48,6 +48,7 @@ internal sealed partial class PtxCompiler
     private int _dynAlign = 16;
     private long _localBytes, _scratchBytes;
     private bool _globalAtomics;
+    private int _statements;
 
     // Current function.
     private FunctionSyntax _f = null!;
@@ -71,12 +72,12 @@ internal sealed partial class PtxCompiler
 
     /// <summary>
     /// Decodes the defined functions no kernel calls, once, so that their errors are reported as they would be in a
-    /// kernel; returns the number of decoded instructions.
+    /// kernel; null when there are none.
     /// </summary>
-    public static int CheckUncalledFunctions(ModuleSymbols sym)
+    public static PtxProgram? CheckUncalledFunctions(ModuleSymbols sym)
     {
         var roots = sym.Unreached();
-        return roots.Count == 0 ? 0 : new PtxCompiler(sym).Run(null, roots).Code.Length;
+        return roots.Count == 0 ? null : new PtxCompiler(sym).Run(null, roots);
     }
 
     private PtxProgram Run(FunctionSyntax? entry, List<string> roots)
@@ -157,6 +158,7 @@ internal sealed partial class PtxCompiler
         prog.LocalBytes = checked((int)_localBytes);
         prog.LocalStride = checked((int)(AlignUp(_localBytes, 16) + AlignUp(_scratchBytes, 16)));
         prog.UsesGlobalAtomics = _globalAtomics;
+        prog.Statements = _statements;
         return prog;
     }
 
@@ -209,6 +211,7 @@ internal sealed partial class PtxCompiler
 
     private void CompileFunction(FunctionSyntax f, bool isEntry, PtxParameter[]? kernelParams)
     {
+        _statements += f.Body.Count + 1;
         _f = f;
         _isEntry = isEntry;
         _scopes.Clear();

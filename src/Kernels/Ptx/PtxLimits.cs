@@ -28,8 +28,15 @@ public sealed record PtxLimits
     /// <summary>Most decoded instructions in one kernel, counting the functions it calls (262144).</summary>
     public int MaxInstructionsPerKernel { get; init; } = 256 * 1024;
 
-    /// <summary>Most decoded instructions in one module, summed over its kernels (2 Mi); bounds the work of loading.</summary>
-    public long MaxInstructionsPerModule { get; init; } = 2 * 1024 * 1024;
+    /// <summary>
+    /// Most statements (instructions, declarations, labels) decoded for one module, summed over its kernels, each
+    /// counting the functions it calls (4 Mi). A kernel holds its own copy of its callees, so this bounds the work and
+    /// memory of loading where the text's size alone would not (many kernels calling one large function).
+    /// </summary>
+    public long MaxStatementsPerModule { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Most registers declared in one module, summed over its kernels, each counting the functions it calls (256 Ki).</summary>
+    public long MaxRegistersPerModule { get; init; } = 256 * 1024;
 
     /// <summary>Most statically declared shared memory per block (163 KiB, sm_80's maximum).</summary>
     public long MaxStaticSharedBytes { get; init; } = 163 * 1024;
@@ -37,8 +44,8 @@ public sealed record PtxLimits
     /// <summary>Most local memory per thread, including call-parameter scratch (512 KiB, the hardware limit).</summary>
     public long MaxLocalBytesPerThread { get; init; } = 512 * 1024;
 
-    /// <summary>Most bytes of .global and .const variables in one module (256 MiB).</summary>
-    public long MaxGlobalBytes { get; init; } = 256L * 1024 * 1024;
+    /// <summary>Most bytes of .global and .const variables in one module (64 MiB; each device holds its own copy).</summary>
+    public long MaxGlobalBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>Largest <c>.align</c> value (64 KiB).</summary>
     public int MaxAlignment { get; init; } = 64 * 1024;
@@ -51,7 +58,8 @@ public sealed record PtxLimits
         if (MaxNestingDepth < 1 || MaxNestingDepth > 10_000) throw new ArgumentValueException(op, $"PtxLimits.MaxNestingDepth {MaxNestingDepth} must be 1 to 10000");
         if (MaxRegistersPerKernel < 1 || MaxRegistersPerKernel > 1 << 24) throw new ArgumentValueException(op, $"PtxLimits.MaxRegistersPerKernel {MaxRegistersPerKernel} must be 1 to {1 << 24}");
         if (MaxInstructionsPerKernel < 1) throw new ArgumentValueException(op, $"PtxLimits.MaxInstructionsPerKernel {MaxInstructionsPerKernel} must be positive");
-        if (MaxInstructionsPerModule < 1) throw new ArgumentValueException(op, $"PtxLimits.MaxInstructionsPerModule {MaxInstructionsPerModule} must be positive");
+        if (MaxStatementsPerModule < 1) throw new ArgumentValueException(op, $"PtxLimits.MaxStatementsPerModule {MaxStatementsPerModule} must be positive");
+        if (MaxRegistersPerModule < 1) throw new ArgumentValueException(op, $"PtxLimits.MaxRegistersPerModule {MaxRegistersPerModule} must be positive");
         if (MaxStaticSharedBytes < 0 || MaxStaticSharedBytes > int.MaxValue) throw new ArgumentValueException(op, $"PtxLimits.MaxStaticSharedBytes {MaxStaticSharedBytes} must be 0 to {int.MaxValue}");
         if (MaxLocalBytesPerThread < 0 || MaxLocalBytesPerThread > 1 << 30) throw new ArgumentValueException(op, $"PtxLimits.MaxLocalBytesPerThread {MaxLocalBytesPerThread} must be 0 to {1 << 30}");
         if (MaxGlobalBytes < 0 || MaxGlobalBytes > Array.MaxLength) throw new ArgumentValueException(op, $"PtxLimits.MaxGlobalBytes {MaxGlobalBytes} must be 0 to {Array.MaxLength}");

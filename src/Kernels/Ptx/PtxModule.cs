@@ -49,29 +49,33 @@ public sealed class PtxModule
         GlobalInit = Globals.Select(InitialBytes).ToArray();
         var sym = new ModuleSymbols(m, Globals, limits);
         var names = new List<string>();
-        long instructions = 0;
+        long statements = 0, registers = 0;
         foreach (var f in m.Functions)
         {
             if (!f.IsEntry) continue;
             if (!f.HasBody) throw new PtxException(f.Line, f.Col, ".entry", $"kernel '{f.Name}' has no body");
             if (_kernels.ContainsKey(f.Name)) throw new PtxException(f.Line, f.Col, ".entry", $"kernel '{f.Name}' is defined twice");
             var prog = PtxCompiler.Compile(sym, f);
-            instructions += prog.Code.Length;
-            CheckModuleInstructions(instructions, limits, f);
+            CheckModuleTotals(statements += prog.Statements, registers += prog.RegCount, limits, f);
             _kernels[f.Name] = new PtxKernel(this, prog);
             names.Add(f.Name);
         }
-        instructions += PtxCompiler.CheckUncalledFunctions(sym);
-        CheckModuleInstructions(instructions, limits, null);
+        if (PtxCompiler.CheckUncalledFunctions(sym) is { } rest)
+            CheckModuleTotals(statements + rest.Statements, registers + rest.RegCount, limits, null);
         KernelNames = names;
     }
 
-    // Each kernel holds its own copy of the functions it calls, so the total bounds the work and memory of loading.
-    private static void CheckModuleInstructions(long instructions, PtxLimits limits, FunctionSyntax? at)
+    // Each kernel holds its own copy of the functions it calls, so these totals (not the text's size) bound the work
+    // and memory of loading. Checked after each kernel, which the per-kernel limits bound.
+    private static void CheckModuleTotals(long statements, long registers, PtxLimits limits, FunctionSyntax? at)
     {
-        if (instructions > limits.MaxInstructionsPerModule)
-            throw new PtxLimitException(at?.Line ?? 1, at?.Col ?? 1, at == null ? "" : ".entry", nameof(PtxLimits.MaxInstructionsPerModule), limits.MaxInstructionsPerModule,
-                $"the module decodes to {instructions} instructions{(at == null ? "" : $" with kernel '{at.Name}'")} (each kernel counts the functions it calls)");
+        string with = at == null ? "" : $" with kernel '{at.Name}'";
+        if (statements > limits.MaxStatementsPerModule)
+            throw new PtxLimitException(at?.Line ?? 1, at?.Col ?? 1, at == null ? "" : ".entry", nameof(PtxLimits.MaxStatementsPerModule), limits.MaxStatementsPerModule,
+                $"the module decodes {statements} statements{with} (each kernel counts the functions it calls)");
+        if (registers > limits.MaxRegistersPerModule)
+            throw new PtxLimitException(at?.Line ?? 1, at?.Col ?? 1, at == null ? "" : ".entry", nameof(PtxLimits.MaxRegistersPerModule), limits.MaxRegistersPerModule,
+                $"the module declares {registers} registers{with} (each kernel counts the functions it calls)");
     }
 
     /// <summary>Parses and decodes PTX text (.version, .target sm_XX, .address_size 64, then variables and functions).</summary>
