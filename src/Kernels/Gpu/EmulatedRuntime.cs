@@ -140,11 +140,14 @@ public sealed unsafe class EmulatedRuntime : IHostMappedRuntime, IDisposable
         lock (_lock) Range(dst, bytes, "gpu.memset").Fill(value);
     }
 
+    /// <summary>The limits modules are loaded under (<see cref="PtxLimits.Default"/> unless set).</summary>
+    public PtxLimits Limits { get; init; } = PtxLimits.Default;
+
     /// <inheritdoc/>
     public GpuModule LoadModule(string name, string ptx)
     {
         _texts.TryAdd(name, ptx);
-        return _modules.GetOrAdd(name, static (n, text) => new EmulatedModule(n, PtxModule.Load(text)), ptx);
+        return _modules.GetOrAdd(name, static (n, arg) => new EmulatedModule(n, PtxModule.Load(arg.ptx, arg.Limits)), (ptx, Limits));
     }
 
     private readonly ConcurrentDictionary<string, string> _texts = new();

@@ -94,9 +94,12 @@ public class PtxLimitTests
         LimitError(sb.ToString(), nameof(PtxLimits.MaxRegistersPerModule));
         Assert.That(sw.Elapsed.TotalSeconds, Is.LessThan(5), "rejected without building the registers (timing noisy on shared CI cores)");
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(256L << 20));
-        // The limit is configurable.
+        // The limit is configurable, for a module and for a runtime's modules.
         var more = PtxLimits.Default with { MaxRegistersPerKernel = 40_000 };
-        Assert.That(PtxModule.Load(Header + ".visible .entry k()\n{\n .reg .b32 %r<20000>;\n ret;\n}\n", more).GetKernel("k").RegisterCount, Is.EqualTo(20000));
+        string twenty = Header + ".visible .entry k()\n{\n .reg .b32 %r<20000>;\n ret;\n}\n";
+        Assert.That(PtxModule.Load(twenty, more).GetKernel("k").RegisterCount, Is.EqualTo(20000));
+        using var runtime = new EmulatedRuntime(new EmulatedDevice()) { Limits = PtxLimits.Default with { MaxRegistersPerKernel = 100 } };
+        Assert.That(Assert.Throws<PtxLimitException>(() => runtime.LoadModule("twenty", twenty))!.LimitValue, Is.EqualTo(100));
     }
 
     [Test]
