@@ -93,7 +93,7 @@ public sealed unsafe class EmulatedRuntime : IHostMappedRuntime, IDisposable
     {
         lock (_lock)
         {
-            if (!_buffers.Remove(address, out var b)) throw new ArgumentValueException("gpu.free", $"0x{address:X} is not a live allocation");
+            if (!_buffers.Remove(address, out var b)) throw new ArgumentValueException("gpu.free", $"0x{address:X} is not a live allocation{Emulator.DescribeOwner(address)}");
             Emulator.Free(b);
         }
     }
@@ -105,15 +105,15 @@ public sealed unsafe class EmulatedRuntime : IHostMappedRuntime, IDisposable
     }
 
     private DeviceBuffer Buffer(ulong address) =>
-        _buffers.TryGetValue(address, out var b) ? b : throw new ArgumentValueException("gpu", $"0x{address:X} is not the start of a live allocation");
+        _buffers.TryGetValue(address, out var b) ? b : throw new ArgumentValueException("gpu", $"0x{address:X} is not the start of a live allocation{Emulator.DescribeOwner(address)}");
 
     // Host span over [address, address + bytes) inside one live allocation (bounds-checked like the interpreter).
     private Span<byte> Range(ulong address, long bytes, string op)
     {
         foreach (var b in _buffers.Values)
-            if (address >= b.Address && address + (ulong)bytes <= b.Address + (ulong)b.Bytes)
+            if (bytes >= 0 && address - b.Address <= (ulong)b.Bytes && (ulong)b.Bytes - (address - b.Address) >= (ulong)bytes)
                 return new Span<byte>(Emulator.HostPointer(b) + (long)(address - b.Address), checked((int)bytes));
-        throw new ArgumentValueException(op, $"{bytes} bytes at 0x{address:X} are not inside one live allocation");
+        throw new ArgumentValueException(op, $"{bytes} bytes at 0x{address:X} are not inside one live allocation{Emulator.DescribeOwner(address)}");
     }
 
     /// <inheritdoc/>
@@ -140,11 +140,14 @@ public sealed unsafe class EmulatedRuntime : IHostMappedRuntime, IDisposable
         lock (_lock) Range(dst, bytes, "gpu.memset").Fill(value);
     }
 
+    /// <summary>The limits modules are loaded under (<see cref="PtxLimits.Default"/> unless set).</summary>
+    public PtxLimits Limits { get; init; } = PtxLimits.Default;
+
     /// <inheritdoc/>
     public GpuModule LoadModule(string name, string ptx)
     {
         _texts.TryAdd(name, ptx);
-        return _modules.GetOrAdd(name, static (n, text) => new EmulatedModule(n, PtxModule.Load(text)), ptx);
+        return _modules.GetOrAdd(name, static (n, arg) => new EmulatedModule(n, PtxModule.Load(arg.ptx, arg.Limits)), (ptx, Limits));
     }
 
     private readonly ConcurrentDictionary<string, string> _texts = new();

@@ -4,8 +4,9 @@ using System.Runtime.InteropServices;
 namespace Engine.Kernels.Ptx;
 
 /// <summary>
-/// A GPU emulated on the CPU: device memory is host memory at 64-bit device addresses (from
-/// <see cref="BaseAddress"/>, allocations separated by unmapped guard gaps, addresses never reused), and kernels
+/// A GPU emulated on the CPU: device memory is host memory at 64-bit device addresses (each device has its own
+/// range, from <see cref="AddressBase"/>, so a buffer of one device used on another is reported rather than
+/// aliasing its memory; allocations separated by unmapped guard gaps, addresses never reused), and kernels
 /// are PTX run by the interpreter with bounds, alignment, barrier, shared-memory race and initialisation checks.
 /// A failed check raises <see cref="PtxRuntimeException"/>. Launches are deterministic: blocks are independent and
 /// each block's threads run in a fixed order; blocks run in parallel on <see cref="MaxParallelBlocks"/> threads
@@ -14,8 +15,15 @@ namespace Engine.Kernels.Ptx;
 /// </summary>
 public sealed class EmulatedDevice : IDisposable
 {
-    /// <summary>Device address of the first allocation.</summary>
+    /// <summary>Lowest device address of any emulated device (the first allocation of the first device).</summary>
     public const ulong BaseAddress = 0x7F00_0000_0000;
+
+    /// <summary>Bytes of address space each device owns (16 TiB): room for hundreds of millions of allocations.</summary>
+    public const ulong AddressRangeBytes = 1UL << 44;
+
+    // Ranges above BaseAddress that fit below 2^64; device ids beyond it reuse ranges (after a million devices).
+    private const ulong RangeCount = (ulong.MaxValue - BaseAddress) / AddressRangeBytes;
+    private static int s_devices;
 
     private const ulong Guard = 64 * 1024, AllocAlign = 256;
     private const long MaxRegisterSlots = 1L << 26;   // 512 MiB of registers per block runner
@@ -23,9 +31,23 @@ public sealed class EmulatedDevice : IDisposable
     private readonly List<DeviceAllocation> _allocs = [];
     private readonly List<(ulong Base, ulong Length, string Label)> _freed = [];
     private readonly Dictionary<PtxModule, DeviceAllocation[]> _moduleGlobals = [];
-    private ulong _next = BaseAddress;
+    private ulong _next;
     private int _count;
     private bool _disposed;
+
+    /// <summary>Creates a device with its own address range.</summary>
+    public EmulatedDevice()
+    {
+        Id = Interlocked.Increment(ref s_devices) - 1;
+        AddressBase = BaseAddress + (ulong)Id % RangeCount * AddressRangeBytes;
+        _next = AddressBase;
+    }
+
+    /// <summary>This device's number (0 for the first created in the process); names it in errors.</summary>
+    public int Id { get; }
+
+    /// <summary>Device address of this device's first allocation; its addresses lie in [AddressBase, AddressBase + <see cref="AddressRangeBytes"/>).</summary>
+    public ulong AddressBase { get; }
 
     /// <summary>The engine device this emulator stands for.</summary>
     public Device Device => Device.Emulated;
@@ -66,6 +88,8 @@ public sealed class EmulatedDevice : IDisposable
 
     private DeviceAllocation AddAllocation(byte[] data, bool readOnly, string label)
     {
+        if (AddressBase + AddressRangeBytes - _next < (ulong)data.LongLength + Guard + AllocAlign)
+            throw new ArgumentValueException("EmulatedDevice.Alloc", $"emulated device #{Id} has used its whole address range ({AddressRangeBytes} bytes; addresses are never reused)");
         var a = new DeviceAllocation(_next, data, readOnly, label);
         _next = (_next + (ulong)data.LongLength + Guard + AllocAlign - 1) / AllocAlign * AllocAlign;
         _allocs.Add(a);      // addresses only grow, so the list stays sorted
@@ -87,7 +111,19 @@ public sealed class EmulatedDevice : IDisposable
             if (a.Base == b.Address && (long)a.Length == b.Bytes) return a;
         foreach (var (fb, _, label) in _freed)
             if (fb == b.Address) throw new ArgumentValueException(op, $"{label} has been freed");
-        throw new ArgumentValueException(op, $"{b} is not a live allocation of this device");
+        throw new ArgumentValueException(op, $"{b} is not a live allocation of this device{DescribeOwner(b.Address)}");
+    }
+
+    /// <summary>Empty for an address in this device's range; otherwise says which device's range it is in (both named).</summary>
+    internal string DescribeOwner(ulong address) => DescribeOwner(address, Id, AddressBase);
+
+    internal static string DescribeOwner(ulong address, int id, ulong rangeBase)
+    {
+        if (address - rangeBase < AddressRangeBytes) return "";
+        string self = $"emulated device #{id} [0x{rangeBase:X}, 0x{rangeBase + AddressRangeBytes:X})";
+        if (address < BaseAddress) return $"; 0x{address:X} is below every emulated device's addresses (this is {self})";
+        ulong other = (address - BaseAddress) / AddressRangeBytes;
+        return $"; 0x{address:X} is in the address range of emulated device #{other}, not of {self}: a buffer of another device?";
     }
 
     /// <summary>Copies host data into a buffer, starting <paramref name="byteOffset"/> bytes in.</summary>
@@ -96,7 +132,7 @@ public sealed class EmulatedDevice : IDisposable
         const string op = "EmulatedDevice.Upload";
         var a = Find(dst, op);
         var bytes = MemoryMarshal.AsBytes(src);
-        if (byteOffset < 0 || byteOffset + bytes.Length > (long)a.Length)
+        if (byteOffset < 0 || byteOffset > (long)a.Length - bytes.Length)
             throw new ArgumentValueException(op, $"{bytes.Length} bytes at offset {byteOffset} do not fit in {a.Label}");
         bytes.CopyTo(a.Data.AsSpan((int)byteOffset));
     }
@@ -220,6 +256,8 @@ public sealed class EmulatedDevice : IDisposable
             Freed = [.. _freed],
             ConstValues = consts,
             InstructionLimit = InstructionLimitPerThread,
+            DeviceId = Id,
+            AddressBase = AddressBase,
         };
         if (trace is var (tb, tt))
         {

@@ -511,9 +511,12 @@ internal sealed unsafe partial class PtxBlockRunner
         string what = $"{(write ? "store to" : "load from")} 0x{addr:X} ({size} byte{(size == 1 ? "" : "s")})";
         if (addr - PtxCompiler.SharedWindow < PtxCompiler.WindowSize || addr - PtxCompiler.LocalWindow < PtxCompiler.WindowSize)
             return $"{what} is a generic shared/local address used as a global address";
+        // Empty unless the address is outside this device's range (in another device's, or below them all).
+        string owner = EmulatedDevice.DescribeOwner(addr, _l.DeviceId, _l.AddressBase);
         foreach (var (b, len, label) in _l.Freed)
             if (addr >= b && addr < b + Math.Max(len, 1)) return $"{what} is inside {label}, which has been freed";
         var allocs = _l.Allocations;
+        if (below > 0 && owner.Length > 0) return $"{what} is outside this device's memory{owner}";
         if (below > 0)
         {
             var a = allocs[below];
@@ -522,8 +525,8 @@ internal sealed unsafe partial class PtxBlockRunner
             return $"{what} runs past the end of {a.Label} [0x{a.Base:X}, +{a.Length})";
         }
         if (below < 0 && allocs.Length > 1 && addr < allocs[1].Base)
-            return $"{what} is {allocs[1].Base - addr} byte(s) before the start of {allocs[1].Label} [0x{allocs[1].Base:X}, +{allocs[1].Length})";
-        return $"{what} is outside every live allocation";
+            return $"{what} is {allocs[1].Base - addr} byte(s) before the start of {allocs[1].Label} [0x{allocs[1].Base:X}, +{allocs[1].Length}){owner}";
+        return $"{what} is outside every live allocation{owner}";
     }
 
     private PtxRuntimeException Misaligned(ulong addr, int size, int pc, int t) =>

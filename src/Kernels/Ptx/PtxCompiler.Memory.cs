@@ -207,12 +207,13 @@ internal sealed partial class PtxCompiler
         var fnOp = ops[k++];
         if (k < ops.Count && ops[k].Kind == OperandKind.Vector && ops[k].Name == "(") args = ops[k++];
         if (k != ops.Count) throw Fail(ops[k], ins, "unexpected operand; indirect calls and prototypes are not supported");
-        if (!_funcs.TryGetValue(fnOp.Name, out var callee))
+        if (!_sym.Funcs.TryGetValue(fnOp.Name, out var decl))
         {
             if (Lookup(fnOp.Name) is { Kind: SymKind.Reg }) throw Fail(fnOp, ins, "indirect calls are not supported");
             throw Fail(fnOp, ins, $"function '{fnOp.Name}' is not declared");
         }
-        if (!callee.Syntax.HasBody) throw Fail(fnOp, ins, $"function '{fnOp.Name}' has no body in this module (external functions are not supported)");
+        if (!decl.HasBody) throw Fail(fnOp, ins, $"function '{fnOp.Name}' has no body in this module (external functions are not supported)");
+        var callee = _funcs[fnOp.Name];     // every defined function the program calls is in it
         var f = callee.Syntax;
         var retOps = rets?.Elements ?? [];
         var argOps = args?.Elements ?? [];

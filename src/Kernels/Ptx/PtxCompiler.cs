@@ -24,11 +24,13 @@ internal sealed partial class PtxCompiler
         public long[] RetOffsets = [];
     }
 
-    private readonly ModuleSyntax _m;
+    private readonly ModuleSymbols _sym;
+    private readonly PtxLimits _limits;
     private readonly IReadOnlyList<VarDecl> _globals;
-    private readonly Dictionary<string, int> _globalIndex = [];
-    private readonly Dictionary<string, VarDecl> _moduleShared = [];
-    private readonly Dictionary<string, FuncLayout> _funcs = [];
+    private readonly Dictionary<string, int> _globalIndex;
+    private readonly Dictionary<string, VarDecl> _moduleShared;
+    private readonly Dictionary<string, FuncLayout> _funcs = [];    // the defined functions this program contains
+    private string _programName = "";
 
     private readonly List<Instr> _code = [];
     private readonly List<int> _lines = [];
@@ -46,6 +48,7 @@ internal sealed partial class PtxCompiler
     private int _dynAlign = 16;
     private long _localBytes, _scratchBytes;
     private bool _globalAtomics;
+    private int _statements;
 
     // Current function.
     private FunctionSyntax _f = null!;
@@ -54,49 +57,49 @@ internal sealed partial class PtxCompiler
     private Dictionary<string, int> _labels = [];
     private readonly List<(int, PtxType)> _curWrites = [];
 
-    private PtxCompiler(ModuleSyntax m, IReadOnlyList<VarDecl> globals)
+    private PtxCompiler(ModuleSymbols sym)
     {
-        _m = m;
-        _globals = globals;
-        for (int i = 0; i < globals.Count; i++) _globalIndex[globals[i].Name] = i;
-        foreach (var v in m.Variables)
-            if (v.Space == StateSpace.Shared)
-            {
-                if (!_moduleShared.TryAdd(v.Name, v) || _globalIndex.ContainsKey(v.Name))
-                    throw new PtxException(v.Line, v.Col, ".shared", $"'{v.Name}' is declared twice");
-            }
+        _sym = sym;
+        _limits = sym.Limits;
+        _globals = sym.Globals;
+        _globalIndex = sym.GlobalIndex;
+        _moduleShared = sym.Shared;
     }
 
-    /// <summary>Decodes the kernel <paramref name="entry"/> of module <paramref name="m"/>.</summary>
-    public static PtxProgram Compile(ModuleSyntax m, IReadOnlyList<VarDecl> globals, FunctionSyntax entry) =>
-        new PtxCompiler(m, globals).Run(entry);
+    /// <summary>Decodes the kernel <paramref name="entry"/> with the functions it calls, directly or not.</summary>
+    public static PtxProgram Compile(ModuleSymbols sym, FunctionSyntax entry) =>
+        new PtxCompiler(sym).Run(entry, sym.CalleesOf(entry));
 
-    private PtxProgram Run(FunctionSyntax entry)
+    /// <summary>
+    /// Decodes the defined functions no kernel calls, once, so that their errors are reported as they would be in a
+    /// kernel; null when there are none.
+    /// </summary>
+    public static PtxProgram? CheckUncalledFunctions(ModuleSymbols sym)
     {
-        // Lay out every .func's parameters in the per-thread call scratch.
-        foreach (var f in _m.Functions)
+        var roots = sym.Unreached();
+        return roots.Count == 0 ? null : new PtxCompiler(sym).Run(null, roots);
+    }
+
+    private PtxProgram Run(FunctionSyntax? entry, List<string> roots)
+    {
+        _programName = entry?.Name ?? "(functions no kernel calls)";
+        // Lay out the parameters of every function the program contains in the per-thread call scratch.
+        foreach (var f in _sym.Closure(roots))
         {
-            if (f.IsEntry) continue;
-            if (_funcs.ContainsKey(f.Name))
-            {
-                var prev = _funcs[f.Name].Syntax;
-                if (prev.HasBody && f.HasBody) throw new PtxException(f.Line, f.Col, ".func", $"function '{f.Name}' is defined twice");
-                if (!f.HasBody) continue;
-            }
             var lay = new FuncLayout { Syntax = f };
-            lay.RetOffsets = f.Returns.Select(p => AllocScratch(p.ByteSize, p.Alignment)).ToArray();
-            lay.ParamOffsets = f.Params.Select(p => AllocScratch(p.ByteSize, p.Alignment)).ToArray();
+            lay.RetOffsets = f.Returns.Select(AllocScratch).ToArray();
+            lay.ParamOffsets = f.Params.Select(AllocScratch).ToArray();
             _funcs[f.Name] = lay;
         }
-        CheckNoRecursion();
 
-        var prog = new PtxProgram { Name = entry.Name };
-        (prog.Params, prog.ParamBytes) = LayoutKernelParams(entry);
-
-        CompileFunction(entry, isEntry: true, prog.Params);
+        var prog = new PtxProgram { Name = _programName };
+        if (entry != null)
+        {
+            (prog.Params, prog.ParamBytes) = LayoutKernelParams(entry);
+            CompileFunction(entry, isEntry: true, prog.Params);
+        }
         foreach (var lay in _funcs.Values)
         {
-            if (!lay.Syntax.HasBody) continue;
             lay.EntryPc = _code.Count;
             CompileFunction(lay.Syntax, isEntry: false, null);
         }
@@ -155,6 +158,7 @@ internal sealed partial class PtxCompiler
         prog.LocalBytes = checked((int)_localBytes);
         prog.LocalStride = checked((int)(AlignUp(_localBytes, 16) + AlignUp(_scratchBytes, 16)));
         prog.UsesGlobalAtomics = _globalAtomics;
+        prog.Statements = _statements;
         return prog;
     }
 
@@ -165,69 +169,49 @@ internal sealed partial class PtxCompiler
 
     private static long AlignUp(long x, long a) => (x + a - 1) / a * a;
 
-    private long AllocScratch(long size, int align)
+    /// <summary>Places a call parameter or return value (or a function's .param variable) in the per-thread scratch.</summary>
+    private long AllocScratch(VarDecl p)
     {
-        _scratchBytes = AlignUp(_scratchBytes, Math.Max(align, 1));
+        _scratchBytes = AlignUp(_scratchBytes, Math.Max(p.Alignment, 1));
         long off = _scratchBytes;
-        _scratchBytes += Math.Max(size, 1);
+        _scratchBytes += Math.Max(p.ByteSize, 1);
+        CheckLocal(p, ".param");
         return off;
     }
 
+    /// <summary>Local memory and call scratch together must fit <see cref="PtxLimits.MaxLocalBytesPerThread"/>.</summary>
+    private void CheckLocal(Statement at, string instruction)
+    {
+        if (_localBytes + _scratchBytes > _limits.MaxLocalBytesPerThread)
+            throw Limit(at, instruction, nameof(PtxLimits.MaxLocalBytesPerThread), _limits.MaxLocalBytesPerThread,
+                $"'{_programName}' needs {_localBytes} bytes of .local memory and {_scratchBytes} bytes of call parameters per thread");
+    }
+
+    private static PtxLimitException Limit(Statement at, string instruction, string limit, long value, string message) =>
+        new(at.Line, at.Col, instruction, limit, value, message);
+
     private static (PtxParameter[], int) LayoutKernelParams(FunctionSyntax f)
     {
+        const int maxBytes = 4096;     // CUDA's limit for kernel parameters
         var list = new PtxParameter[f.Params.Count];
         long off = 0;
         for (int i = 0; i < list.Length; i++)
         {
             var p = f.Params[i];
             off = AlignUp(off, p.Alignment);
+            if (off + p.ByteSize > maxBytes)
+                throw new PtxException(p.Line, p.Col, ".entry", $"kernel parameters of '{f.Name}' take {off + p.ByteSize} bytes or more with '{p.Name}'; the limit is {maxBytes}");
             list[i] = new PtxParameter(p.Name, PtxTypes.Name(p.Type), (int)off, (int)p.ByteSize, p.Alignment, p.Dims.Length > 0);
             off += p.ByteSize;
         }
-        if (off > 4096) throw new PtxException(f.Line, f.Col, ".entry", $"kernel parameters take {off} bytes; the limit is 4096");
         return (list, (int)off);
-    }
-
-    private void CheckNoRecursion()
-    {
-        var calls = new Dictionary<string, HashSet<string>>();
-        foreach (var f in _m.Functions)
-        {
-            if (!f.HasBody) continue;
-            var set = calls.TryGetValue(f.Name, out var s) ? s : calls[f.Name] = [];
-            foreach (var st in f.Body)
-                if (st is InstructionSyntax { Mnemonic: "call" } ins)
-                    foreach (var o in ins.Operands)
-                        if (o.Kind == OperandKind.Name) set.Add(o.Name);
-        }
-        var state = new Dictionary<string, int>();
-        foreach (var f in _m.Functions)
-            if (f.HasBody) Visit(f.Name, []);
-
-        void Visit(string name, List<string> path)
-        {
-            if (state.TryGetValue(name, out int st))
-            {
-                if (st == 1)
-                {
-                    var fs = _m.Functions.First(x => x.Name == name && x.HasBody);
-                    throw new PtxException(fs.Line, fs.Col, ".func", $"recursive call cycle {string.Join(" -> ", path.SkipWhile(p => p != name))} -> {name} is not supported");
-                }
-                return;
-            }
-            if (!calls.TryGetValue(name, out var callees)) return;
-            state[name] = 1;
-            path.Add(name);
-            foreach (var c in callees) if (calls.ContainsKey(c)) Visit(c, path);
-            path.RemoveAt(path.Count - 1);
-            state[name] = 2;
-        }
     }
 
     // ---------------------------------------------------------------- functions and declarations
 
     private void CompileFunction(FunctionSyntax f, bool isEntry, PtxParameter[]? kernelParams)
     {
+        _statements += f.Body.Count + 1;
         _f = f;
         _isEntry = isEntry;
         _scopes.Clear();
@@ -306,6 +290,9 @@ internal sealed partial class PtxCompiler
         {
             case StateSpace.Reg:
                 if (d.Type == PtxType.None) throw new PtxException(d.Line, d.Col, ".reg", "register without a type");
+                if (_regNames.Count + Math.Max(d.RangeCount, 1) > _limits.MaxRegistersPerKernel)
+                    throw Limit(d, ".reg", nameof(PtxLimits.MaxRegistersPerKernel), _limits.MaxRegistersPerKernel,
+                        $"'{_programName}' declares more registers (with the functions it calls) at '{d.Name}{(d.RangeCount >= 0 ? $"<{d.RangeCount}>" : "")}'");
                 if (d.RangeCount >= 0)
                 {
                     for (int i = 0; i < d.RangeCount; i++) DeclareReg(d, d.Name + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -313,14 +300,14 @@ internal sealed partial class PtxCompiler
                 else DeclareReg(d, d.Name);
                 break;
             case StateSpace.Param:
-                Declare(d, new Sym(SymKind.SParam, d.Type, -1, AllocScratch(d.ByteSize, d.Alignment), -1, d.ByteSize, false, d.Name, d.Alignment));
+                Declare(d, new Sym(SymKind.SParam, d.Type, -1, AllocScratch(d), -1, d.ByteSize, false, d.Name, d.Alignment));
                 break;
             case StateSpace.Local:
             {
                 _localBytes = AlignUp(_localBytes, d.Alignment);
                 long off = _localBytes;
                 _localBytes += d.ByteSize;
-                if (_localBytes > 512 * 1024) throw new PtxException(d.Line, d.Col, ".local", "more than 512 KiB of local memory per thread");
+                CheckLocal(d, ".local");
                 Declare(d, new Sym(SymKind.Local, d.Type, -1, off, -1, d.ByteSize, false, d.Name, d.Alignment));
                 break;
             }
@@ -350,6 +337,9 @@ internal sealed partial class PtxCompiler
         _staticShared = AlignUp(_staticShared, d.Alignment);
         long off = _staticShared;
         _staticShared += d.ByteSize;
+        if (_staticShared > _limits.MaxStaticSharedBytes)
+            throw Limit(d, ".shared", nameof(PtxLimits.MaxStaticSharedBytes), _limits.MaxStaticSharedBytes,
+                $"'{_programName}' declares {_staticShared} bytes of shared memory with '{d.Name}'");
         _sharedSymbols.Add(new SharedSymbol(d.Name, off, d.ByteSize, false));
         return new Sym(SymKind.Shared, d.Type, -1, off, -1, d.ByteSize, false, d.Name, d.Alignment);
     }
@@ -375,7 +365,7 @@ internal sealed partial class PtxCompiler
             }
             return new Sym(SymKind.Shared, sh.Type, -1, off, -1, sh.ByteSize, false, name, sh.Alignment);
         }
-        if (_funcs.ContainsKey(name)) return new Sym(SymKind.Func, PtxType.None, -1, 0, -1, 0, false, name, 0);
+        if (_sym.Funcs.ContainsKey(name)) return new Sym(SymKind.Func, PtxType.None, -1, 0, -1, 0, false, name, 0);
         return null;
     }
 
@@ -535,6 +525,9 @@ internal sealed partial class PtxCompiler
 
     private void Emit(Instr i, int line, string text)
     {
+        if (_code.Count >= _limits.MaxInstructionsPerKernel)
+            throw new PtxLimitException(line, 1, "", nameof(PtxLimits.MaxInstructionsPerKernel), _limits.MaxInstructionsPerKernel,
+                $"'{_programName}' has more instructions (with the functions it calls)");
         _code.Add(i);
         _lines.Add(line);
         _texts.Add(text);

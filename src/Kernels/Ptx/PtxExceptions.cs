@@ -15,10 +15,26 @@ public class PtxException : EngineException
     /// <summary>The instruction or directive being read (for example <c>tex.1d.v4.f32.s32</c>); empty when none applies.</summary>
     public string Instruction { get; }
 
+    /// <summary>
+    /// When the text made the emulator itself fail (a bug in the emulator, not in the text), that failure; null for
+    /// every ordinary load error.
+    /// </summary>
+    public Exception? InternalError { get; }
+
     /// <summary>Creates the exception; the message names line, column and instruction.</summary>
     public PtxException(int line, int column, string instruction, string message)
+        : this(line, column, instruction, message, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates the exception for <paramref name="internalError"/>: a failure of the emulator itself while loading,
+    /// reported as a load error rather than escaping as another exception type (the fuzz tests check it never happens).
+    /// </summary>
+    public PtxException(int line, int column, string instruction, string message, Exception? internalError)
         : base("PtxModule.Load", Format(line, column, instruction, message))
     {
+        InternalError = internalError;
         Line = line;
         Column = column;
         Instruction = instruction;
@@ -26,6 +42,27 @@ public class PtxException : EngineException
 
     private static string Format(int line, int column, string instruction, string message) =>
         instruction.Length == 0 ? $"line {line}, column {column}: {message}" : $"line {line}, column {column}, '{instruction}': {message}";
+}
+
+/// <summary>
+/// PTX text that exceeds one of the <see cref="PtxLimits"/> (registers, instructions, memory, nesting, size):
+/// names the limit, its value and where it was exceeded.
+/// </summary>
+public sealed class PtxLimitException : PtxException
+{
+    /// <summary>The <see cref="PtxLimits"/> property exceeded, e.g. <c>MaxRegistersPerKernel</c>.</summary>
+    public string Limit { get; }
+
+    /// <summary>The limit's value.</summary>
+    public long LimitValue { get; }
+
+    /// <summary>Creates the exception; the message names the limit and its value.</summary>
+    public PtxLimitException(int line, int column, string instruction, string limit, long limitValue, string message)
+        : base(line, column, instruction, $"{message}; the limit is PtxLimits.{limit} = {limitValue}")
+    {
+        Limit = limit;
+        LimitValue = limitValue;
+    }
 }
 
 /// <summary>What a <see cref="PtxRuntimeException"/> found.</summary>

@@ -23,6 +23,9 @@ internal sealed class PtxLaunch
     public required (ulong Base, ulong Length, string Label)[] Freed;
     public required ulong[] ConstValues;
     public required long InstructionLimit;
+    /// <summary>The device's number and the start of its address range (for errors about another device's addresses).</summary>
+    public required int DeviceId;
+    public required ulong AddressBase;
     public int TraceBlock = -1;
     public int TraceThread = -1;
 }

@@ -31,33 +31,81 @@ public sealed class PtxModule
     /// <summary>The kernels (.entry functions) in declaration order.</summary>
     public IReadOnlyList<string> KernelNames { get; }
 
-    private PtxModule(ModuleSyntax m)
+    private PtxModule(ModuleSyntax m, PtxLimits limits)
     {
         Version = m.Version;
         Target = m.Target;
         Globals = m.Variables.Where(v => v.Space is StateSpace.Global or StateSpace.Const).ToArray();
         var seen = new HashSet<string>();
+        long globalBytes = 0;
         foreach (var g in Globals)
-            if (!seen.Add(g.Name)) throw new PtxException(g.Line, g.Col, "", $"'{g.Name}' is declared twice");
-        GlobalInit = Globals.Select(InitialBytes).ToArray();
-        var names = new List<string>();
-        foreach (var f in m.Functions.Where(f => f.IsEntry))
         {
+            if (!seen.Add(g.Name)) throw new PtxException(g.Line, g.Col, "", $"'{g.Name}' is declared twice");
+            globalBytes += g.ByteSize;      // each at most 2^48 (checked by the parser), so the sum cannot overflow before the check
+            if (globalBytes > limits.MaxGlobalBytes)
+                throw new PtxLimitException(g.Line, g.Col, g.Space == StateSpace.Const ? ".const" : ".global", nameof(PtxLimits.MaxGlobalBytes),
+                    limits.MaxGlobalBytes, $"the module's variables take {globalBytes} bytes with '{g.Name}'");
+        }
+        GlobalInit = Globals.Select(InitialBytes).ToArray();
+        var sym = new ModuleSymbols(m, Globals, limits);
+        var names = new List<string>();
+        long statements = 0, registers = 0;
+        foreach (var f in m.Functions)
+        {
+            if (!f.IsEntry) continue;
             if (!f.HasBody) throw new PtxException(f.Line, f.Col, ".entry", $"kernel '{f.Name}' has no body");
             if (_kernels.ContainsKey(f.Name)) throw new PtxException(f.Line, f.Col, ".entry", $"kernel '{f.Name}' is defined twice");
-            var prog = PtxCompiler.Compile(m, Globals, f);
+            var prog = PtxCompiler.Compile(sym, f);
+            CheckModuleTotals(statements += prog.Statements, registers += prog.RegCount, limits, f);
             _kernels[f.Name] = new PtxKernel(this, prog);
             names.Add(f.Name);
         }
+        if (PtxCompiler.CheckUncalledFunctions(sym) is { } rest)
+            CheckModuleTotals(statements + rest.Statements, registers + rest.RegCount, limits, null);
         KernelNames = names;
+    }
+
+    // Each kernel holds its own copy of the functions it calls, so these totals (not the text's size) bound the work
+    // and memory of loading. Checked after each kernel, which the per-kernel limits bound.
+    private static void CheckModuleTotals(long statements, long registers, PtxLimits limits, FunctionSyntax? at)
+    {
+        string with = at == null ? "" : $" with kernel '{at.Name}'";
+        if (statements > limits.MaxStatementsPerModule)
+            throw new PtxLimitException(at?.Line ?? 1, at?.Col ?? 1, at == null ? "" : ".entry", nameof(PtxLimits.MaxStatementsPerModule), limits.MaxStatementsPerModule,
+                $"the module decodes {statements} statements{with} (each kernel counts the functions it calls)");
+        if (registers > limits.MaxRegistersPerModule)
+            throw new PtxLimitException(at?.Line ?? 1, at?.Col ?? 1, at == null ? "" : ".entry", nameof(PtxLimits.MaxRegistersPerModule), limits.MaxRegistersPerModule,
+                $"the module declares {registers} registers{with} (each kernel counts the functions it calls)");
     }
 
     /// <summary>Parses and decodes PTX text (.version, .target sm_XX, .address_size 64, then variables and functions).</summary>
     /// <exception cref="PtxException">The text is not valid PTX or uses something the emulator does not support.</exception>
-    public static PtxModule Load(string ptx)
+    /// <exception cref="PtxLimitException">The text exceeds one of the <see cref="PtxLimits.Default"/> limits.</exception>
+    public static PtxModule Load(string ptx) => Load(ptx, PtxLimits.Default);
+
+    /// <summary>
+    /// Parses and decodes PTX text under <paramref name="limits"/>. Every input either loads or raises
+    /// <see cref="PtxException"/> (<see cref="PtxLimitException"/> for a limit); loading takes time and memory linear
+    /// in the text's size and never recurses deeper than <see cref="PtxLimits.MaxNestingDepth"/>.
+    /// </summary>
+    /// <exception cref="PtxException">The text is not valid PTX or uses something the emulator does not support.</exception>
+    /// <exception cref="PtxLimitException">The text exceeds one of <paramref name="limits"/>.</exception>
+    public static PtxModule Load(string ptx, PtxLimits limits)
     {
         ArgumentNullException.ThrowIfNull(ptx);
-        return new PtxModule(PtxParser.Parse(ptx));
+        ArgumentNullException.ThrowIfNull(limits);
+        limits.Validate();
+        if (ptx.Length > limits.MaxModuleChars)
+            throw new PtxLimitException(1, 1, "", nameof(PtxLimits.MaxModuleChars), limits.MaxModuleChars, $"the text has {ptx.Length} characters");
+        try
+        {
+            return new PtxModule(PtxParser.Parse(ptx, limits), limits);
+        }
+        catch (Exception e) when (e is not (PtxException or OutOfMemoryException))
+        {
+            // A bug of the emulator, not of the text: still a load error of the documented type, with the cause attached.
+            throw new PtxException(1, 1, "", $"the emulator failed on this text ({e.GetType().Name}: {e.Message}); please report it", e);
+        }
     }
 
     /// <summary>The kernel named <paramref name="name"/>.</summary>
@@ -116,8 +164,11 @@ public sealed class PtxKernel
     /// <summary>Bytes of .local memory per thread.</summary>
     public int LocalBytesPerThread => Program.LocalBytes;
 
-    /// <summary>Decoded instructions (the kernel plus the module's .func bodies).</summary>
+    /// <summary>Decoded instructions (the kernel plus the .func bodies it calls, directly or not).</summary>
     public int InstructionCount => Program.Code.Length;
+
+    /// <summary>Registers declared by the kernel and the functions it calls (PTX virtual registers, not hardware ones).</summary>
+    public int RegisterCount => Program.RegCount;
 
     internal PtxKernel(PtxModule module, PtxProgram program)
     {

@@ -9,17 +9,30 @@ namespace Engine.Kernels.Ptx;
 /// </summary>
 internal sealed class PtxParser
 {
+    /// <summary>Largest byte size of one variable: far above any limit, small enough that sums of a few cannot overflow.</summary>
+    private const long MaxVariableBytes = 1L << 48;
+
     private readonly string _text;
     private readonly List<Token> _toks;
+    private readonly PtxLimits _limits;
     private int _p;
+    private int _depth;     // braces and parentheses open in the initialiser or operand being read
 
-    private PtxParser(string text)
+    private PtxParser(string text, PtxLimits limits)
     {
         _text = text;
+        _limits = limits;
         _toks = PtxLexer.Lex(text);
     }
 
-    public static ModuleSyntax Parse(string text) => new PtxParser(text).ParseModule();
+    public static ModuleSyntax Parse(string text, PtxLimits limits) => new PtxParser(text, limits).ParseModule();
+
+    /// <summary>Opens one level of nesting at <paramref name="t"/>; recursion is bounded so that no input can overflow the stack.</summary>
+    private void Enter(Token t, string instruction)
+    {
+        if (++_depth > _limits.MaxNestingDepth)
+            throw new PtxLimitException(t.Line, t.Col, instruction, nameof(PtxLimits.MaxNestingDepth), _limits.MaxNestingDepth, "braces or parentheses nested too deeply");
+    }
 
     private Token Peek => _toks[_p];
     private Token PeekAt(int k) => _toks[Math.Min(_p + k, _toks.Count - 1)];
@@ -197,6 +210,7 @@ internal sealed class PtxParser
             var name = ExpectWord("a parameter name", instruction);
             d.Name = name.Text;
             d.Dims = ParseDims(instruction, allowUnsized: false);
+            CheckSize(d, name, instruction);
             list.Add(d);
             if (Peek.Is(",")) { Next(); continue; }
             Expect(")", instruction);
@@ -216,6 +230,8 @@ internal sealed class PtxParser
                 Next();
                 long a = ExpectInt("an alignment", instruction);
                 if (a <= 0 || (a & (a - 1)) != 0) throw Error(t, $"alignment {a} is not a power of two", instruction);
+                if (a > _limits.MaxAlignment)
+                    throw new PtxLimitException(t.Line, t.Col, instruction, nameof(PtxLimits.MaxAlignment), _limits.MaxAlignment, $"alignment {a} is too large");
                 d.Align = (int)a;
                 continue;
             }
@@ -266,6 +282,19 @@ internal sealed class PtxParser
         return [.. dims];
     }
 
+    /// <summary>Rejects a variable whose byte size (element size times every dimension) overflows or is absurd.</summary>
+    private static void CheckSize(VarDecl d, Token at, string instruction)
+    {
+        long bytes = Math.Max(1, d.ElementSize);
+        foreach (var n in d.Dims)
+        {
+            if (n == 0) continue;
+            if (n > MaxVariableBytes / bytes)
+                throw Error(at, $"'{d.Name}' is too large: {PtxTypes.Name(d.Type)}[{string.Join("][", d.Dims)}] is more than {MaxVariableBytes} bytes", instruction);
+            bytes *= n;
+        }
+    }
+
     /// <summary>Parses <c>.space [.align] .type name[dims] [= init] {, name ...} ;</c> (the space word is next).</summary>
     private List<VarDecl> ParseDeclaration(bool isExtern)
     {
@@ -299,7 +328,9 @@ internal sealed class PtxParser
                 if (space != StateSpace.Reg) throw Error(Peek, "a <N> range is allowed only in .reg declarations", sp.Text);
                 Next();
                 long n = ExpectInt("a register count", sp.Text);
-                if (n < 0 || n > 1 << 20) throw Error(name, $"register count {n} out of range", sp.Text);
+                if (n < 0) throw Error(name, $"register count {n} is negative", sp.Text);
+                if (n > _limits.MaxRegistersPerKernel)
+                    throw new PtxLimitException(name.Line, name.Col, sp.Text, nameof(PtxLimits.MaxRegistersPerKernel), _limits.MaxRegistersPerKernel, $"'{name.Text}<{n}>' declares {n} registers");
                 d.RangeCount = (int)n;
                 Expect(">", sp.Text);
             }
@@ -311,6 +342,7 @@ internal sealed class PtxParser
                     throw Error(name, ".extern .shared must be an unsized array, e.g. name[]", sp.Text);
                 if (!isExtern && d.Dims.Length > 0 && d.Dims.Contains(0))
                     throw Error(name, "array size missing", sp.Text);
+                CheckSize(d, name, sp.Text);
             }
             if (Peek.Is("="))
             {
@@ -331,7 +363,7 @@ internal sealed class PtxParser
     {
         if (Peek.Is("{"))
         {
-            Next();
+            Enter(Next(), instruction);
             if (!Peek.Is("}"))
             {
                 while (true)
@@ -342,6 +374,7 @@ internal sealed class PtxParser
                 }
             }
             Expect("}", instruction);
+            _depth--;
             return;
         }
         var op = ParseOperand(instruction);
@@ -360,7 +393,8 @@ internal sealed class PtxParser
             if (t.Is("{"))
             {
                 Next();
-                depth++;
+                if (++depth >= _limits.MaxNestingDepth)
+                    throw new PtxLimitException(t.Line, t.Col, "", nameof(PtxLimits.MaxNestingDepth), _limits.MaxNestingDepth, $"scopes in '{f.Name}' nested too deeply");
                 f.Body.Add(new ScopeStatement { Open = true, Line = t.Line, Col = t.Col });
                 continue;
             }
@@ -465,7 +499,7 @@ internal sealed class PtxParser
         var t = Peek;
         if (t.Is("{"))
         {
-            Next();
+            Enter(Next(), instruction);
             var elems = new List<Operand>();
             while (true)
             {
@@ -474,11 +508,12 @@ internal sealed class PtxParser
                 break;
             }
             Expect("}", instruction);
+            _depth--;
             return new Operand { Kind = OperandKind.Vector, Elements = [.. elems], Line = t.Line, Col = t.Col };
         }
         if (t.Is("("))
         {
-            Next();
+            Enter(Next(), instruction);
             var elems = new List<Operand>();
             if (!Peek.Is(")"))
             {
@@ -490,6 +525,7 @@ internal sealed class PtxParser
                 }
             }
             Expect(")", instruction);
+            _depth--;
             return new Operand { Kind = OperandKind.Vector, Name = "(", Elements = [.. elems], Line = t.Line, Col = t.Col };
         }
         if (t.Is("["))

@@ -143,4 +143,6 @@ internal sealed class PtxProgram
     public PtxParameter[] Params = [];
     public int ParamBytes;
     public bool UsesGlobalAtomics;
+    /// <summary>Statements decoded to build the program (its functions' bodies, plus one per function): the work of loading it.</summary>
+    public int Statements;
 }

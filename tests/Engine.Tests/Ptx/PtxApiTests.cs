@@ -79,7 +79,7 @@ public class PtxApiTests
         using var dev = new EmulatedDevice();
         var a = dev.Alloc(100);
         var b = dev.Alloc(new[] { 1, 2, 3 });
-        Assert.That(a.Address, Is.EqualTo(EmulatedDevice.BaseAddress));
+        Assert.That(a.Address, Is.EqualTo(dev.AddressBase));
         Assert.That(b.Address, Is.GreaterThan(a.Address + 100 + 4096));
         Assert.That(b.Address % 256, Is.Zero);
         Assert.That(dev.Download<int>(b), Is.EqualTo(new[] { 1, 2, 3 }));
