@@ -89,8 +89,7 @@ internal sealed class DeformIm2ColOp : CustomOp<DeformIm2ColArgs>
 
     protected override void Cpu(CpuBackend cpu, in DeformIm2ColArgs a) => DTypeDispatch.Float(a.Input.DType, Name, new Kernel(a));
 
-    protected override void Gpu(GpuBackend gpu, in DeformIm2ColArgs a) =>
-        throw new DeviceException(Name, "deformable im2col is not yet on the GPU");
+    protected override void Gpu(GpuBackend gpu, in DeformIm2ColArgs a) => gpu.DeformIm2Col(a);
 
     private readonly struct Kernel(DeformIm2ColArgs a) : IFloatKernel
     {
@@ -104,8 +103,7 @@ internal sealed class DeformCol2ImOp : CustomOp<DeformCol2ImArgs>
 
     protected override void Cpu(CpuBackend cpu, in DeformCol2ImArgs a) => DTypeDispatch.Float(a.GradInput.DType, Name, new Kernel(a));
 
-    protected override void Gpu(GpuBackend gpu, in DeformCol2ImArgs a) =>
-        throw new DeviceException(Name, "deformable col2im is not yet on the GPU");
+    protected override void Gpu(GpuBackend gpu, in DeformCol2ImArgs a) => gpu.DeformCol2Im(a);
 
     private readonly struct Kernel(DeformCol2ImArgs a) : IFloatKernel
     {
@@ -119,8 +117,7 @@ internal sealed class DeformCol2ImCoordOp : CustomOp<DeformCol2ImCoordArgs>
 
     protected override void Cpu(CpuBackend cpu, in DeformCol2ImCoordArgs a) => DTypeDispatch.Float(a.Input.DType, Name, new Kernel(a));
 
-    protected override void Gpu(GpuBackend gpu, in DeformCol2ImCoordArgs a) =>
-        throw new DeviceException(Name, "deformable col2im_coord is not yet on the GPU");
+    protected override void Gpu(GpuBackend gpu, in DeformCol2ImCoordArgs a) => gpu.DeformCol2ImCoord(a);
 
     private readonly struct Kernel(DeformCol2ImCoordArgs a) : IFloatKernel
     {

@@ -1,0 +1,282 @@
+using Engine.Kernels;
+using Engine.Kernels.Fused;
+
+namespace Engine.Tests.Gpu;
+
+/// <summary>
+/// The deformable-convolution kernels (deform_conv.ptx) on each GPU device against a naive double-precision loop
+/// oracle written from torchvision's definitions (bilinear_interpolate, deformable_col2im, get_coordinate_weight) and
+/// against the CPU kernels: ragged sizes, stride, padding, dilation, offset groups 1 and 2, with and without mask,
+/// offsets that put sample points outside the image, exactly on its borders (-1, 0, H - 1, H) and at integer
+/// positions (where the offset gradient is one-sided), float32 and float64. Also checks that col2im is the transpose
+/// of im2col (⟨im2col(x), G⟩ = ⟨x, col2im(G)⟩) and that bad operands are rejected before any launch.
+/// </summary>
+[TestFixtureSource(typeof(TestDevice), nameof(TestDevice.Gpus))]
+public class DeformConvKernelTests(TestDevice dev) : DeviceTests(dev)
+{
+    // (N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OG, mask)
+    private static readonly (int N, int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int OG, bool Mask)[] Cases =
+    [
+        (2, 3, 5, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, true),
+        (1, 4, 6, 5, 3, 2, 2, 1, 0, 1, 1, 2, 2, false),
+        (3, 2, 4, 4, 2, 2, 1, 1, 2, 2, 2, 2, 2, true),
+        (1, 2, 1, 9, 1, 3, 1, 2, 0, 1, 1, 1, 1, false),
+        (2, 4, 7, 3, 3, 3, 2, 2, 1, 0, 1, 1, 2, true),
+        (1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, false),
+    ];
+
+    private static DeformGeometry Geometry((int N, int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int OG, bool Mask) c)
+    {
+        int oh = (c.H + 2 * c.PH - (c.DH * (c.KH - 1) + 1)) / c.SH + 1, ow = (c.W + 2 * c.PW - (c.DW * (c.KW - 1) + 1)) / c.SW + 1;
+        return new DeformGeometry(c.N, c.C, c.H, c.W, c.KH, c.KW, oh, ow, c.SH, c.SW, c.PH, c.PW, c.DH, c.DW, c.OG, c.Mask);
+    }
+
+    /// <summary>
+    /// Offsets that hit every case: a quarter integers (integer sample points: one-sided gradients), a quarter placing
+    /// the point exactly on -1, 0, H - 1 or H (W likewise), a quarter far outside, the rest continuous.
+    /// </summary>
+    private static double[] Offsets(Random r, DeformGeometry g)
+    {
+        int hw = g.OutH * g.OutW;
+        var o = new double[g.N * 2 * g.OffsetGroups * g.KH * g.KW * hw];
+        for (int idx = 0; idx < o.Length; idx++)
+        {
+            int s = idx % hw, ch = idx / hw % (2 * g.OffsetGroups * g.KH * g.KW), k = ch / 2 % (g.KH * g.KW);
+            bool dy = ch % 2 == 0;
+            int baseCoord = dy ? s / g.OutW * g.StrideH - g.PadH + k / g.KW * g.DilationH : s % g.OutW * g.StrideW - g.PadW + k % g.KW * g.DilationW;
+            int extent = dy ? g.H : g.W;
+            o[idx] = r.Next(4) switch
+            {
+                0 => r.Next(-3, 4),
+                1 => new[] { -1, 0, extent - 1, extent }[r.Next(4)] - baseCoord,
+                2 => (r.NextDouble() < 0.5 ? -1 : 1) * (extent + 1 + 3 * r.NextDouble()),
+                _ => 2.5 * (r.NextDouble() * 2 - 1),
+            };
+        }
+        return o;
+    }
+
+    private static double[] Uniform(Random r, long n, double lo, double hi)
+    {
+        var a = new double[n];
+        for (long i = 0; i < n; i++) a[i] = lo + (hi - lo) * r.NextDouble();
+        return a;
+    }
+
+    /// <summary>The operands of one case, rounded to the dtype (the oracle sees the rounded values).</summary>
+    private sealed record Operands(DeformGeometry G, double[] X, double[] Offset, double[]? Mask, double[] GradCols);
+
+    private static Operands Make(Random r, DeformGeometry g, DType dt)
+    {
+        double[] Round(double[] a) => dt == DType.Float32 ? [.. a.Select(v => (double)(float)v)] : a;
+        long cols = (long)g.C * g.KH * g.KW * g.N * g.OutH * g.OutW;
+        return new Operands(g, Round(Uniform(r, (long)g.N * g.C * g.H * g.W, -2, 2)), Round(Offsets(r, g)),
+            g.HasMask ? Round(Uniform(r, (long)g.N * g.OffsetGroups * g.KH * g.KW * g.OutH * g.OutW, -0.5, 1.5)) : null,
+            Round(Uniform(r, cols, -1, 1)));
+    }
+
+    // ---------------------------------------------------------------- the oracle (torchvision's definitions, doubles)
+
+    private static double At(double[] x, DeformGeometry g, int n, int c, int y, int xx) =>
+        y >= 0 && y < g.H && xx >= 0 && xx < g.W ? x[((n * g.C + c) * g.H + y) * g.W + xx] : 0;
+
+    private static double Bilinear(double[] x, DeformGeometry g, int n, int c, double py, double px)
+    {
+        if (py <= -1 || py >= g.H || px <= -1 || px >= g.W) return 0;
+        int yl = (int)Math.Floor(py), xl = (int)Math.Floor(px);
+        double lh = py - yl, lw = px - xl;
+        return (1 - lh) * (1 - lw) * At(x, g, n, c, yl, xl) + (1 - lh) * lw * At(x, g, n, c, yl, xl + 1)
+            + lh * (1 - lw) * At(x, g, n, c, yl + 1, xl) + lh * lw * At(x, g, n, c, yl + 1, xl + 1);
+    }
+
+    private static double CoordinateWeight(double[] x, DeformGeometry g, int n, int c, double py, double px, bool yDirection)
+    {
+        int yl = (int)Math.Floor(py), xl = (int)Math.Floor(px);
+        double a = At(x, g, n, c, yl, xl), b = At(x, g, n, c, yl, xl + 1), cc = At(x, g, n, c, yl + 1, xl), e = At(x, g, n, c, yl + 1, xl + 1);
+        return yDirection ? (px - xl) * (e - b) + (1 - (px - xl)) * (cc - a) : (py - yl) * (e - cc) + (1 - (py - yl)) * (b - a);
+    }
+
+    /// <summary>Calls f(n, c, k, i, j, column index, py, px, mask) for every column element.</summary>
+    private static void ForEachSample(Operands o, Action<int, int, int, int, long, double, double, double> f)
+    {
+        var g = o.G;
+        int kk = g.KH * g.KW, hw = g.OutH * g.OutW, cpg = g.C / g.OffsetGroups;
+        long ncols = (long)g.N * hw;
+        for (int c = 0; c < g.C; c++)
+            for (int k = 0; k < kk; k++)
+                for (int n = 0; n < g.N; n++)
+                    for (int s = 0; s < hw; s++)
+                    {
+                        int grp = c / cpg, y = s / g.OutW, x = s % g.OutW, i = k / g.KW, j = k % g.KW;
+                        int tap = (n * g.OffsetGroups + grp) * kk + k;
+                        double py = y * g.StrideH - g.PadH + i * g.DilationH + o.Offset[(2 * tap) * hw + s];
+                        double px = x * g.StrideW - g.PadW + j * g.DilationW + o.Offset[(2 * tap + 1) * hw + s];
+                        double m = o.Mask is null ? 1 : o.Mask[tap * hw + s];
+                        f(n, c, k, tap * hw + s, (c * kk + k) * ncols + n * hw + s, py, px, m);
+                    }
+    }
+
+    private static double[] OracleIm2Col(Operands o)
+    {
+        var cols = new double[o.GradCols.Length];
+        ForEachSample(o, (n, c, _, _, col, py, px, m) => cols[col] = m * Bilinear(o.X, o.G, n, c, py, px));
+        return cols;
+    }
+
+    private static double[] OracleCol2Im(Operands o)
+    {
+        var g = o.G;
+        var gx = new double[o.X.Length];
+        ForEachSample(o, (n, c, _, _, col, py, px, m) =>
+        {
+            if (py <= -1 || py >= g.H || px <= -1 || px >= g.W) return;
+            int yl = (int)Math.Floor(py), xl = (int)Math.Floor(px);
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++)
+                {
+                    int y = yl + dy, x = xl + dx;
+                    if (y < 0 || y >= g.H || x < 0 || x >= g.W) continue;
+                    double w = (dy == 1 ? py - yl : 1 - (py - yl)) * (dx == 1 ? px - xl : 1 - (px - xl));
+                    gx[((n * g.C + c) * g.H + y) * g.W + x] += w * m * o.GradCols[col];
+                }
+        });
+        return gx;
+    }
+
+    private static (double[] Offset, double[]? Mask) OracleCoord(Operands o)
+    {
+        var g = o.G;
+        int hw = g.OutH * g.OutW;
+        var go = new double[o.Offset.Length];
+        var gm = o.Mask is null ? null : new double[o.Mask.Length];
+        ForEachSample(o, (n, c, _, tapS, col, py, px, m) =>
+        {
+            int tap = tapS / hw, s = tapS % hw;
+            double gc = o.GradCols[col];
+            go[2 * tap * hw + s] += m * gc * CoordinateWeight(o.X, g, n, c, py, px, true);
+            go[(2 * tap + 1) * hw + s] += m * gc * CoordinateWeight(o.X, g, n, c, py, px, false);
+            if (gm is not null) gm[tapS] += gc * Bilinear(o.X, g, n, c, py, px);
+        });
+        return (go, gm);
+    }
+
+    // ---------------------------------------------------------------- running the ops
+
+    private sealed record Results(double[] Columns, double[] GradX, double[] GradOffset, double[]? GradMask, long Launches);
+
+    private static Results Run(Operands o, DType dt, Device device)
+    {
+        var g = o.G;
+        using var scope = Tensor.NewDisposeScope();
+        Tensor T(double[] a, params long[] shape) => Tensor.FromArray(a, shape).To(dt).To(device);
+        var x = T(o.X, g.N, g.C, g.H, g.W);
+        var off = T(o.Offset, g.N, 2 * g.OffsetGroups * g.KH * g.KW, g.OutH, g.OutW);
+        var mask = o.Mask is null ? null : T(o.Mask, g.N, g.OffsetGroups * g.KH * g.KW, g.OutH, g.OutW);
+        long rows = (long)g.C * g.KH * g.KW, ncols = (long)g.N * g.OutH * g.OutW;
+        var gcols = T(o.GradCols, rows, ncols);
+        var cols = Tensor.Empty([rows, ncols], dt, device, op: "test");
+        var gx = Tensor.Zeros([g.N, g.C, g.H, g.W], dt, device);
+        var goff = Tensor.Empty(off.ShapeSpan, dt, device, op: "test");
+        var gmask = mask is null ? null : Tensor.Empty(mask.ShapeSpan, dt, device, op: "test");
+        var backend = Backends.For(device);
+        long launches = (backend as Engine.Kernels.Gpu.GpuBackend)?.PtxLaunches ?? 0;
+        FusedOps.DeformIm2Col.Run(backend, new DeformIm2ColArgs(cols.View("test"), x.View("test"), off.View("test"), mask?.View("test"), g));
+        FusedOps.DeformCol2Im.Run(backend, new DeformCol2ImArgs(gx.View("test"), gcols.View("test"), off.View("test"), mask?.View("test"), g));
+        FusedOps.DeformCol2ImCoord.Run(backend, new DeformCol2ImCoordArgs(goff.View("test"), gmask?.View("test"), gcols.View("test"),
+            x.View("test"), off.View("test"), mask?.View("test"), g));
+        launches = ((backend as Engine.Kernels.Gpu.GpuBackend)?.PtxLaunches ?? 0) - launches;
+        return new Results(cols.ToDoubleArray(), gx.ToDoubleArray(), goff.ToDoubleArray(), gmask?.ToDoubleArray(), launches);
+    }
+
+    private static void AssertClose(double[] actual, double[] expected, double tol, string what)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
+        for (int i = 0; i < expected.Length; i++)
+            if (!(Math.Abs(actual[i] - expected[i]) <= tol * (1 + Math.Abs(expected[i]))))
+                Assert.Fail($"{what}: element {i} is {actual[i]:R}, expected {expected[i]:R} (tolerance {tol} relative)");
+    }
+
+    [Test]
+    public void KernelsMatchTheOracleAndTheCpu([Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        var r = TestUtil.Rng();
+        double tol = dt == DType.Float32 ? 1e-5 : 1e-12;
+        long fallbacks = Gpu.CpuFallbacks;
+        foreach (var c in Cases)
+        {
+            var g = Geometry(c);
+            var o = Make(r, g, dt);
+            string what = $"{dt.Name()} {g}";
+            var dev = Run(o, dt, Device);
+            Assert.That(dev.Launches, Is.EqualTo(3), $"one PTX launch per kernel, {what}");
+            AssertClose(dev.Columns, OracleIm2Col(o), tol, $"im2col, {what}");
+            AssertClose(dev.GradX, OracleCol2Im(o), tol, $"col2im, {what}");
+            var (go, gm) = OracleCoord(o);
+            AssertClose(dev.GradOffset, go, tol, $"offset gradient, {what}");
+            if (gm is not null) AssertClose(dev.GradMask!, gm, tol, $"mask gradient, {what}");
+
+            var cpu = Run(o, dt, Engine.Device.Cpu);
+            AssertClose(dev.Columns, cpu.Columns, tol, $"im2col vs CPU, {what}");
+            AssertClose(dev.GradX, cpu.GradX, tol, $"col2im vs CPU, {what}");
+            AssertClose(dev.GradOffset, cpu.GradOffset, tol, $"offset gradient vs CPU, {what}");
+            if (gm is not null) AssertClose(dev.GradMask!, cpu.GradMask!, tol, $"mask gradient vs CPU, {what}");
+
+            // col2im is the transpose of im2col: <im2col(x), G> = <x, col2im(G)>
+            double lhs = 0, rhs = 0;
+            for (int i = 0; i < dev.Columns.Length; i++) lhs += dev.Columns[i] * o.GradCols[i];
+            for (int i = 0; i < o.X.Length; i++) rhs += o.X[i] * dev.GradX[i];
+            Assert.That(rhs, Is.EqualTo(lhs).Within(tol * 10 * (1 + Math.Abs(lhs))), $"adjoint, {what}");
+        }
+        Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "nothing fell back to the CPU");
+    }
+
+    [Test]
+    public void MaskGradientIsOptionalAndEmptyBatchesLaunchNothing()
+    {
+        var r = TestUtil.Rng();
+        var g = Geometry(Cases[0]);
+        var o = Make(r, g, DType.Float64);
+        using var scope = Tensor.NewDisposeScope();
+        Tensor T(double[] a, params long[] shape) => Tensor.FromArray(a, shape).To(Device);
+        var x = T(o.X, g.N, g.C, g.H, g.W);
+        var off = T(o.Offset, g.N, 2 * g.KH * g.KW, g.OutH, g.OutW);
+        var mask = T(o.Mask!, g.N, g.KH * g.KW, g.OutH, g.OutW);
+        var gcols = T(o.GradCols, g.C * g.KH * g.KW, g.N * g.OutH * g.OutW);
+        var goff = Tensor.Empty(off.ShapeSpan, DType.Float64, Device, op: "test");
+        FusedOps.DeformCol2ImCoord.Run(Gpu, new DeformCol2ImCoordArgs(goff.View("test"), null, gcols.View("test"), x.View("test"),
+            off.View("test"), mask.View("test"), g));
+        AssertClose(goff.ToDoubleArray(), OracleCoord(o).Offset, 1e-12, "offset gradient without the mask gradient");
+
+        var empty = g with { N = 0 };
+        long launches = Gpu.PtxLaunches;
+        var e = Tensor.Empty([0, g.C, g.H, g.W], DType.Float64, Device, op: "test");
+        var eo = Tensor.Empty([0, 2 * g.KH * g.KW, g.OutH, g.OutW], DType.Float64, Device, op: "test");
+        var em = Tensor.Empty([0, g.KH * g.KW, g.OutH, g.OutW], DType.Float64, Device, op: "test");
+        var ec = Tensor.Empty([g.C * g.KH * g.KW, 0], DType.Float64, Device, op: "test");
+        FusedOps.DeformIm2Col.Run(Gpu, new DeformIm2ColArgs(ec.View("test"), e.View("test"), eo.View("test"), em.View("test"), empty));
+        Assert.That(Gpu.PtxLaunches, Is.EqualTo(launches), "an empty batch launches nothing");
+    }
+
+    [Test]
+    public void BadOperandsAreRejectedBeforeAnyLaunch()
+    {
+        var g = Geometry(Cases[1]);   // no mask, two offset groups
+        using var scope = Tensor.NewDisposeScope();
+        var x = Tensor.Zeros([g.N, g.C, g.H, g.W], DType.Float32, Device);
+        var off = Tensor.Zeros([g.N, 2 * 2 * g.KH * g.KW, g.OutH, g.OutW], DType.Float32, Device);
+        var cols = Tensor.Zeros([g.C * g.KH * g.KW, g.N * g.OutH * g.OutW], DType.Float32, Device);
+        void Im2Col(Tensor c, Tensor i, Tensor o, Tensor? m, DeformGeometry geo) =>
+            FusedOps.DeformIm2Col.Run(Gpu, new DeformIm2ColArgs(c.View("test"), i.View("test"), o.View("test"), m?.View("test"), geo));
+        Tensor x64 = x.To(DType.Float64), ci = cols.To(DType.Int32), xi = x.To(DType.Int32), oi = off.To(DType.Int32);
+        Tensor oneGroup = off.Narrow(1, 0, 2 * g.KH * g.KW), strided = x.Transpose(2, 3);
+        long launches = Gpu.PtxLaunches;
+        Assert.Throws<DTypeException>(() => Im2Col(cols, x64, off, null, g), "mixed dtypes");
+        Assert.Throws<DTypeException>(() => Im2Col(ci, xi, oi, null, g), "int32");
+        Assert.Throws<ShapeException>(() => Im2Col(cols, x, oneGroup, null, g), "offsets of one group for two");
+        Assert.Throws<ShapeException>(() => Im2Col(cols, strided, off, null, g), "strided input");
+        Assert.Throws<ArgumentValueException>(() => Im2Col(cols, x, off, null, g with { OffsetGroups = 3 }), "4 channels in 3 groups");
+        Assert.Throws<ArgumentValueException>(() => Im2Col(cols, x, off, null, g with { HasMask = true }), "mask promised, none given");
+        Assert.Throws<ArgumentValueException>(() => Im2Col(cols, x, off, null, g with { StrideH = 0 }), "zero stride");
+        Assert.That(Gpu.PtxLaunches, Is.EqualTo(launches), "nothing launched");
+    }
+}
