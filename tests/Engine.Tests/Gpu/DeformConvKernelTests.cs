@@ -279,4 +279,74 @@ public class DeformConvKernelTests(TestDevice dev) : DeviceTests(dev)
         Assert.Throws<ArgumentValueException>(() => Im2Col(cols, x, off, null, g with { StrideH = 0 }), "zero stride");
         Assert.That(Gpu.PtxLaunches, Is.EqualTo(launches), "nothing launched");
     }
+
+    // ---------------------------------------------------------------- the whole op (Functional.DeformConv2d)
+
+    /// <summary>Offsets mixing integers (one-sided gradients), fractions and points outside the image.</summary>
+    private static Tensor MixedOffsets(Random r, long[] shape)
+    {
+        var a = new double[shape.Aggregate(1L, (x, y) => x * y)];
+        for (int i = 0; i < a.Length; i++) a[i] = r.Next(3) == 0 ? r.Next(-3, 4) : 6 * r.NextDouble() - 3;
+        return Tensor.FromArray(a, shape);
+    }
+
+    [Test]
+    public void DeformConv2dForwardAndEveryGradientMatchTheCpu([Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        var r = TestUtil.Rng();
+        var g = TestUtil.Gen();
+        double tol = dt == DType.Float32 ? 1e-4 : 1e-11;
+        // (N, C, H, W, O, weight groups, offset groups, KH, KW, stride, pad, dilation, mask)
+        foreach (var (n, c, h, w, o, groups, og, kh, kw, st, pad, dil, withMask) in new[]
+                 {
+                     (2, 4, 6, 5, 6, 2, 2, 3, 3, 1, 1, 1, true),
+                     (1, 4, 7, 6, 4, 1, 2, 3, 2, 2, 1, 2, false),
+                     (2, 2, 5, 5, 3, 1, 1, 2, 2, 1, 0, 1, true),
+                 })
+        {
+            using var scope = Tensor.NewDisposeScope();
+            int oh = (h + 2 * pad - dil * (kh - 1) - 1) / st + 1, ow = (w + 2 * pad - dil * (kw - 1) - 1) / st + 1;
+            Tensor[] cpu =
+            [
+                Tensor.Randn([n, c, h, w], DType.Float64, g).To(dt),
+                MixedOffsets(r, [n, 2 * og * kh * kw, oh, ow]).To(dt),
+                Tensor.Randn([o, c / groups, kh, kw], DType.Float64, g).To(dt),
+                Tensor.Randn([o], DType.Float64, g).To(dt),
+                Tensor.Rand([n, og * kh * kw, oh, ow], DType.Float64, g).To(dt),
+            ];
+            var upstream = Tensor.Randn([n, o, oh, ow], DType.Float64, g).To(dt);
+            Tensor[] Run(Device d)
+            {
+                var t = cpu.Select(a => a.To(d).Detach().RequiresGrad_()).ToArray();
+                var y = Functional.DeformConv2d(t[0], t[1], t[2], t[3], st, pad, dil, withMask ? t[4] : null);
+                y.Mul(upstream.To(d)).Sum().Backward();
+                return [y, .. t.Take(withMask ? 5 : 4).Select(a => a.Grad!)];
+            }
+            long launches = Gpu.PtxLaunches;
+            var onDev = Run(Device);
+            Assert.That(Gpu.PtxLaunches - launches, Is.GreaterThanOrEqualTo(3), "the deformable kernels ran as PTX");
+            var onCpu = Run(Engine.Device.Cpu);
+            string[] names = ["output", "input gradient", "offset gradient", "weight gradient", "bias gradient", "mask gradient"];
+            for (int i = 0; i < onCpu.Length; i++)
+            {
+                Assert.That(onDev[i].Device, Is.EqualTo(Device), names[i]);
+                AssertClose(onDev[i].ToDoubleArray(), onCpu[i].ToDoubleArray(), tol, $"{names[i]}, {dt.Name()} case N={n} C={c} {h}x{w} O={o} groups={groups} og={og} k={kh}x{kw} s={st} p={pad} d={dil} mask={withMask}");
+            }
+        }
+    }
+
+    [Test]
+    public void DeformConv2dGradCheckOnTheDevice()
+    {
+        var g = TestUtil.Gen();
+        using var scope = Tensor.NewDisposeScope();
+        // fractional offsets 0.1..0.9 past a pixel (no kink within the finite-difference step), some points outside
+        var whole = Tensor.RandInt(-3, 4, [1, 2 * 2 * 4, 3, 3], DType.Int64, g).To(DType.Float64);
+        var off = whole.Add(Tensor.Rand(whole.ShapeSpan.ToArray(), DType.Float64, g).Mul(0.8).Add(0.1)).To(Device).RequiresGrad_();
+        var x = Tensor.Randn([1, 2, 4, 4], DType.Float64, g).To(Device).RequiresGrad_();
+        var w = Tensor.Randn([2, 2, 2, 2], DType.Float64, g).To(Device).RequiresGrad_();
+        var b = Tensor.Randn([2], DType.Float64, g).To(Device).RequiresGrad_();
+        var m = Tensor.Rand([1, 2 * 4, 3, 3], DType.Float64, g).To(Device).RequiresGrad_();
+        TestUtil.GradCheck(t => Functional.DeformConv2d(t[0], t[1], t[2], t[3], 1, 0, 1, t[4]), x, off, w, b, m);
+    }
 }
