@@ -1,13 +1,14 @@
 using Engine.Kernels.Fused;
+using Engine.Kernels.Gpu;
 
 namespace Engine.Benchmarks.Gpu;
 
 /// <summary>
 /// Deformable convolution (DCNv2: offsets and mask) at a ResNet-50 stage-4 size, the 3×3 conv of its bottlenecks:
 /// input 32×256×14×14 float32, weight 256×256×3×3, padding 1, one offset group, offsets of a few pixels. The three
-/// kernels of deform_conv.ptx alone (bytes: their compulsory traffic, E = C·9·N·14·14 column elements: im2col writes
-/// 4E and reads the input, offsets and mask once; col2im reads 4E and adds into the input gradient; col2im_coord reads
-/// the columns twice, 8E, plus input, offsets and mask) and the whole <see cref="Functional.DeformConv2d"/> forward and
+/// kernels of deform_conv.ptx alone, per-tap (the default) and simple (bytes: their compulsory traffic, E = C·9·N·14·14
+/// column elements: im2col writes 4E and reads the input, offsets and mask once; col2im reads 4E and adds into the input
+/// gradient; col2im_coord reads the columns once per-tap, twice simple, plus input, offsets and mask) and the whole <see cref="Functional.DeformConv2d"/> forward and
 /// forward+backward (FLOPs: the GEMM, 2·O·C·9·N·14·14, times 3 with the backward). PyTorch's side is
 /// benchmarks/deform_conv_torch.py (torchvision.ops.deform_conv2d on the same shapes).
 /// </summary>
@@ -39,13 +40,24 @@ public sealed class DeformConvGpuBenchmarks : IGpuBenchmark
         double flops = 2.0 * O * C * kk * N * hw;
         string shape = $"{N}x{C}x{H}x{W} 3x3 O={O} mask";
 
-        suite.Case("deform im2col", shape, () =>
-            FusedOps.DeformIm2Col.Run(gpu, new DeformIm2ColArgs(cols.View(op), x.View(op), offset.View(op), mask.View(op), geo)), e + small);
-        suite.Case("deform col2im", shape, () =>
-            FusedOps.DeformCol2Im.Run(gpu, new DeformCol2ImArgs(gx.View(op), gcols.View(op), offset.View(op), mask.View(op), geo)), e + 2 * small);
-        suite.Case("deform col2im_coord (+mask grad)", shape, () =>
-            FusedOps.DeformCol2ImCoord.Run(gpu, new DeformCol2ImCoordArgs(goff.View(op), gmask.View(op), gcols.View(op), x.View(op),
-                offset.View(op), mask.View(op), geo)), 2 * e + 2 * small);
+        var old = gpu.DeformKernels;
+        try
+        {
+            foreach (var kernels in new[] { DeformKernels.PerTap, DeformKernels.Simple })
+            {
+                gpu.DeformKernels = kernels;
+                string k = kernels == DeformKernels.PerTap ? "" : " (simple)";
+                suite.Case($"deform im2col{k}", shape, () =>
+                    FusedOps.DeformIm2Col.Run(gpu, new DeformIm2ColArgs(cols.View(op), x.View(op), offset.View(op), mask.View(op), geo)), e + small);
+                suite.Case($"deform col2im{k}", shape, () =>
+                    FusedOps.DeformCol2Im.Run(gpu, new DeformCol2ImArgs(gx.View(op), gcols.View(op), offset.View(op), mask.View(op), geo)), e + 2 * small);
+                // the simple kernel reads the columns twice (its dy and dx threads), the per-tap one once
+                suite.Case($"deform col2im_coord (+mask grad){k}", shape, () =>
+                    FusedOps.DeformCol2ImCoord.Run(gpu, new DeformCol2ImCoordArgs(goff.View(op), gmask.View(op), gcols.View(op), x.View(op),
+                        offset.View(op), mask.View(op), geo)), (kernels == DeformKernels.PerTap ? e : 2 * e) + 2 * small);
+            }
+        }
+        finally { gpu.DeformKernels = old; }
 
         suite.Case("deform_conv2d forward", shape, () =>
         {

@@ -3,6 +3,16 @@ using Engine.Kernels.Ptx;
 
 namespace Engine.Kernels.Gpu;
 
+/// <summary>Which hand-written deformable-convolution kernels <see cref="GpuBackend"/> launches (src/Kernels/Gpu/Kernels/deform_conv.ptx).</summary>
+public enum DeformKernels
+{
+    /// <summary>A thread per (column, offset group, tap) computing the sample point once for a chunk of channels (the default).</summary>
+    PerTap,
+
+    /// <summary>A thread per output element, as torchvision's kernels: the baseline.</summary>
+    Simple,
+}
+
 // Deformable convolution (torchvision.ops.deform_conv2d): the hand-written kernels of Kernels/deform_conv.ptx,
 // float32 and float64, behind FusedOps.DeformIm2Col, DeformCol2Im and DeformCol2ImCoord.
 public sealed partial class GpuBackend
@@ -10,6 +20,10 @@ public sealed partial class GpuBackend
     private const string DeformModule = "deform_conv";
     private const int DeformBlock = 256;
     private const int DeformMaxGrid = 65535;
+    private const int DeformChunk = 16;   // channels per thread in the per-tap im2col and col2im
+
+    /// <summary>The deformable-convolution kernels to launch: <see cref="DeformKernels.PerTap"/> (the default) or the simple baseline.</summary>
+    public DeformKernels DeformKernels { get; set; } = DeformKernels.PerTap;
 
     /// <summary>The GPU implementation of <see cref="FusedOps.DeformIm2Col"/>.</summary>
     internal void DeformIm2Col(in DeformIm2ColArgs a)
@@ -20,7 +34,7 @@ public sealed partial class GpuBackend
         ulong cols = Addr(a.Columns, op), input = Addr(a.Input, op), offset = Addr(a.Offset, op);
         ulong mask = g.HasMask ? Addr(a.Mask!.Value, op) : 0;
         LaunchDeform("deform_im2col", f32, (long)g.C * g.N * g.OutH * g.OutW,
-            new ParamBuffer().U64(cols).U64(input).U64(offset).U64(mask), g);
+            new ParamBuffer().U64(cols).U64(input).U64(offset).U64(mask), g, DeformChunk);
     }
 
     /// <summary>The GPU implementation of <see cref="FusedOps.DeformCol2Im"/> (accumulates into GradInput with atomics).</summary>
@@ -32,7 +46,7 @@ public sealed partial class GpuBackend
         ulong gin = Addr(a.GradInput, op), gcols = Addr(a.GradColumns, op), offset = Addr(a.Offset, op);
         ulong mask = g.HasMask ? Addr(a.Mask!.Value, op) : 0;
         LaunchDeform("deform_col2im", f32, ColumnCount(g),
-            new ParamBuffer().U64(gin).U64(gcols).U64(offset).U64(mask), g);
+            new ParamBuffer().U64(gin).U64(gcols).U64(offset).U64(mask), g, DeformChunk);
     }
 
     /// <summary>The GPU implementation of <see cref="FusedOps.DeformCol2ImCoord"/> (GradMask is written only with a mask).</summary>
@@ -49,20 +63,31 @@ public sealed partial class GpuBackend
         ulong gcols = Addr(a.GradColumns, op), input = Addr(a.Input, op), offset = Addr(a.Offset, op);
         ulong mask = g.HasMask ? Addr(a.Mask!.Value, op) : 0;
         LaunchDeform("deform_col2im_coord", f32, offsetCount,
-            new ParamBuffer().U64(goff).U64(gmask).U64(gcols).U64(input).U64(offset).U64(mask), g);
+            new ParamBuffer().U64(goff).U64(gmask).U64(gcols).U64(input).U64(offset).U64(mask), g, 0);
     }
 
     private static long ColumnCount(in DeformGeometry g) => (long)g.C * g.KH * g.KW * g.N * g.OutH * g.OutW;
 
-    // One thread per work item with a grid-stride loop: the kernels' 32-bit indices need every count below 2^31
-    // (checked by CheckDeform), so t + gridDim·blockDim never wraps.
-    private void LaunchDeform(string kernel, bool f32, long items, ParamBuffer p, in DeformGeometry g)
+    // Simple kernels: one thread per work item with a grid-stride loop; the kernels' 32-bit indices need every count
+    // below 2^31 (checked by CheckDeform), so t + gridDim·blockDim never wraps. Per-tap kernels: grid (columns,
+    // OG·KK taps, channel chunks of the group; 1 for col2im_coord, chunk 0), one thread per (column, tap, chunk).
+    private void LaunchDeform(string kernel, bool f32, long items, ParamBuffer p, in DeformGeometry g, int chunk)
     {
         if (items == 0) return;
         p.U32((uint)g.N).U32((uint)g.C).U32((uint)g.H).U32((uint)g.W).U32((uint)g.KH).U32((uint)g.KW)
             .U32((uint)g.OutH).U32((uint)g.OutW).U32((uint)g.StrideH).U32((uint)g.StrideW).U32((uint)g.PadH).U32((uint)g.PadW)
             .U32((uint)g.DilationH).U32((uint)g.DilationW).U32((uint)g.OffsetGroups);
-        var grid = new Dim3((int)Math.Min((items + DeformBlock - 1) / DeformBlock, DeformMaxGrid), 1, 1);
+        long columns = (long)g.N * g.OutH * g.OutW, taps = (long)g.OffsetGroups * g.KH * g.KW;
+        int cpg = g.C / g.OffsetGroups, c = chunk == 0 ? cpg : Math.Min(chunk, cpg);
+        bool perTap = DeformKernels == DeformKernels.PerTap && taps <= DeformMaxGrid && (cpg + c - 1) / c <= DeformMaxGrid;
+        Dim3 grid;
+        if (perTap)
+        {
+            if (chunk != 0) p.U32((uint)c);
+            grid = new Dim3((int)((columns + DeformBlock - 1) / DeformBlock), (int)taps, (cpg + c - 1) / c);
+            kernel += "_tap";
+        }
+        else grid = new Dim3((int)Math.Min((items + DeformBlock - 1) / DeformBlock, DeformMaxGrid), 1, 1);
         Launch(EmbeddedKernel(DeformModule, kernel + (f32 ? "_f32" : "_f64")), grid, new Dim3(DeformBlock, 1, 1), 0, p);
     }
 

@@ -1,5 +1,6 @@
 using Engine.Kernels;
 using Engine.Kernels.Fused;
+using Engine.Kernels.Gpu;
 
 namespace Engine.Tests.Gpu;
 
@@ -23,6 +24,8 @@ public class DeformConvKernelTests(TestDevice dev) : DeviceTests(dev)
         (1, 2, 1, 9, 1, 3, 1, 2, 0, 1, 1, 1, 1, false),
         (2, 4, 7, 3, 3, 3, 2, 2, 1, 0, 1, 1, 2, true),
         (1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, false),
+        (1, 35, 3, 4, 2, 2, 1, 1, 0, 1, 1, 1, 1, true),     // per-tap channel chunks of 16, 16 and 3
+        (1, 34, 3, 4, 2, 2, 1, 1, 1, 0, 1, 1, 2, false),    // 17 channels per offset group: chunks of 16 and 1
     ];
 
     private static DeformGeometry Geometry((int N, int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int OG, bool Mask) c)
@@ -179,12 +182,12 @@ public class DeformConvKernelTests(TestDevice dev) : DeviceTests(dev)
         var goff = Tensor.Empty(off.ShapeSpan, dt, device, op: "test");
         var gmask = mask is null ? null : Tensor.Empty(mask.ShapeSpan, dt, device, op: "test");
         var backend = Backends.For(device);
-        long launches = (backend as Engine.Kernels.Gpu.GpuBackend)?.PtxLaunches ?? 0;
+        long launches = (backend as GpuBackend)?.PtxLaunches ?? 0;
         FusedOps.DeformIm2Col.Run(backend, new DeformIm2ColArgs(cols.View("test"), x.View("test"), off.View("test"), mask?.View("test"), g));
         FusedOps.DeformCol2Im.Run(backend, new DeformCol2ImArgs(gx.View("test"), gcols.View("test"), off.View("test"), mask?.View("test"), g));
         FusedOps.DeformCol2ImCoord.Run(backend, new DeformCol2ImCoordArgs(goff.View("test"), gmask?.View("test"), gcols.View("test"),
             x.View("test"), off.View("test"), mask?.View("test"), g));
-        launches = ((backend as Engine.Kernels.Gpu.GpuBackend)?.PtxLaunches ?? 0) - launches;
+        launches = ((backend as GpuBackend)?.PtxLaunches ?? 0) - launches;
         return new Results(cols.ToDoubleArray(), gx.ToDoubleArray(), goff.ToDoubleArray(), gmask?.ToDoubleArray(), launches);
     }
 
@@ -202,31 +205,53 @@ public class DeformConvKernelTests(TestDevice dev) : DeviceTests(dev)
         var r = TestUtil.Rng();
         double tol = dt == DType.Float32 ? 1e-5 : 1e-12;
         long fallbacks = Gpu.CpuFallbacks;
-        foreach (var c in Cases)
+        var old = Gpu.DeformKernels;
+        try
         {
-            var g = Geometry(c);
-            var o = Make(r, g, dt);
-            string what = $"{dt.Name()} {g}";
-            var dev = Run(o, dt, Device);
-            Assert.That(dev.Launches, Is.EqualTo(3), $"one PTX launch per kernel, {what}");
-            AssertClose(dev.Columns, OracleIm2Col(o), tol, $"im2col, {what}");
-            AssertClose(dev.GradX, OracleCol2Im(o), tol, $"col2im, {what}");
-            var (go, gm) = OracleCoord(o);
-            AssertClose(dev.GradOffset, go, tol, $"offset gradient, {what}");
-            if (gm is not null) AssertClose(dev.GradMask!, gm, tol, $"mask gradient, {what}");
+            foreach (var c in Cases)
+            {
+                var g = Geometry(c);
+                var o = Make(r, g, dt);
+                var cols = OracleIm2Col(o);
+                var gx = OracleCol2Im(o);
+                var (go, gm) = OracleCoord(o);
+                var cpu = Run(o, dt, Engine.Device.Cpu);
+                Results? simple = null;
+                foreach (var kernels in new[] { DeformKernels.Simple, DeformKernels.PerTap })
+                {
+                    Gpu.DeformKernels = kernels;
+                    string what = $"{kernels} kernels, {dt.Name()} {g}";
+                    var dev = Run(o, dt, Device);
+                    Assert.That(dev.Launches, Is.EqualTo(3), $"one PTX launch per kernel, {what}");
+                    AssertClose(dev.Columns, cols, tol, $"im2col, {what}");
+                    AssertClose(dev.GradX, gx, tol, $"col2im, {what}");
+                    AssertClose(dev.GradOffset, go, tol, $"offset gradient, {what}");
+                    if (gm is not null) AssertClose(dev.GradMask!, gm, tol, $"mask gradient, {what}");
 
-            var cpu = Run(o, dt, Engine.Device.Cpu);
-            AssertClose(dev.Columns, cpu.Columns, tol, $"im2col vs CPU, {what}");
-            AssertClose(dev.GradX, cpu.GradX, tol, $"col2im vs CPU, {what}");
-            AssertClose(dev.GradOffset, cpu.GradOffset, tol, $"offset gradient vs CPU, {what}");
-            if (gm is not null) AssertClose(dev.GradMask!, cpu.GradMask!, tol, $"mask gradient vs CPU, {what}");
+                    AssertClose(dev.Columns, cpu.Columns, tol, $"im2col vs CPU, {what}");
+                    AssertClose(dev.GradX, cpu.GradX, tol, $"col2im vs CPU, {what}");
+                    AssertClose(dev.GradOffset, cpu.GradOffset, tol, $"offset gradient vs CPU, {what}");
+                    if (gm is not null) AssertClose(dev.GradMask!, cpu.GradMask!, tol, $"mask gradient vs CPU, {what}");
 
-            // col2im is the transpose of im2col: <im2col(x), G> = <x, col2im(G)>
-            double lhs = 0, rhs = 0;
-            for (int i = 0; i < dev.Columns.Length; i++) lhs += dev.Columns[i] * o.GradCols[i];
-            for (int i = 0; i < o.X.Length; i++) rhs += o.X[i] * dev.GradX[i];
-            Assert.That(rhs, Is.EqualTo(lhs).Within(tol * 10 * (1 + Math.Abs(lhs))), $"adjoint, {what}");
+                    // col2im is the transpose of im2col: <im2col(x), G> = <x, col2im(G)>
+                    double lhs = 0, rhs = 0;
+                    for (int i = 0; i < dev.Columns.Length; i++) lhs += dev.Columns[i] * o.GradCols[i];
+                    for (int i = 0; i < o.X.Length; i++) rhs += o.X[i] * dev.GradX[i];
+                    Assert.That(rhs, Is.EqualTo(lhs).Within(tol * 10 * (1 + Math.Abs(lhs))), $"adjoint, {what}");
+
+                    // the per-tap kernels compute the same expressions in the same order: equal bits (col2im sums
+                    // with atomics in another order, so it is only close)
+                    if (simple is null) simple = dev;
+                    else
+                    {
+                        Assert.That(dev.Columns, Is.EqualTo(simple.Columns), $"per-tap im2col equals the simple one, {what}");
+                        Assert.That(dev.GradOffset, Is.EqualTo(simple.GradOffset), $"per-tap offset gradient equals the simple one, {what}");
+                        if (gm is not null) Assert.That(dev.GradMask, Is.EqualTo(simple.GradMask), $"per-tap mask gradient equals the simple one, {what}");
+                    }
+                }
+            }
         }
+        finally { Gpu.DeformKernels = old; }
         Assert.That(Gpu.CpuFallbacks, Is.EqualTo(fallbacks), "nothing fell back to the CPU");
     }
 
