@@ -2,31 +2,18 @@
 """PyTorch's side of DeformConvGpuBenchmarks: torchvision.ops.deform_conv2d (DCNv2, offsets and mask) on the same
 shape, a ResNet-50 stage-4 bottleneck's 3x3 conv: input 32x256x14x14 float32, weight 256x256x3x3, padding 1, one
 offset group, offsets ~ 2*randn, mask ~ U(0, 1). Times the forward and the forward+backward (gradients of input,
-offset, mask, weight and bias) with CUDA events, median of 100 after 10 warm-ups, as GpuTiming does.
+offset, mask, weight and bias) with CUDA events (models_torch.timed), median of 100 after 10 warm-ups, as GpuTiming does.
 
     python3 benchmarks/deform_conv_torch.py               (on a GPU machine; prints a Markdown table)
     /usr/bin/python3 benchmarks/deform_conv_torch.py --device cpu --reps 3   (a CPU smoke run)
 """
-import argparse, statistics, time
+import argparse, os, sys
 
 import torch
 from torchvision.ops import deform_conv2d
 
-
-def timed(fn, device, warmup, reps):
-    for _ in range(warmup):
-        fn()
-    if device == "cuda":
-        torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        if device == "cuda":
-            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            s.record(); fn(); e.record(); e.synchronize()
-            times.append(s.elapsed_time(e))
-        else:
-            t0 = time.perf_counter(); fn(); times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times), min(times)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from models_torch import timed  # noqa: E402  (median seconds, CUDA events on a GPU)
 
 
 def main():
@@ -60,10 +47,10 @@ def main():
 
     shape = f"{n}x{c}x{h}x{w} 3x3 O={o} mask"
     print(f"torch {torch.__version__}, device {dev}" + (f" ({torch.cuda.get_device_name()})" if dev == "cuda" else ""))
-    print("| case (torchvision.ops.deform_conv2d) | shape | median ms | min ms | TFLOP/s |\n|---|---|---|---|---|")
+    print("| case (torchvision.ops.deform_conv2d) | shape | median ms | TFLOP/s |\n|---|---|---|---|")
     for name, fn, f in (("forward", forward, flops), ("forward+backward", forward_backward, 3 * flops)):
-        med, mn = timed(fn, dev, a.warmup, a.reps)
-        print(f"| deform_conv2d {name} | {shape} | {med:.4f} | {mn:.4f} | {f / (med * 1e-3) / 1e12:.1f} |")
+        sec = timed(fn, dev, a.warmup, a.reps)
+        print(f"| deform_conv2d {name} | {shape} | {sec * 1e3:.4f} | {f / sec / 1e12:.1f} |")
 
 
 if __name__ == "__main__":

@@ -26,27 +26,25 @@ public sealed partial class GpuBackend
     public DeformKernels DeformKernels { get; set; } = DeformKernels.PerTap;
 
     /// <summary>The GPU implementation of <see cref="FusedOps.DeformIm2Col"/>.</summary>
-    internal void DeformIm2Col(in DeformIm2ColArgs a)
-    {
-        const string op = "deform_conv2d";
-        var g = a.Geometry;
-        bool f32 = CheckDeform(op, g, a.Input, a.Offset, a.Mask, (a.Columns, "columns", ColumnCount(g)));
-        ulong cols = Addr(a.Columns, op), input = Addr(a.Input, op), offset = Addr(a.Offset, op);
-        ulong mask = g.HasMask ? Addr(a.Mask!.Value, op) : 0;
-        LaunchDeform("deform_im2col", f32, (long)g.C * g.N * g.OutH * g.OutW,
-            new ParamBuffer().U64(cols).U64(input).U64(offset).U64(mask), g, DeformChunk);
-    }
+    internal void DeformIm2Col(in DeformIm2ColArgs a) =>
+        DeformImageAndColumns("deform_conv2d", "deform_im2col", a.Geometry, a.Input, a.Columns, "columns", a.Offset, a.Mask, columnsFirst: true,
+            (long)a.Geometry.C * a.Geometry.N * a.Geometry.OutH * a.Geometry.OutW);
 
     /// <summary>The GPU implementation of <see cref="FusedOps.DeformCol2Im"/> (accumulates into GradInput with atomics).</summary>
-    internal void DeformCol2Im(in DeformCol2ImArgs a)
+    internal void DeformCol2Im(in DeformCol2ImArgs a) =>
+        DeformImageAndColumns("deform_conv2d_backward", "deform_col2im", a.Geometry, a.GradInput, a.GradColumns, "gradient of the columns",
+            a.Offset, a.Mask, columnsFirst: false, ColumnCount(a.Geometry));
+
+    // im2col and col2im: an image-shaped operand, a column-shaped one (the kernel takes them in that order, or the
+    // columns first), offsets and mask; `items` is the simple kernel's thread count.
+    private void DeformImageAndColumns(string op, string kernel, in DeformGeometry g, in StridedView image, in StridedView columns,
+        string columnsWhat, in StridedView offset, StridedView? mask, bool columnsFirst, long items)
     {
-        const string op = "deform_conv2d_backward";
-        var g = a.Geometry;
-        bool f32 = CheckDeform(op, g, a.GradInput, a.Offset, a.Mask, (a.GradColumns, "gradient of the columns", ColumnCount(g)));
-        ulong gin = Addr(a.GradInput, op), gcols = Addr(a.GradColumns, op), offset = Addr(a.Offset, op);
-        ulong mask = g.HasMask ? Addr(a.Mask!.Value, op) : 0;
-        LaunchDeform("deform_col2im", f32, ColumnCount(g),
-            new ParamBuffer().U64(gin).U64(gcols).U64(offset).U64(mask), g, DeformChunk);
+        bool f32 = CheckDeform(op, g, image, offset, mask, (columns, columnsWhat, ColumnCount(g)));
+        ulong img = Addr(image, op), cols = Addr(columns, op), off = Addr(offset, op);
+        ulong m = g.HasMask ? Addr(mask!.Value, op) : 0;
+        var p = columnsFirst ? new ParamBuffer().U64(cols).U64(img) : new ParamBuffer().U64(img).U64(cols);
+        LaunchDeform(kernel, f32, items, p.U64(off).U64(m), g, DeformChunk);
     }
 
     /// <summary>The GPU implementation of <see cref="FusedOps.DeformCol2ImCoord"/> (GradMask is written only with a mask).</summary>
