@@ -25,15 +25,16 @@ internal static class DeformDemoCommand
         var degrees = new Option<double>("--degrees") { Description = "Random rotation range, ±degrees.", DefaultValueFactory = _ => 60 };
         var scaleMin = new Option<double>("--scale-min") { Description = "Smallest random scale.", DefaultValueFactory = _ => 0.6 };
         var scaleMax = new Option<double>("--scale-max") { Description = "Largest random scale.", DefaultValueFactory = _ => 1.3 };
+        var testSize = new Option<int>("--test-size") { Description = "Test images used, the first of the set (0: all).", DefaultValueFactory = _ => 0 };
         var trainSize = new Option<int>("--train-size") { Description = "Training images used, the first of the set (0: all; the embedded subset has 6,000).", DefaultValueFactory = _ => 6000 };
         var modulated = new Option<bool>("--modulated") { Description = "Modulated deformable convs (DCNv2) instead of DCNv1." };
         var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: installed set, else the embedded 6,000 + 1,000 subset)." };
         var output = new Option<string>("--output") { Description = "Folder for the sampling-point PNG.", DefaultValueFactory = _ => "runs/deform-demo" };
         var workers = new Option<int>("--workers") { Description = "Background data-loading threads.", DefaultValueFactory = _ => 1 };
         var cmd = new Command("deform-demo", "Train a small deformable CNN and its plain twin on rotated/scaled Fashion-MNIST; draw the learned sampling points.");
-        foreach (var o in new Option[] { epochs, batch, lr, seed, degrees, scaleMin, scaleMax, trainSize, modulated, data, output, workers }) cmd.Add(o);
+        foreach (var o in new Option[] { epochs, batch, lr, seed, degrees, scaleMin, scaleMax, trainSize, testSize, modulated, data, output, workers }) cmd.Add(o);
         cmd.SetAction(r => Run(new DeformDemoSettings(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(degrees),
-            r.GetValue(scaleMin), r.GetValue(scaleMax), r.GetValue(trainSize), r.GetValue(modulated), r.GetValue(data), r.GetValue(output)!,
+            r.GetValue(scaleMin), r.GetValue(scaleMax), r.GetValue(trainSize), r.GetValue(testSize), r.GetValue(modulated), r.GetValue(data), r.GetValue(output)!,
             r.GetValue(workers)), Console.Out));
         return cmd;
     }
@@ -41,11 +42,12 @@ internal static class DeformDemoCommand
     /// <summary>Runs the experiment, writing progress and the two accuracies to <paramref name="log"/>; 0 on success.</summary>
     public static int Run(DeformDemoSettings s, TextWriter log) => RecipeRunner.Guard(log, () =>
     {
-        if (s.Epochs < 1 || s.BatchSize < 1 || s.TrainSize < 0 || s.Workers < 0)
-            throw new RecipeException("deform-demo", $"--epochs and --batch-size must be positive, --train-size and --workers non-negative (got {s.Epochs}, {s.BatchSize}, {s.TrainSize}, {s.Workers})");
+        if (s.Epochs < 1 || s.BatchSize < 1 || s.TrainSize < 0 || s.TestSize < 0 || s.Workers < 0)
+            throw new RecipeException("deform-demo", $"--epochs and --batch-size must be positive, --train-size, --test-size and --workers non-negative (got {s.Epochs}, {s.BatchSize}, {s.TrainSize}, {s.TestSize}, {s.Workers})");
         var clock = Stopwatch.StartNew();
         IDataset train = FashionMnist.Load(s.Data, train: true), test = FashionMnist.Load(s.Data, train: false);
         if (s.TrainSize > 0 && s.TrainSize < train.Count) train = new Subset(train, [.. Enumerable.Range(0, s.TrainSize)]);
+        if (s.TestSize > 0 && s.TestSize < test.Count) test = new Subset(test, [.. Enumerable.Range(0, s.TestSize)]);
         var augment = new Compose(new RandomAffine(s.Degrees, scale: (s.ScaleMin, s.ScaleMax), interpolation: Interpolation.Bilinear), RecipeData.Normalization);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"data: Fashion-MNIST, {train.Count} training and {test.Count} test images, every one rotated by up to ±{s.Degrees}° and scaled by {s.ScaleMin}-{s.ScaleMax} (a fresh draw per epoch; the test draw is fixed)"));
@@ -89,4 +91,4 @@ internal static class DeformDemoCommand
 
 /// <summary>The options of <c>engine deform-demo</c>.</summary>
 internal sealed record DeformDemoSettings(int Epochs, int BatchSize, double Lr, ulong Seed, double Degrees, double ScaleMin, double ScaleMax, int TrainSize,
-    bool Modulated, string? Data, string Output, int Workers);
+    int TestSize, bool Modulated, string? Data, string Output, int Workers);

@@ -12,8 +12,12 @@ namespace Engine.Cli;
 /// </summary>
 internal static class SamplingPlot
 {
-    /// <summary>Traces the centre unit of the last deformable layer for each of <paramref name="images"/> [n, 1, H, W] and draws them in a row.</summary>
-    public static void Write(string path, Sequential net, Tensor images, IReadOnlyList<string> titles)
+    /// <summary>
+    /// The sampling points, in image pixels (row, column), of the centre unit of the last deformable layer for each of
+    /// <paramref name="images"/> [n, C, H, W]: the learned ones (9^L), the regular grid's (offsets zero) and the unit's
+    /// own position. The net runs once in evaluation mode (its mode is restored).
+    /// </summary>
+    public static List<(List<(double Y, double X)> Learned, List<(double Y, double X)> Grid, (double Y, double X) Unit)> Points(Sequential net, Tensor images)
     {
         var packs = new List<DeformConv2dPack>();
         var before = new List<Conv2d>();
@@ -31,10 +35,28 @@ internal static class SamplingPlot
             using var off = p.PredictOffsets(input).Offset;
             offsets[k] = (off.ToDoubleArray(), off.Shape.ToArray());
         })).ToList();
-        using (Tensor.NoGrad()) net.Call(images);
-        foreach (var h in hooks) h.Dispose();
-        net.Train(wasTraining);
+        try
+        {
+            using (Tensor.NoGrad()) net.Call(images);
+        }
+        finally
+        {
+            foreach (var h in hooks) h.Dispose();
+            net.Train(wasTraining);
+        }
+        var last = offsets[^1].Shape;
+        (double Y, double X) unit = ((last[2] - 1) / 2, (last[3] - 1) / 2);
+        var result = new List<(List<(double Y, double X)>, List<(double Y, double X)>, (double Y, double X))>();
+        for (int img = 0; img < images.Size(0); img++)
+            result.Add((ToImage(before, Trace(packs, offsets, img, unit, deformed: true)), ToImage(before, Trace(packs, offsets, img, unit, deformed: false)),
+                ToImage(before, [Centre(packs, unit)])[0]));
+        return result;
+    }
 
+    /// <summary>Draws <see cref="Points"/> over <paramref name="images"/> [n, 1, H, W] in a row, titled by <paramref name="titles"/>.</summary>
+    public static void Write(string path, Sequential net, Tensor images, IReadOnlyList<string> titles)
+    {
+        var points = Points(net, images);
         int n = (int)images.Size(0), height = (int)images.Size(2), width = (int)images.Size(3), gap = 8;
         var canvas = new double[height, n * (width + gap) - gap];
         for (int r = 0; r < height; r++)
@@ -46,13 +68,9 @@ internal static class SamplingPlot
             int x0 = img * (width + gap);
             for (int r = 0; r < height; r++)
                 for (int c = 0; c < width; c++) canvas[r, x0 + c] = pixels[(img * height + r) * width + c];
-            var last = offsets[^1].Shape;
-            (double Y, double X) unit = ((last[2] - 1) / 2, (last[3] - 1) / 2);
-            var learned = Trace(packs, offsets, img, unit, deformed: true);
-            var grid = Trace(packs, offsets, img, unit, deformed: false);
-            var centre = ToImage(before, [Centre(packs, unit)])[0];
-            Markers(plot, ToImage(before, grid), x0, height, ScottPlot.Colors.DeepSkyBlue, 4, ScottPlot.MarkerShape.OpenCircle);
-            Markers(plot, ToImage(before, learned), x0, height, ScottPlot.Colors.Red.WithAlpha(0.55), 3, ScottPlot.MarkerShape.FilledCircle);
+            var (learned, grid, centre) = points[img];
+            Markers(plot, grid, x0, height, ScottPlot.Colors.DeepSkyBlue, 4, ScottPlot.MarkerShape.OpenCircle);
+            Markers(plot, learned, x0, height, ScottPlot.Colors.Red.WithAlpha(0.55), 3, ScottPlot.MarkerShape.FilledCircle);
             Markers(plot, [centre], x0, height, ScottPlot.Colors.Lime, 12, ScottPlot.MarkerShape.FilledDiamond);
             var t = plot.Add.Text(img < titles.Count ? titles[img] : "", x0 + (width - 1) / 2.0, height + 1.5);
             t.LabelAlignment = ScottPlot.Alignment.LowerCenter;
@@ -62,7 +80,7 @@ internal static class SamplingPlot
         hm.Colormap = new ScottPlot.Colormaps.Grayscale();
         hm.NaNCellColor = ScottPlot.Colors.White;
         plot.MoveToBottom(hm);
-        plot.Title($"Sampling locations of the centre unit of the last of {packs.Count} deformable layers (red, {Math.Pow(9, packs.Count):N0} points; blue: regular grid; green: the unit)");
+        plot.Title($"Sampling locations of the centre unit of the last deformable layer (red: {points[0].Learned.Count:N0} learned; blue: regular grid; green: the unit)");
         plot.Axes.SetLimits(-6, canvas.GetLength(1) + 5, -6, height + 6);
         plot.Axes.SquareUnits();
         plot.SavePng(path, 300 * n, 420);
