@@ -78,7 +78,8 @@ internal static class DeformDemoCommand
                 string png = Path.Combine(s.Output, "deform_sampling.png");
                 using var scope = Tensor.NewDisposeScope();
                 var first = testLoader.GetEpoch(0).First();
-                SamplingPlot.Write(png, net, first.Images.Narrow(0, 0, 4), [.. first.Labels.ToArray<long>().Take(4).Select(l => FashionMnist.ClassNames[(int)l])]);
+                int shown = (int)Math.Min(4, first.Size);
+                SamplingPlot.Write(png, net, first.Images.Narrow(0, 0, shown), [.. first.Labels.ToArray<long>().Take(shown).Select(l => FashionMnist.ClassNames[(int)l])]);
                 first.Dispose();
                 log.WriteLine($"sampling points: {png}");
             }
