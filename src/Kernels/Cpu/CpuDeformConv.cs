@@ -12,64 +12,43 @@ namespace Engine.Kernels.Cpu;
 public static unsafe class CpuDeformConv
 {
     /// <summary>columns ← deformable im2col of the input (see <see cref="DeformIm2ColArgs"/>).</summary>
-    public static void Im2Col<T>(DeformIm2ColArgs a) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var g = a.Geometry;
-        nint cols = (nint)a.Columns.Ptr<T>(), input = (nint)a.Input.Ptr<T>(), offset = (nint)a.Offset.Ptr<T>();
-        nint mask = a.Mask is { } m ? (nint)m.Ptr<T>() : 0;
-        int kk = g.KH * g.KW, plane = g.OutH * g.OutW, cpg = g.C / g.OffsetGroups;
-        long ncols = (long)g.N * plane;
-        Parallel.For(0, g.N * g.C, nc =>
-        {
-            int n = nc / g.C, c = nc % g.C, grp = c / cpg;
-            T* im = (T*)input + ((long)n * g.C + c) * g.H * g.W;
-            T* off = (T*)offset + ((long)n * g.OffsetGroups + grp) * 2 * kk * plane;
-            T* msk = mask == 0 ? null : (T*)mask + ((long)n * g.OffsetGroups + grp) * kk * plane;
-            for (int i = 0; i < g.KH; i++)
-                for (int j = 0; j < g.KW; j++)
-                {
-                    int k = i * g.KW + j;
-                    T* dst = (T*)cols + ((long)c * kk + k) * ncols + (long)n * plane;
-                    for (int y = 0; y < g.OutH; y++)
-                        for (int x = 0; x < g.OutW; x++)
-                        {
-                            int p = y * g.OutW + x;
-                            T py = T.CreateTruncating(y * g.StrideH - g.PadH + i * g.DilationH) + off[2 * k * plane + p];
-                            T px = T.CreateTruncating(x * g.StrideW - g.PadW + j * g.DilationW) + off[(2 * k + 1) * plane + p];
-                            T v = Bilinear(im, g.H, g.W, py, px);
-                            dst[p] = msk == null ? v : msk[k * plane + p] * v;
-                        }
-                }
-        });
-    }
+    public static void Im2Col<T>(DeformIm2ColArgs a) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Columns<T>(a.Geometry, (nint)a.Columns.Ptr<T>(), (nint)a.Input.Ptr<T>(), (nint)a.Offset.Ptr<T>(), a.Mask is { } m ? (nint)m.Ptr<T>() : 0, transpose: false);
 
     /// <summary>gradInput += the transpose of <see cref="Im2Col{T}"/> applied to gradColumns (see <see cref="DeformCol2ImArgs"/>).</summary>
-    public static void Col2Im<T>(DeformCol2ImArgs a) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Col2Im<T>(DeformCol2ImArgs a) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Columns<T>(a.Geometry, (nint)a.GradColumns.Ptr<T>(), (nint)a.GradInput.Ptr<T>(), (nint)a.Offset.Ptr<T>(), a.Mask is { } m ? (nint)m.Ptr<T>() : 0, transpose: true);
+
+    // One pass over every (image, channel, tap, output position): columns ← mask · bilinear(image) (im2col), or the
+    // image += the transpose of that applied to the columns (col2im). A thread owns one (image, channel) plane of the
+    // image and the matching column segments, so the scatter of col2im needs no atomics.
+    private static void Columns<T>(DeformGeometry g, nint cols, nint image, nint offset, nint mask, bool transpose) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var g = a.Geometry;
-        nint gin = (nint)a.GradInput.Ptr<T>(), gcols = (nint)a.GradColumns.Ptr<T>(), offset = (nint)a.Offset.Ptr<T>();
-        nint mask = a.Mask is { } m ? (nint)m.Ptr<T>() : 0;
         int kk = g.KH * g.KW, plane = g.OutH * g.OutW, cpg = g.C / g.OffsetGroups;
         long ncols = (long)g.N * plane;
         Parallel.For(0, g.N * g.C, nc =>
         {
             int n = nc / g.C, c = nc % g.C, grp = c / cpg;
-            T* dim = (T*)gin + ((long)n * g.C + c) * g.H * g.W;
+            T* im = (T*)image + ((long)n * g.C + c) * g.H * g.W;
             T* off = (T*)offset + ((long)n * g.OffsetGroups + grp) * 2 * kk * plane;
             T* msk = mask == 0 ? null : (T*)mask + ((long)n * g.OffsetGroups + grp) * kk * plane;
             for (int i = 0; i < g.KH; i++)
                 for (int j = 0; j < g.KW; j++)
                 {
                     int k = i * g.KW + j;
-                    T* src = (T*)gcols + ((long)c * kk + k) * ncols + (long)n * plane;
+                    T* col = (T*)cols + ((long)c * kk + k) * ncols + (long)n * plane;
                     for (int y = 0; y < g.OutH; y++)
                         for (int x = 0; x < g.OutW; x++)
                         {
                             int p = y * g.OutW + x;
                             T py = T.CreateTruncating(y * g.StrideH - g.PadH + i * g.DilationH) + off[2 * k * plane + p];
                             T px = T.CreateTruncating(x * g.StrideW - g.PadW + j * g.DilationW) + off[(2 * k + 1) * plane + p];
-                            T v = msk == null ? src[p] : msk[k * plane + p] * src[p];
-                            Scatter(dim, g.H, g.W, py, px, v);
+                            if (transpose) Scatter(im, g.H, g.W, py, px, msk == null ? col[p] : msk[k * plane + p] * col[p]);
+                            else
+                            {
+                                T v = Bilinear(im, g.H, g.W, py, px);
+                                col[p] = msk == null ? v : msk[k * plane + p] * v;
+                            }
                         }
                 }
         });

@@ -234,6 +234,45 @@ public class DeformConvTests
         TestUtil.GradCheck(t => Functional.DeformIm2Col(t[0], t[1], t[2], 2, 2, [2, 1], [1, 0], [1, 1]), x, off, m);
     }
 
+    // ---------------------------------------------------------------- layers
+
+    [Test]
+    public void LayerHoldsTorchvisionsParametersAndCallsTheFunctional()
+    {
+        var g = TestUtil.Gen();
+        using var scope = Tensor.NewDisposeScope();
+        using var layer = new DeformConv2d(6, 4, [3, 2], [2, 1], [1, 0], [1, 2], groups: 2, generator: g);
+        Assert.That(layer.StateDict().Select(kv => (kv.Key, kv.Value.Shape)),
+            Is.EqualTo(new[] { ("weight", new long[] { 4, 3, 3, 2 }), ("bias", new long[] { 4 }) }));
+        var x = TestUtil.RandnF(g, 2, 6, 7, 6);
+        var off = TestUtil.RandnF(g, 2, 2 * 3 * 6, 4, 4);
+        var m = Tensor.Rand([2, 3 * 6, 4, 4], DType.Float32, g);
+        TestUtil.AssertClose(layer.Forward(x, off, m), Functional.DeformConv2d(x, off, layer.Weight, layer.Bias, [2, 1], [1, 0], [1, 2], m), 0, 0);
+        Assert.Throws<NotSupportedException>(() => layer.Call(x), "offsets are an input of torchvision's layer");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void PackStartsAsAPlainConvolutionAndLearnsOffsets(bool modulated)
+    {
+        var g = TestUtil.Gen();
+        using var scope = Tensor.NewDisposeScope();
+        using var pack = new DeformConv2dPack(4, 5, 3, 2, 1, offsetGroups: 2, modulated: modulated, generator: g);
+        Assert.That(pack.StateDict().Select(kv => (kv.Key, kv.Value.Shape)), Is.EqualTo(new[]
+        {
+            ("weight", new long[] { 5, 4, 3, 3 }), ("bias", new long[] { 5 }),
+            ("conv_offset.weight", new long[] { (modulated ? 3 : 2) * 2 * 9, 4, 3, 3 }), ("conv_offset.bias", new long[] { (modulated ? 3 : 2) * 2 * 9 }),
+        }));
+        var x = TestUtil.RandnF(g, 2, 4, 7, 7);
+        var y = pack.Call(x);
+        // DCNv1: the plain convolution; DCNv2: mask sigmoid(0) = 0.5 scales the sampled input, not the bias
+        var plain = Functional.Conv2d(x, pack.Weight, null, 2, 1);
+        TestUtil.AssertClose(y, (modulated ? plain.Mul(0.5) : plain).Add(pack.Bias!.View(1, 5, 1, 1)), 1e-5, 1e-5);
+        y.Square().Sum().Backward();
+        var grad = pack.ConvOffset.Weight.Grad!.ToDoubleArray();
+        Assert.That(grad.Any(v => v != 0), "the zero offset predictor gets a gradient, so training moves the sampling points");
+    }
+
     // ---------------------------------------------------------------- errors
 
     [Test]
