@@ -1,6 +1,7 @@
 using Engine.Kernels;
 using Engine.Kernels.Fused;
 using Engine.Kernels.Gpu;
+using Engine.Kernels.Ptx;
 
 namespace Engine.Tests.Gpu;
 
@@ -373,5 +374,47 @@ public class DeformConvKernelTests(TestDevice dev) : DeviceTests(dev)
         var b = Tensor.Randn([2], DType.Float64, g).To(Device).RequiresGrad_();
         var m = Tensor.Rand([1, 2 * 4, 3, 3], DType.Float64, g).To(Device).RequiresGrad_();
         TestUtil.GradCheck(t => Functional.DeformConv2d(t[0], t[1], t[2], t[3], 1, 0, 1, t[4]), x, off, w, b, m);
+    }
+
+    /// <summary>
+    /// What the per-tap kernels are for, counted on the emulator (instructions are deterministic): at C = 32, 16×16,
+    /// 3×3, pad 1, one offset group and a mask, per column element: im2col 68.8 → 31.4, col2im 125.3 → 26.0,
+    /// col2im_coord 63.2 → 38.2 PTX instructions, simple → per-tap (the figures in deform_conv.ptx's header).
+    /// </summary>
+    [Test]
+    public void PerTapKernelsExecuteFewerInstructions()
+    {
+        if (Dev.IsCuda) Assert.Ignore("instruction counts come from the emulator");
+        const int n = 1, c = 32, h = 16, w = 16, k = 3, p = n * h * w, e = c * k * k * p;
+        var r = TestUtil.Rng();
+        float[] Rand(int len, double scale) => [.. Uniform(r, len, -scale, scale).Select(v => (float)v)];
+        var module = PtxModule.Load(EmbeddedPtx.Text("deform_conv"));
+        using var emu = new EmulatedDevice();
+        var x = emu.Alloc(Rand(n * c * h * w, 1));
+        var off = emu.Alloc(Rand(2 * k * k * p, 2));
+        var mask = emu.Alloc(Rand(k * k * p, 1));
+        var cols = emu.Alloc(Rand(e, 1));
+        var gx = emu.Alloc(n * c * h * w * 4L);
+        var goff = emu.Alloc(2 * k * k * p * 4L);
+        var gmask = emu.Alloc(k * k * p * 4L);
+        object[] sizes = [n, c, h, w, k, k, h, w, 1, 1, 1, 1, 1, 1, 1];
+        double PerElement(string kernel, Dim3 grid, object[] pointers, params object[] extra) =>
+            (double)emu.Launch(module, kernel, grid, 256, 0, [.. pointers, .. sizes, .. extra]).InstructionsExecuted / e;
+        var rows = new (string Name, double Simple, double PerTap)[]
+        {
+            ("im2col", PerElement("deform_im2col_f32", c * p / 256, [cols, x, off, mask]),
+                PerElement("deform_im2col_tap_f32", (p / 256, k * k, c / 16), [cols, x, off, mask], 16)),
+            ("col2im", PerElement("deform_col2im_f32", e / 256, [gx, cols, off, mask]),
+                PerElement("deform_col2im_tap_f32", (p / 256, k * k, c / 16), [gx, cols, off, mask], 16)),
+            ("col2im_coord", PerElement("deform_col2im_coord_f32", 2 * k * k * p / 256, [goff, gmask, cols, x, off, mask]),
+                PerElement("deform_col2im_coord_tap_f32", (p / 256, k * k, 1), [goff, gmask, cols, x, off, mask])),
+        };
+        foreach (var (name, simple, perTap) in rows)
+        {
+            TestContext.Out.WriteLine($"{name}: {simple:F1} instructions per column element simple, {perTap:F1} per-tap");
+            // col2im_coord: the simple kernel's two threads per tap each see a column element once, the per-tap one adds
+            // the mask sum to both directions in one pass; the others save the per-element sample-point work
+            Assert.That(perTap, Is.LessThan(simple * (name == "col2im_coord" ? 0.7 : 0.5)), name);
+        }
     }
 }
