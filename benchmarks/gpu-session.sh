@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything a lent GPU machine should run, in one device call (the device tool allows 10 minutes a call; the steps' timeouts add up to 7m40s):
+# Everything a lent GPU machine should run, in one device call (the device tool allows 10 minutes a call; the steps' timeouts add up to 7m55s):
 #   here:    bash benchmarks/gpu-pack.sh
 #   device:  bash benchmarks/gpu-session.sh      (with carry [".gpu"]; results land under $OUT)
 # 1. the whole test suite (the Cuda-category tests run now instead of reporting Ignored), 2. the GPU benchmark suite
@@ -23,3 +23,6 @@ timeout 60 "$py" benchmarks/models_torch.py --device cuda --classes 1000 \
   --cases resnet50:224:64,vgg16:224:64,alexnet:224:128,resnet18:224:128,efficientnet_b0:224:128,mobilenet_v2:224:128,densenet121:224:64,googlenet:224:128 \
   > "$OUT/torch-models.md" 2>&1
 echo "exit $?"; cat "$OUT/torch-models.md"
+echo "== deformable convolution in this machine's torchvision (same shape as DeformConvGpuBenchmarks)"
+timeout 15 "$py" benchmarks/deform_conv_torch.py > "$OUT/torch-deform.md" 2>&1
+echo "exit $?"; cat "$OUT/torch-deform.md"

@@ -15,4 +15,5 @@ root.Add(DistillCommand.Create());
 root.Add(PseudoLabelCommand.Create());
 root.Add(NoisyStudentCommand.Create());
 root.Add(KnnCommand.Create());
+root.Add(DeformDemoCommand.Create());
 return root.Parse(args).Invoke();

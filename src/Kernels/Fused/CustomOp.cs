@@ -1,5 +1,6 @@
 using Engine.Kernels.Cpu;
 using Engine.Kernels.Gpu;
+using Engine.Kernels.Meta;
 
 namespace Engine.Kernels.Fused;
 
@@ -8,7 +9,7 @@ namespace Engine.Kernels.Fused;
 /// implementation per backend in the op itself). <see cref="IBackend"/> stays the primitives every backend must have;
 /// an op such as CutMix, distillation or a fused optimizer step is a <see cref="CustomOp{TArgs}"/> with a CPU and a
 /// GPU implementation, run on a tensor's backend with <see cref="Run"/>; its backward, when it has one, is another
-/// such op (recorded by the tensor layer). A backend the op has no implementation for raises
+/// such op (recorded by the tensor layer). On the Meta (shape-only) backend an op does nothing. Any other backend the op has no implementation for raises
 /// <see cref="DeviceException"/>.
 /// </summary>
 /// <typeparam name="TArgs">The op's operands and parameters (a record).</typeparam>
@@ -30,6 +31,7 @@ public abstract class CustomOp<TArgs>
         {
             case CpuBackend cpu: Cpu(cpu, args); break;
             case GpuBackend gpu: Gpu(gpu, args); break;
+            case MetaBackend: break;   // shape-only device: no data to compute, the tensor layer already made the outputs
             default: throw new DeviceException(Name, $"{Name} has no implementation for {backend.Device}");
         }
     }

@@ -5,7 +5,7 @@ using Engine.Kernels.Gpu;
 namespace Engine.Kernels.Fused;
 
 /// <summary>The fused ops: recipe-level kernels outside <see cref="IBackend"/>, each with a CPU and a GPU implementation.</summary>
-public static class FusedOps
+public static partial class FusedOps
 {
     /// <summary>
     /// CutMix of images [N, C, H, W] (dst and src contiguous, one dtype of 4 or 8 bytes: float32, float64, int32, int64):

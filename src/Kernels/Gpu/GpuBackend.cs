@@ -28,6 +28,9 @@ namespace Engine.Kernels.Gpu;
 /// picks the sliding-window kernels (default) or the simple ones</description></item>
 /// <item><term>FillRandom</term><description>hand-written PTX (Kernels/philox.ptx): every kind and dtype the CPU fills, same values</description></item>
 /// <item><term>CutMix, CutMixLabels (a <see cref="Fused.FusedOps"/> op)</term><description>hand-written PTX (Kernels/cutmix.ptx), 4- and 8-byte dtypes, out of place and in place</description></item>
+/// <item><term>DeformIm2Col, DeformCol2Im, DeformCol2ImCoord (<see cref="Fused.FusedOps"/>)</term><description>hand-written PTX
+/// (Kernels/deform_conv.ptx), float32/float64; <see cref="DeformKernels"/> picks the per-tap kernels (default) or the simple ones;
+/// col2im adds with atomics (float sums in a varying order)</description></item>
 /// <item><term>SgdUpdate, AdamUpdate (<see cref="Fused.FusedOps"/>)</term><description>PTX, hand-written (Kernels/optim.ptx), float32/float64</description></item>
 /// <item><term>Gather, ScatterAdd, IndexSelect, IndexAdd</term><description>PTX (GpuBackend.Index.cs): generated gather/scatter_add kernels,
 /// every dtype for gather and index_select, float32/float64/int64/int32/uint8 for the atomic scatter_add and index_add, any strides;

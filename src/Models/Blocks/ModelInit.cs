@@ -18,9 +18,10 @@ public static class ModelInit
         {
             switch (m)
             {
-                case Conv2d c:
-                    Init.KaimingNormal(c.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu, generator: generator);
-                    if (c.Bias is { } cb) Init.Zeros(cb);
+                case Conv2d or DeformConv2d:
+                    var conv = (ConvNd)m;
+                    Init.KaimingNormal(conv.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu, generator: generator);
+                    if (conv.Bias is { } cb) Init.Zeros(cb);
                     break;
                 case BatchNormBase bn:
                     if (bn.Weight is { } w) Init.Ones(w);
@@ -32,6 +33,9 @@ public static class ModelInit
                     break;
             }
         }
+        // a deformable conv's offset predictor (a Conv2d child, re-drawn above) starts at zero: offsets 0, the regular grid
+        foreach (var (_, m) in model.NamedModules())
+            if (m is DeformConv2dPack pack) pack.ResetOffsetPredictor();
     }
 
     /// <summary>Sets a BatchNorm's weight to zero, so its residual branch starts as the identity (zero-init residual).</summary>

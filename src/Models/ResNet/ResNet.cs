@@ -4,7 +4,9 @@ namespace Engine.Models;
 
 /// <summary>
 /// ResNet (He et al. 2015), ResNeXt (Xie et al. 2016), Wide ResNet (Zagoruyko &amp; Komodakis 2016), the CIFAR ResNets
-/// (He et al. 2015, section 4.2) and SE-ResNet/SE-ResNeXt (Hu et al. 2017), built from a <see cref="ResNetSpec"/> row.
+/// (He et al. 2015, section 4.2), SE-ResNet/SE-ResNeXt (Hu et al. 2017) and ResNet-DCN (resnet18_dcn, resnet50_dcn: every
+/// 3×3 conv of layer2..layer4, i.e. conv3_x..conv5_x, a modulated deformable conv, Zhu et al. 2019; torchvision has no
+/// such model, the PyTorch twin is <c>ref_resnet_dcn.py</c> in the tests), built from a <see cref="ResNetSpec"/> row.
 /// <para>
 /// ImageNet models are torchvision 0.14's <c>ResNet</c> with the same state-dict names, shapes and order: conv1 (7×7,
 /// stride 2), bn1, relu, maxpool (3×3, stride 2), layer1..layer4 (Sequentials of blocks "0", "1", …; stride 2 from
@@ -22,6 +24,7 @@ namespace Engine.Models;
 /// Initialisation as torchvision: convs He-normal (fan-out, ReLU gain), BatchNorm weight 1 and bias 0, fc PyTorch's
 /// default Linear init; with <see cref="ModelOptions.ZeroInitResidual"/> the last BN of every block gets weight 0, so
 /// each block starts as relu(shortcut(x)). SE gates' 1×1 convs get zero bias (the rule the engine uses for conv biases).
+/// Deformable convs get the He-normal weight of the conv they replace and a zero offset predictor (so offsets start at 0).
 /// </para>
 /// </summary>
 public sealed class ResNet : Module
@@ -58,7 +61,7 @@ public sealed class ResNet : Module
             for (int b = 0; b < spec.Layers[s]; b++)
             {
                 int stride = s > 0 && b == 0 ? 2 : 1;
-                stage.Append(CreateBlock(spec, channels, spec.Planes(s), stride, g));
+                stage.Append(CreateBlock(spec, channels, spec.Planes(s), stride, spec.IsDeformable(s), g));
                 channels = spec.Planes(s) * spec.Expansion;
             }
             _stages[s] = RegisterModule($"layer{s + 1}", stage);
@@ -71,11 +74,11 @@ public sealed class ResNet : Module
             foreach (var block in Blocks) ModelInit.ZeroGamma(block.LastNorm);
     }
 
-    private static ResidualBlock CreateBlock(ResNetSpec spec, long inChannels, int planes, int stride, Generator? g) => spec.Block switch
+    private static ResidualBlock CreateBlock(ResNetSpec spec, long inChannels, int planes, int stride, bool deformable, Generator? g) => spec.Block switch
     {
-        ResidualBlockKind.Basic when spec.Groups == 1 && spec.WidthPerGroup == 64 && !spec.SqueezeExcitation => new BasicBlock(inChannels, planes, stride, g),
+        ResidualBlockKind.Basic when spec.Groups == 1 && spec.WidthPerGroup == 64 && !spec.SqueezeExcitation => new BasicBlock(inChannels, planes, stride, g, deformable),
         ResidualBlockKind.Basic => throw new ArgumentValueException("resnet", "BasicBlock supports only groups 1, width per group 64 and no squeeze-excitation (as torchvision)"),
-        _ => new Bottleneck(inChannels, planes, stride, spec.Groups, spec.WidthPerGroup, spec.SqueezeExcitation, g),
+        _ => new Bottleneck(inChannels, planes, stride, spec.Groups, spec.WidthPerGroup, spec.SqueezeExcitation, g, deformable),
     };
 
     /// <inheritdoc/>
@@ -100,7 +103,11 @@ public sealed class ResNet : Module
         ("resnext50_32x4d", new(ResidualBlockKind.Bottleneck, [3, 4, 6, 3], 32, 4), "Xie et al. 2016, Aggregated residual transformations for deep neural networks (ResNeXt)"),
         ("resnext101_32x8d", new(ResidualBlockKind.Bottleneck, [3, 4, 23, 3], 32, 8), "Xie et al. 2016, Aggregated residual transformations for deep neural networks (ResNeXt)"),
         ("wide_resnet50_2", new(ResidualBlockKind.Bottleneck, [3, 4, 6, 3], 1, 128), "Zagoruyko & Komodakis 2016, Wide residual networks (torchvision's bottleneck form)"),
+        ("resnet18_dcn", new(ResidualBlockKind.Basic, [2, 2, 2, 2], DeformableStages: 3), DcnPaper),
+        ("resnet50_dcn", new(ResidualBlockKind.Bottleneck, [3, 4, 6, 3], DeformableStages: 3), DcnPaper),
     ];
+
+    private const string DcnPaper = "Zhu et al. 2019, Deformable ConvNets v2 (modulated deformable 3x3 convs in conv3_x-conv5_x; Dai et al. 2017, Deformable convolutional networks)";
 
     /// <summary>The ImageNet rows by registry name (resnet18 … wide_resnet50_2), for building variants of them.</summary>
     public static IReadOnlyDictionary<string, ResNetSpec> ImageNet { get; } = s_table.ToDictionary(r => r.Name, r => r.Spec);

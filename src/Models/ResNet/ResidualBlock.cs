@@ -30,6 +30,15 @@ public abstract class ResidualBlock : Module
             new BatchNorm2d(outChannels)));
     }
 
+    /// <summary>
+    /// A block's 3×3 conv (no bias, padding 1): a plain <see cref="Conv2d"/>, or when <paramref name="deformable"/> a
+    /// modulated deformable one (<see cref="DeformConv2dPack"/>, DCNv2, one offset group, its offset predictor
+    /// <c>conv_offset</c> at zero), with the same <c>weight</c> name and shape.
+    /// </summary>
+    private protected static Module Conv3x3(long inChannels, long outChannels, int stride, int groups, bool deformable, Generator? generator) => deformable
+        ? new DeformConv2dPack(inChannels, outChannels, 3, stride, 1, groups: groups, modulated: true, bias: false, generator: generator)
+        : new Conv2d(inChannels, outChannels, 3, stride, 1, groups: groups, bias: false, generator: generator);
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {

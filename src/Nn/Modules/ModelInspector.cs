@@ -101,10 +101,11 @@ public sealed record ModelSummary(long[] InputShape, IReadOnlyList<LayerSummary>
 }
 
 /// <summary>
-/// Inspects a network with one forward pass (evaluation mode, modes restored afterwards): per leaf-layer call the
+/// Inspects a network with one forward pass (evaluation mode, modes restored afterwards): per leaf-layer call (and per
+/// <see cref="DeformConv2d"/> call, after its offset predictor's row) the
 /// output shape, parameters, multiply-accumulates and receptive field.
 /// <para>
-/// MACs: a convolution costs output elements × in/groups × kernel volume, a linear layer output elements × in
+/// MACs: a convolution (deformable ones included) costs output elements × in/groups × kernel volume, a linear layer output elements × in
 /// features; every other layer (batch norm, pooling, activations) counts 0, as torchinfo's "Mult-Adds".
 /// </para>
 /// <para>
@@ -134,7 +135,7 @@ public static class ModelInspector
         var modes = model.NamedModules().Select(m => (m.Module, m.Module.Training)).ToList();
         foreach (var (name, m) in model.NamedModules())
         {
-            if (m.Children().Any()) continue;
+            if (m.Children().Any() && m is not DeformConv2d) continue;   // a deformable conv is a layer though it owns its offset predictor
             hooks.Add(m.RegisterForwardHook((mod, _, y) => calls.Add((name, mod, y))));
         }
         try
@@ -166,6 +167,7 @@ public static class ModelInspector
     {
         Conv2d c => y.NumEl * c.Weight.NumEl / c.Weight.Size(0),
         Conv3d c => y.NumEl * c.Weight.NumEl / c.Weight.Size(0),
+        DeformConv2d c => y.NumEl * c.Weight.NumEl / c.Weight.Size(0),   // its GEMM; the bilinear sampling is not a MAC
         Linear l => y.NumEl * l.Weight.Size(1),
         _ => 0,
     };

@@ -57,13 +57,21 @@ internal static class TorchReference
     }
 
     /// <summary>Runs the reference script for <paramref name="model"/> into a fresh temporary folder and returns it.</summary>
-    public static string Generate(string model, int size, int batch = 2, int classes = 1000, int channels = 3, int seed = 0)
+    public static string Generate(string model, int size, int batch = 2, int classes = 1000, int channels = 3, int seed = 0) =>
+        RunScript("torch_reference.py", $"ref-{model}", "--model", model, "--size", $"{size}", "--batch", $"{batch}",
+            "--classes", $"{classes}", "--channels", $"{channels}", "--seed", $"{seed}");
+
+    /// <summary>
+    /// Runs <paramref name="script"/> (a file in <see cref="ReferenceDir"/>) with <paramref name="args"/> and
+    /// <c>--out</c> a fresh temporary folder named after <paramref name="tag"/>, and returns that folder; the test fails
+    /// with the script's output when it exits with an error.
+    /// </summary>
+    public static string RunScript(string script, string tag, params string[] args)
     {
         string py = Require();
-        string dir = Path.Combine(Path.GetTempPath(), $"engine-ref-{model}-{Guid.NewGuid():N}");
-        var (rc, output) = RunProcess(py, [Path.Combine(ReferenceDir, "torch_reference.py"), "--model", model, "--size", $"{size}", "--batch", $"{batch}",
-            "--classes", $"{classes}", "--channels", $"{channels}", "--seed", $"{seed}", "--out", dir], TimeSpan.FromMinutes(5));
-        if (rc != 0) Assert.Fail($"torch_reference.py --model {model} failed ({rc}):\n{output}");
+        string dir = Path.Combine(Path.GetTempPath(), $"engine-{tag}-{Guid.NewGuid():N}");
+        var (rc, output) = RunProcess(py, [Path.Combine(ReferenceDir, script), .. args, "--out", dir], TimeSpan.FromMinutes(5));
+        if (rc != 0) Assert.Fail($"{script} {string.Join(' ', args)} failed ({rc}):\n{output}");
         return dir;
     }
 
