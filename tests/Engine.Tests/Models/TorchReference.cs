@@ -56,13 +56,16 @@ internal static class TorchReference
         catch (System.ComponentModel.Win32Exception e) { return (-1, e.Message); }
     }
 
-    /// <summary>Runs the reference script for <paramref name="model"/> into a fresh temporary folder and returns it.</summary>
-    public static string Generate(string model, int size, int batch = 2, int classes = 1000, int channels = 3, int seed = 0)
+    /// <summary>
+    /// Runs the reference script for <paramref name="model"/> into a fresh temporary folder and returns it; <paramref name="frames"/>
+    /// &gt; 0 makes the input a clip batch [N, C, T, H, W].
+    /// </summary>
+    public static string Generate(string model, int size, int batch = 2, int classes = 1000, int channels = 3, int seed = 0, int frames = 0)
     {
         string py = Require();
         string dir = Path.Combine(Path.GetTempPath(), $"engine-ref-{model}-{Guid.NewGuid():N}");
         var (rc, output) = RunProcess(py, [Path.Combine(ReferenceDir, "torch_reference.py"), "--model", model, "--size", $"{size}", "--batch", $"{batch}",
-            "--classes", $"{classes}", "--channels", $"{channels}", "--seed", $"{seed}", "--out", dir], TimeSpan.FromMinutes(5));
+            "--classes", $"{classes}", "--channels", $"{channels}", "--seed", $"{seed}", "--frames", $"{frames}", "--out", dir], TimeSpan.FromMinutes(5));
         if (rc != 0) Assert.Fail($"torch_reference.py --model {model} failed ({rc}):\n{output}");
         return dir;
     }
@@ -72,10 +75,10 @@ internal static class TorchReference
     /// and its eval-mode logits, training-mode logits (and auxiliary logits) and updated running statistics agree
     /// within <paramref name="rtol"/> of each output's scale.
     /// </summary>
-    public static void CheckVariant(string name, int size, int batch = 2, int classes = 1000, int channels = 3, double rtol = 1e-4)
+    public static void CheckVariant(string name, int size, int batch = 2, int classes = 1000, int channels = 3, double rtol = 1e-4, int frames = 0)
     {
         int seed = TestContext.CurrentContext.Random.Next(1, 1 << 30);
-        string dir = Generate(name, size, batch, classes, channels, seed);
+        string dir = Generate(name, size, batch, classes, channels, seed, frames);
         try
         {
             using var scope = Tensor.NewDisposeScope();
