@@ -4,7 +4,7 @@ namespace Engine.Models;
 
 /// <summary>
 /// A small 3-D CNN for short clips [N, C, T, H, W], in the manner of C3D (Tran et al. 2015) but three stages deep:
-/// three 3×3×3 convolutions (16, 32, 64 channels, each with batch norm and ReLU), max pooling 1×2×2 after the first
+/// three 3×3×3 convolutions (8, 16, 32 channels, each with batch norm and ReLU), max pooling 1×2×2 after the first
 /// (space only, as C3D's pool1, so early layers keep every frame) and 2×2×2 after the second, a global average pool
 /// and a linear classifier. Its 3×3×3 kernels compare neighbouring frames, which is what motion needs; the
 /// single-frame twin <see cref="Frame2dTiny"/> has the same layout in 2-D. Names: features.K, classifier.
@@ -21,10 +21,10 @@ public sealed class C3dTiny : Module
     public C3dTiny(int numClasses = 8, int inChannels = 1, Generator? generator = null)
     {
         Features = RegisterModule("features", new Sequential(
-            new Conv3d(inChannels, 16, 3, padding: 1, bias: false, generator: generator), new BatchNorm3d(16), new ReLU(), new MaxPool3d([1, 2, 2]),
-            new Conv3d(16, 32, 3, padding: 1, bias: false, generator: generator), new BatchNorm3d(32), new ReLU(), new MaxPool3d(2),
-            new Conv3d(32, 64, 3, padding: 1, bias: false, generator: generator), new BatchNorm3d(64), new ReLU(), new AdaptiveAvgPool3d(1)));
-        Classifier = RegisterModule("classifier", new Linear(64, numClasses, generator: generator));
+            new Conv3d(inChannels, 8, 3, padding: 1, bias: false, generator: generator), new BatchNorm3d(8), new ReLU(), new MaxPool3d([1, 2, 2]),
+            new Conv3d(8, 16, 3, padding: 1, bias: false, generator: generator), new BatchNorm3d(16), new ReLU(), new MaxPool3d(2),
+            new Conv3d(16, 32, 3, padding: 1, bias: false, generator: generator), new BatchNorm3d(32), new ReLU(), new AdaptiveAvgPool3d(1)));
+        Classifier = RegisterModule("classifier", new Linear(32, numClasses, generator: generator));
     }
 
     /// <inheritdoc/>

@@ -128,6 +128,7 @@ public sealed class MovingFashionMnist : IDataset
         double speed = g.Uniform(o.MinSpeed, o.MaxSpeed) * s;
         double ux = g.Uniform(0, travel), uy = g.Uniform(0, travel);
         double angle0 = g.Uniform(0, 360);
+        if (o.MaxSpin == 0) angle0 = 0; // garments that do not spin stand upright
         double spin = g.Uniform(o.MinSpin, o.MaxSpin);
         rotation = (int)g.NextLong(2);
         if (rotation == 1) spin = -spin; // a growing angle turns clockwise on screen (y down)

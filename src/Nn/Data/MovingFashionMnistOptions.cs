@@ -44,7 +44,7 @@ public sealed record MovingFashionMnistOptions
     /// <summary>Fastest speed, as a fraction of the clip side per frame (4 pixels per frame at 64).</summary>
     public double MaxSpeed { get; init; } = 1.0 / 16;
 
-    /// <summary>Slowest spin in degrees per frame (0 with <see cref="MaxSpin"/> 0: garments do not rotate).</summary>
+    /// <summary>Slowest spin in degrees per frame (0 with <see cref="MaxSpin"/> 0: garments do not rotate and stand upright).</summary>
     public double MinSpin { get; init; } = 3;
 
     /// <summary>Fastest spin in degrees per frame.</summary>
