@@ -115,7 +115,7 @@ public static class ModelRegistry
             InceptionNet.Variants(),
             MobileNet.Variants(),
             EfficientNet.Variants(),
-            TinyVideoNets.Variants(),
+            TinyVideoNet.Variants(),
         ];
         foreach (var family in families)
             foreach (var m in family)

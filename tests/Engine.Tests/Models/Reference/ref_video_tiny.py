@@ -1,5 +1,5 @@
-"""The small video nets of the Moving Fashion-MNIST experiment as the engine defines them (src/Models/Video/C3dTiny.cs,
-Frame2dTiny.cs): no torchvision twin. Both take clips [N, C, T, H, W]; frame2d_tiny looks at frame T // 2 only."""
+"""The small video nets of the Moving Fashion-MNIST experiment as the engine defines them (src/Models/Video/TinyVideoNet.cs):
+no torchvision twin. Both take clips [N, C, T, H, W]; frame2d_tiny looks at frame T // 2 only."""
 import torch.nn as nn
 
 
