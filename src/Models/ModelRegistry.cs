@@ -39,8 +39,24 @@ public sealed record ModelInfo(string Name, ModelFamily Family, int DefaultSize,
     /// </summary>
     public int AuxMinSize { get; init; }
 
-    /// <summary>The published per-sample input shape [C, H, W].</summary>
-    public long[] DefaultInputShape => [DefaultChannels, DefaultSize, DefaultSize];
+    /// <summary>
+    /// Frames of the published input clip for a video model, whose inputs are [N, C, T, H, W] (torchvision's video
+    /// models: 16), or 0 for an image model, whose inputs are [N, C, H, W].
+    /// </summary>
+    public int Frames { get; init; }
+
+    /// <summary>Whether inputs are clips [N, C, T, H, W] rather than images [N, C, H, W].</summary>
+    public bool IsVideo => Frames > 0;
+
+    /// <summary>The published per-sample input shape: [C, H, W], or [C, T, H, W] for a video model.</summary>
+    public long[] DefaultInputShape => InputShape(DefaultSize);
+
+    /// <summary>
+    /// The per-sample input shape at side <paramref name="size"/>: [C, H, W], or [C, T, H, W] for a video model with
+    /// <paramref name="frames"/> frames (default <see cref="Frames"/>).
+    /// </summary>
+    public long[] InputShape(int size, int? frames = null) =>
+        IsVideo ? [DefaultChannels, frames ?? Frames, size, size] : [DefaultChannels, size, size];
 
     /// <summary>Builds the published model: its channels and classes.</summary>
     public Nn.Module CreatePublished(Generator? generator = null) => Create(new ModelOptions(DefaultClasses, DefaultChannels, generator));
@@ -71,6 +87,8 @@ public enum ModelFamily
     SqueezeNet,
     /// <summary>ShuffleNet v2 (Ma et al. 2018).</summary>
     ShuffleNet,
+    /// <summary>Video classifiers, inputs [N, C, T, H, W]: the small 3-D CNN and single-frame baseline of the Moving Fashion-MNIST experiment.</summary>
+    Video,
 }
 
 /// <summary>
@@ -97,6 +115,7 @@ public static class ModelRegistry
             InceptionNet.Variants(),
             MobileNet.Variants(),
             EfficientNet.Variants(),
+            TinyVideoNet.Variants(),
         ];
         foreach (var family in families)
             foreach (var m in family)

@@ -34,6 +34,8 @@ internal sealed record TrainSettings
     public int LimitTrain { get; init; }
     public int LimitTest { get; init; }
     public int Patience { get; init; }
+    public int ClipLength { get; init; } = 16;
+    public string ClipLabel { get; init; } = "direction";
 }
 
 /// <summary><c>engine train</c>: trains a registered model on Fashion-MNIST (embedded subset, installed set or a folder).</summary>
@@ -48,7 +50,8 @@ internal static class TrainCommand
     {
         var d = Defaults;
         var model = Opt("--model", $"Model (see 'engine models'): {string.Join(", ", ModelRegistry.Names)}.", d.Model);
-        var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist if installed, else the embedded subset)." };
+        var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist if installed, else the embedded subset), "
+            + $"or '{VideoData.MovingFashionMnistName}' for the synthetic video set (clips of moving garments; with a video model such as c3d_tiny)." };
         var epochs = Opt("--epochs", "Epochs to train.", d.Epochs);
         var batch = Opt("--batch-size", "Images per batch.", d.BatchSize);
         var optimizer = Opt("--optimizer", "sgd, adam, adamw or rmsprop.", d.Optimizer);
@@ -72,13 +75,17 @@ internal static class TrainCommand
         var output = Opt("--output", "Folder for the checkpoints, logs and plots.", d.Output);
         var resume = new Option<string?>("--resume") { Description = "Checkpoint to resume from (model, optimizer, schedule, epoch, RNG)." };
         var weights = new Option<string?>("--weights") { Description = "Start from weights exported from PyTorch (safetensors of a state_dict, names as torchvision's); a head of another class count is skipped with a note." };
-        var imageSize = Opt("--image-size", "Side the 28x28 images are resized to (bilinear) before the model (0: the larger of 28 and the model's minimum input).", d.ImageSize);
+        var imageSize = Opt("--image-size", "Side the 28x28 images are resized to (bilinear) before the model (0: the larger of 28 and the model's minimum input); "
+            + $"for {VideoData.MovingFashionMnistName}, the side of the generated frames (0: 64).", d.ImageSize);
+        var clipLength = Opt("--clip-length", $"Frames per clip of {VideoData.MovingFashionMnistName}.", d.ClipLength);
+        var clipLabel = Opt("--clip-label", $"Label of {VideoData.MovingFashionMnistName}: direction (of motion, 8 classes), rotation (sense, 2) or garment (class, 10).", d.ClipLabel);
+        clipLabel.AcceptOnlyFromAmong(VideoData.LabelNames);
         var limitTrain = Opt("--limit-train", "Use only the first N training images (0: all).", d.LimitTrain);
         var limitTest = Opt("--limit-test", "Use only the first N test images (0: all).", d.LimitTest);
         var patience = Opt("--patience", "Stop after this many epochs without test-accuracy gain (0: never).", d.Patience);
 
         var cmd = new Command("train", "Train a CNN and write the best checkpoint, a CSV/JSON-lines log and PNG plots to --output.");
-        foreach (var o in new Option[] { model, data, epochs, batch, optimizer, lr, momentum, nesterov, wd, schedule, warmup, augment, mix, device, seed, deterministic, workers, output, resume, weights, imageSize, limitTrain, limitTest, patience })
+        foreach (var o in new Option[] { model, data, epochs, batch, optimizer, lr, momentum, nesterov, wd, schedule, warmup, augment, mix, device, seed, deterministic, workers, output, resume, weights, imageSize, limitTrain, limitTest, patience, clipLength, clipLabel })
             cmd.Add(o);
         cmd.SetAction(r => Run(new TrainSettings
         {
@@ -88,6 +95,7 @@ internal static class TrainCommand
             Device = r.GetValue(device)!, Seed = r.GetValue(seed), Deterministic = r.GetValue(deterministic), Workers = r.GetValue(workers),
             Output = r.GetValue(output)!, Resume = r.GetValue(resume), Weights = r.GetValue(weights), ImageSize = r.GetValue(imageSize),
             LimitTrain = r.GetValue(limitTrain), LimitTest = r.GetValue(limitTest), Patience = r.GetValue(patience),
+            ClipLength = r.GetValue(clipLength), ClipLabel = r.GetValue(clipLabel)!,
         }, Console.Out));
         return cmd;
     }
@@ -138,26 +146,19 @@ internal static class TrainCommand
         try
         {
             var info = ModelRegistry.Info(s.Model); // validates the model name before any work
-            var dataInfo = FashionMnist.Info;
-            int side = ModelInput.Side(info, dataInfo, s.ImageSize);
+            var data = VideoData.IsMovingFashionMnist(s.Data) ? VideoData.Load(s, info, log) : ImageData(s, info);
+            var (dataInfo, side, trainSet, testSet) = (data.Info, data.Side, data.Train, data.Test);
             var device = ResolveDevice(s.Device, log);
             Directory.CreateDirectory(s.Output);
             var rng = new Generator(s.Seed);
             if (s.Deterministic) Generator.Default.ManualSeed(s.Seed);
+            log.WriteLine($"data: {dataInfo.Name} ({data.Source}), {trainSet.Count} training and {testSet.Count} test {(dataInfo.IsVideo ? "clips" : "images")}; device {device}");
+            if (!dataInfo.IsVideo)
+                ImageGrid.WriteAugmentations(Path.Combine(s.Output, "augmentations.png"), trainSet, data.TrainTransform, samples: 8, variants: 8, seed: s.Seed);
 
-            var fullTrain = FashionMnist.Load(s.Data, train: true);
-            var trainSet = Limit(fullTrain, s.LimitTrain);
-            var testSet = Limit(FashionMnist.Load(s.Data, train: false), s.LimitTest);
-            var source = fullTrain.Source;
-            log.WriteLine($"data: {dataInfo.Name} ({source}), {trainSet.Count} training and {testSet.Count} test images; device {device}");
-
-            var trainTransform = ModelInput.Transform(s.Augment, side, dataInfo);
-            var testTransform = ModelInput.Transform("none", side, dataInfo);
-            ImageGrid.WriteAugmentations(Path.Combine(s.Output, "augmentations.png"), trainSet, trainTransform, samples: 8, variants: 8, seed: s.Seed);
-
-            using var trainLoader = new DataLoader(trainSet, s.BatchSize, shuffle: true, dropLast: true, transform: trainTransform,
+            using var trainLoader = new DataLoader(trainSet, s.BatchSize, shuffle: true, dropLast: true, transform: data.TrainTransform,
                 batchTransform: Augmentations.BatchPreset(s.Mix, dataInfo.NumClasses), numWorkers: s.Workers, seed: s.Seed, device: device);
-            using var testLoader = new DataLoader(testSet, 256, transform: testTransform, numWorkers: s.Workers, seed: s.Seed, device: device);
+            using var testLoader = new DataLoader(testSet, 256, transform: data.TestTransform, numWorkers: s.Workers, seed: s.Seed, device: device);
 
             var options = ModelInput.Options(dataInfo, rng);
             if (s.Weights is not null) options = ModelInput.FitAuxiliaryHeads(info, options, s.Weights, log);
@@ -168,7 +169,8 @@ internal static class TrainCommand
                 log.WriteLine($"loaded weights from {s.Weights}");
             }
             model.To(device);
-            log.WriteLine($"model: {info.Name}, {model.ParameterCount():N0} parameters, {dataInfo.Channels}x{side}x{side} input, {dataInfo.NumClasses} classes");
+            string input = dataInfo.IsVideo ? $"{dataInfo.Channels}x{dataInfo.Frames}x{side}x{side}" : $"{dataInfo.Channels}x{side}x{side}";
+            log.WriteLine($"model: {info.Name}, {model.ParameterCount():N0} parameters, {input} input, {dataInfo.NumClasses} classes");
             using var opt = CreateOptimizer(s, model);
             var sched = CreateSchedule(s, opt, trainLoader.Count);
             var trainer = new Trainer(model, opt, dataInfo.NumClasses, sched, stepSchedulePerBatch: s.Schedule == "onecycle");
@@ -210,7 +212,20 @@ internal static class TrainCommand
         }
     }
 
-    private static IDataset Limit(IDataset d, int n) => n > 0 && n < d.Count ? new Subset(d, [.. Enumerable.Range(0, n)]) : d;
+    /// <summary>Fashion-MNIST images for an image model: resized to the model's side, augmented by the preset.</summary>
+    private static TrainData ImageData(TrainSettings s, ModelInfo info)
+    {
+        if (info.IsVideo)
+            throw new ArgumentValueException("model", $"{info.Name} takes video clips; train it with --data {VideoData.MovingFashionMnistName}");
+        var dataInfo = FashionMnist.Info;
+        int side = ModelInput.Side(info, dataInfo, s.ImageSize);
+        var fullTrain = FashionMnist.Load(s.Data, train: true);
+        return new TrainData(dataInfo, side, Limit(fullTrain, s.LimitTrain), Limit(FashionMnist.Load(s.Data, train: false), s.LimitTest),
+            ModelInput.Transform(s.Augment, side, dataInfo), ModelInput.Transform("none", side, dataInfo), fullTrain.Source.ToString());
+    }
+
+    /// <summary>The first <paramref name="n"/> samples of <paramref name="d"/> (all when 0).</summary>
+    internal static IDataset Limit(IDataset d, int n) => n > 0 && n < d.Count ? new Subset(d, [.. Enumerable.Range(0, n)]) : d;
 
     private static Optimizer CreateOptimizer(TrainSettings s, Module model) => s.Optimizer switch
     {

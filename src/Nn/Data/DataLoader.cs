@@ -5,14 +5,15 @@ using System.Runtime.ExceptionServices;
 namespace Engine.Nn.Data;
 
 /// <summary>
-/// Batches a dataset: [N, C, H, W] float32 images and [N] int64 labels, in a seeded random order per epoch
+/// Batches a dataset: [N, C, H, W] float32 images (clips: [N, C, T, H, W]) and [N] int64 labels, in a seeded random order per epoch
 /// (or in order), optionally dropping the last incomplete batch, with per-sample <see cref="Transform"/>s and a
 /// per-batch <see cref="BatchTransform"/>.
 /// <para>
 /// With <c>numWorkers</c> &gt; 0, background threads read, decode, augment and collate the next batches while the
 /// consumer trains on the current one: worker w builds batches w, w + W, w + 2W, … into its own bounded queue
 /// (capacity <c>prefetch</c>), and the consumer takes them in order. Every random draw comes from a generator
-/// seeded by (seed, epoch, sample index) — or (seed, epoch, batch index) for the batch transform — so the
+/// seeded by (seed, epoch, sample index) — the dataset's own draws when read (a clip's start frame) first, then the
+/// sample's transform; or (seed, epoch, batch index) for the batch transform — so the
 /// batches are identical for any number of workers, and an epoch can be replayed on its own.
 /// </para>
 /// <para>
@@ -175,26 +176,24 @@ public sealed class DataLoader : IEnumerable<Batch>, IDisposable
         // thread there is no other); the batch's own tensors move out to the caller's scope, or to none.
         using var scope = Tensor.NewDisposeScope();
         Tensor? images = null;
-        int c = 0, h = 0, w = 0;
+        int c = 0, t = 0, h = 0, w = 0;
         for (int k = 0; k < n; k++)
         {
             ct.ThrowIfCancellationRequested();
             var img = st.Image;
-            labels[k] = Dataset.ReadInto(indices[k], img);
-            if (Transform is not null)
-            {
-                st.Generator.ManualSeed(SampleSeed(Seed, epoch, indices[k]));
-                Transform.Apply(img, st.Generator);
-            }
+            st.Generator.ManualSeed(SampleSeed(Seed, epoch, indices[k]));
+            labels[k] = Dataset.ReadInto(indices[k], img, st.Generator);
+            Transform?.Apply(img, st.Generator);
             if (images is null)
             {
-                (c, h, w) = (img.Channels, img.Height, img.Width);
-                images = _pool.Rent([n, c, h, w], op);
+                (c, t, h, w) = (img.FrameChannels, img.Frames, img.Height, img.Width);
+                images = _pool.Rent(t > 1 ? [n, c, t, h, w] : [n, c, h, w], op);
             }
-            else if (img.Channels != c || img.Height != h || img.Width != w)
-                throw new DataException(op, null, $"sample {indices[k]} is {img.Channels}x{img.Height}x{img.Width} but sample {indices[0]} of the same batch is {c}x{h}x{w}; add a Resize or crop transform");
+            else if (img.FrameChannels != c || img.Frames != t || img.Height != h || img.Width != w)
+                throw new DataException(op, null, $"sample {indices[k]} is {Describe(img.FrameChannels, img.Frames, img.Height, img.Width)} but sample {indices[0]} "
+                    + $"of the same batch is {Describe(c, t, h, w)}; add a Resize or crop transform");
             int len = img.Length;
-            img.Pixels.CopyTo(TensorMemory.Floats(images, op).Slice(k * len, len));
+            img.CopyClipTo(TensorMemory.Floats(images, op).Slice(k * len, len));
         }
         if (images is null) throw new DataException(op, null, "empty batch");
         var labelTensor = Tensor.FromArray(labels);
@@ -206,7 +205,10 @@ public sealed class DataLoader : IEnumerable<Batch>, IDisposable
             mix.Lambda, indices, epoch, batchIndex);
     }
 
-    private static ulong Mix(ulong a, ulong b)
+    private static string Describe(int c, int t, int h, int w) => t > 1 ? $"{c}x{t}x{h}x{w} (C x T x H x W)" : $"{c}x{h}x{w}";
+
+    /// <summary>Combines two 64-bit values into a well-spread seed (the loader's seeds are chains of it).</summary>
+    internal static ulong Mix(ulong a, ulong b)
     {
         // SplitMix64's finaliser over a combination of the two: well spread, cheap, and the same everywhere.
         ulong z = a * 0x9E3779B97F4A7C15 + b + 0x632BE59BD9B4E019;

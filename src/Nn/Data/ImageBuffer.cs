@@ -11,6 +11,13 @@ namespace Engine.Nn.Data;
 /// crop of it is kept; anything else converts it on first access to <see cref="Pixels"/>. Both ways give the
 /// same values, bit for bit (value / 255 as float).
 /// </para>
+/// <para>
+/// A video clip of T frames of C channels is held frame after frame, [T, C, H, W] (<see cref="ResizeClip"/>):
+/// <see cref="Channels"/> then counts all T·C planes, <see cref="Frames"/> is T and <see cref="FrameChannels"/> C.
+/// Every per-plane transform (crop, flip, resize, rotation, erasing) therefore applies its one draw to every frame
+/// alike; the colour transforms work frame by frame with the same factors. <see cref="ToTensor"/> and the
+/// <see cref="DataLoader"/> deliver clips as [C, T, H, W] (and batches [N, C, T, H, W]), the layout of 3-D convolutions.
+/// </para>
 /// </summary>
 public sealed class ImageBuffer
 {
@@ -20,8 +27,17 @@ public sealed class ImageBuffer
     private ReadOnlyMemory<byte> _bytes;
     private bool _hasBytes;
 
-    /// <summary>Number of channels.</summary>
+    /// <summary>Number of planes: the channels of an image, or frames × channels of a clip.</summary>
     public int Channels { get; private set; }
+
+    /// <summary>Frames of a clip (1 for an image); the planes are [T, C] ordered.</summary>
+    public int Frames { get; private set; } = 1;
+
+    /// <summary>Channels of each frame, <see cref="Channels"/> / <see cref="Frames"/> (the channels of an image).</summary>
+    public int FrameChannels => Channels / Frames;
+
+    /// <summary>Values in one frame, <see cref="FrameChannels"/> × <see cref="Height"/> × <see cref="Width"/>.</summary>
+    public int FrameLength => FrameChannels * PlaneSize;
 
     /// <summary>Height in pixels.</summary>
     public int Height { get; private set; }
@@ -59,6 +75,9 @@ public sealed class ImageBuffer
     /// <summary>Plane <paramref name="channel"/>, [H, W] row-major.</summary>
     public Span<float> Plane(int channel) => Pixels.Slice(channel * PlaneSize, PlaneSize);
 
+    /// <summary>Frame <paramref name="frame"/> of a clip, [C, H, W] row-major (the whole image when <see cref="Frames"/> is 1).</summary>
+    public Span<float> Frame(int frame) => Pixels.Slice(frame * FrameLength, FrameLength);
+
     /// <summary>
     /// The 8-bit values the image still refers to (set by <see cref="SetBytes"/> and not yet converted), for
     /// transforms that can read them directly; false once the image is floats.
@@ -79,7 +98,7 @@ public sealed class ImageBuffer
         CheckSize(channels, height, width);
         if (values.Length != channels * height * width)
             throw new ShapeException("image", $"{values.Length} values do not fill an image of {channels}x{height}x{width}");
-        (Channels, Height, Width) = (channels, height, width);
+        (Channels, Height, Width, Frames) = (channels, height, width, 1);
         _bytes = values;
         _hasBytes = true;
     }
@@ -93,15 +112,27 @@ public sealed class ImageBuffer
         _bytes = default;
     }
 
-    /// <summary>Resizes to the given geometry; the values are unspecified afterwards (reuses memory when it fits).</summary>
+    /// <summary>Resizes to the given geometry (an image); the values are unspecified afterwards (reuses memory when it fits).</summary>
     public void Resize(int channels, int height, int width)
     {
         CheckSize(channels, height, width);
         int n = channels * height * width;
         if (_data.Length < n) _data = new float[n];
-        (Channels, Height, Width) = (channels, height, width);
+        (Channels, Height, Width, Frames) = (channels, height, width, 1);
         _hasBytes = false;
         _bytes = default;
+    }
+
+    /// <summary>
+    /// Makes the buffer a clip of <paramref name="frames"/> frames of <paramref name="channels"/> × <paramref name="height"/>
+    /// × <paramref name="width"/>, held [T, C, H, W]; the values are unspecified afterwards.
+    /// </summary>
+    public void ResizeClip(int frames, int channels, int height, int width)
+    {
+        if (frames <= 0 || channels <= 0 || (long)frames * channels > int.MaxValue)
+            throw new ShapeException("image", $"invalid clip size {frames} frames of {channels} channels");
+        Resize(frames * channels, height, width);
+        Frames = frames;
     }
 
     /// <summary>
@@ -144,10 +175,23 @@ public sealed class ImageBuffer
         ImageOps.BytesToUnit(values, Pixels);
     }
 
-    /// <summary>Copies a float [C, H, W] tensor in (any float dtype, any layout), resizing the image.</summary>
+    /// <summary>
+    /// Copies a float [C, H, W] image or [C, T, H, W] clip tensor in (float32, float64, or uint8 read as value / 255;
+    /// any layout), resizing the buffer.
+    /// </summary>
     public void CopyFrom(Tensor image)
     {
-        if (image.Rank != 3) throw new ShapeException("image", $"expected an image of shape (C, H, W), got {image.Describe()}");
+        if (image.Rank == 4)
+        {
+            // A clip [C, T, H, W]: the buffer holds it frame after frame.
+            using var frames = image.Permute([1, 0, 2, 3]).Contiguous();
+            var tc = frames.Shape;
+            using var planes = frames.Reshape([tc[0] * tc[1], tc[2], tc[3]]);
+            CopyFrom(planes);
+            Frames = (int)tc[0];
+            return;
+        }
+        if (image.Rank != 3) throw new ShapeException("image", $"expected an image of shape (C, H, W) or a clip of shape (C, T, H, W), got {image.Describe()}");
         if (image.DType is not (DType.Float32 or DType.Float64 or DType.UInt8))
             throw new DTypeException("image", $"expected a float32, float64 or uint8 image, got {image.Describe()}");
         var s = image.Shape;
@@ -165,8 +209,29 @@ public sealed class ImageBuffer
         CopyFrom(f.ToArray<float>(), (int)s[0], (int)s[1], (int)s[2]);
     }
 
-    /// <summary>A new float32 [C, H, W] tensor holding a copy of the image.</summary>
-    public Tensor ToTensor() => Tensor.FromSpan<float>(Pixels, [Channels, Height, Width]);
+    /// <summary>A new float32 tensor holding a copy of the image, [C, H, W], or of the clip, [C, T, H, W].</summary>
+    public Tensor ToTensor()
+    {
+        if (Frames == 1) return Tensor.FromSpan<float>(Pixels, [Channels, Height, Width]);
+        var chw = new float[Length];
+        CopyClipTo(chw);
+        return Tensor.FromArray(chw, [FrameChannels, Frames, Height, Width]);
+    }
+
+    /// <summary>Writes the clip as [C, T, H, W] (the image as [C, H, W]) to <paramref name="destination"/>, which holds <see cref="Length"/> values.</summary>
+    public void CopyClipTo(Span<float> destination)
+    {
+        var px = Pixels;
+        if (Frames == 1)
+        {
+            px.CopyTo(destination);
+            return;
+        }
+        int plane = PlaneSize, c = FrameChannels;
+        for (int t = 0; t < Frames; t++)
+            for (int k = 0; k < c; k++)
+                px.Slice((t * c + k) * plane, plane).CopyTo(destination.Slice((k * Frames + t) * plane, plane));
+    }
 
     private static void CheckSize(int c, int h, int w)
     {

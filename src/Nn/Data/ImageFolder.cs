@@ -19,7 +19,6 @@ namespace Engine.Nn.Data;
 public sealed class ImageFolder : IDataset
 {
     private const string Op = "image_folder";
-    private static readonly string[] s_extensions = [".png", ".jpg", ".jpeg", ".bmp"];
     private readonly (string Path, int Label)[] _files;
     private readonly (byte[] Planar, int Height, int Width)[]? _decoded;
 
@@ -55,7 +54,7 @@ public sealed class ImageFolder : IDataset
         for (int label = 0; label < classDirs.Length; label++)
         {
             var found = Directory.GetFiles(classDirs[label], "*", SearchOption.AllDirectories)
-                .Where(f => s_extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                .Where(ImageFiles.IsImage)
                 .Order(StringComparer.Ordinal);
             foreach (var f in found)
             {
@@ -63,7 +62,7 @@ public sealed class ImageFolder : IDataset
                 files.Add((f, label));
             }
         }
-        if (files.Count == 0) throw new DataException(Op, root, $"no {string.Join("/", s_extensions)} files in its class subfolders");
+        if (files.Count == 0) throw new DataException(Op, root, $"no {string.Join("/", ImageFiles.Extensions)} files in its class subfolders");
         _files = [.. files];
         if (preload)
         {
@@ -77,45 +76,9 @@ public sealed class ImageFolder : IDataset
         }
     }
 
-    private static void CheckHeader(string path)
-    {
-        try
-        {
-            using var s = File.OpenRead(path);
-            var info = ImageInfo.FromStream(s);
-            if (info is null) throw new DataException(Op, path, "not a PNG, JPEG or BMP image (the header is not recognised)");
-            if (info.Value.Width <= 0 || info.Value.Height <= 0)
-                throw new DataException(Op, path, $"invalid image size {info.Value.Width}x{info.Value.Height}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DataException(Op, path, $"cannot read: {e.Message}");
-        }
-        catch (Exception e) when (e is not DataException and not OutOfMemoryException)
-        {
-            throw new DataException(Op, path, $"not a decodable image: {e.Message}");
-        }
-    }
+    private static void CheckHeader(string path) => ImageFiles.ReadHeader(Op, path);
 
-    private ImageResult Decode(string path)
-    {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DataException(Op, path, $"cannot read: {e.Message}");
-        }
-        ImageResult? image;
-        try { image = ImageResult.FromMemory(bytes, Channels == 1 ? ColorComponents.Grey : ColorComponents.RedGreenBlue); }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new DataException(Op, path, $"the image does not decode: {e.Message}");
-        }
-        if (image is null || image.Data is null || image.Width <= 0 || image.Height <= 0
-            || image.Data.Length < (long)image.Width * image.Height * Channels)
-            throw new DataException(Op, path, "the image does not decode");
-        return image;
-    }
+    private ImageResult Decode(string path) => ImageFiles.Decode(Op, path, Channels);
 
     private (string Path, int Label) Entry(int index) => (uint)index < (uint)_files.Length
         ? _files[index]

@@ -36,4 +36,7 @@ public sealed class Subset : IDataset
 
     /// <inheritdoc/>
     public long ReadInto(int index, ImageBuffer image) => Dataset.ReadInto(Map(index), image);
+
+    /// <inheritdoc/>
+    public long ReadInto(int index, ImageBuffer image, Generator generator) => Dataset.ReadInto(Map(index), image, generator);
 }

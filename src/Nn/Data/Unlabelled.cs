@@ -31,4 +31,11 @@ public sealed class Unlabelled(IDataset dataset) : IDataset
         Dataset.ReadInto(index, image);
         return NoLabel;
     }
+
+    /// <inheritdoc/>
+    public long ReadInto(int index, ImageBuffer image, Generator generator)
+    {
+        Dataset.ReadInto(index, image, generator);
+        return NoLabel;
+    }
 }

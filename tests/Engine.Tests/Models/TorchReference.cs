@@ -56,10 +56,13 @@ internal static class TorchReference
         catch (System.ComponentModel.Win32Exception e) { return (-1, e.Message); }
     }
 
-    /// <summary>Runs the reference script for <paramref name="model"/> into a fresh temporary folder and returns it.</summary>
-    public static string Generate(string model, int size, int batch = 2, int classes = 1000, int channels = 3, int seed = 0) =>
+    /// <summary>
+    /// Runs the reference script for <paramref name="model"/> into a fresh temporary folder and returns it; <paramref name="frames"/>
+    /// &gt; 0 makes the input a clip batch [N, C, T, H, W].
+    /// </summary>
+    public static string Generate(string model, int size, int batch = 2, int classes = 1000, int channels = 3, int seed = 0, int frames = 0) =>
         RunScript("torch_reference.py", $"ref-{model}", "--model", model, "--size", $"{size}", "--batch", $"{batch}",
-            "--classes", $"{classes}", "--channels", $"{channels}", "--seed", $"{seed}");
+            "--classes", $"{classes}", "--channels", $"{channels}", "--seed", $"{seed}", "--frames", $"{frames}");
 
     /// <summary>
     /// Runs <paramref name="script"/> (a file in <see cref="ReferenceDir"/>) with <paramref name="args"/> and
@@ -71,7 +74,8 @@ internal static class TorchReference
         string py = Require();
         string dir = Path.Combine(Path.GetTempPath(), $"engine-{tag}-{Guid.NewGuid():N}");
         var (rc, output) = RunProcess(py, [Path.Combine(ReferenceDir, script), .. args, "--out", dir], TimeSpan.FromMinutes(5));
-        if (rc != 0) Assert.Fail($"{script} {string.Join(' ', args)} failed ({rc}):\n{output}");
+        if (rc != 0) Assert.Fail($"{script} {string.Join(' ', args)} failed ({rc}):
+{output}");
         return dir;
     }
 
@@ -80,10 +84,10 @@ internal static class TorchReference
     /// and its eval-mode logits, training-mode logits (and auxiliary logits) and updated running statistics agree
     /// within <paramref name="rtol"/> of each output's scale.
     /// </summary>
-    public static void CheckVariant(string name, int size, int batch = 2, int classes = 1000, int channels = 3, double rtol = 1e-4)
+    public static void CheckVariant(string name, int size, int batch = 2, int classes = 1000, int channels = 3, double rtol = 1e-4, int frames = 0)
     {
         int seed = TestContext.CurrentContext.Random.Next(1, 1 << 30);
-        string dir = Generate(name, size, batch, classes, channels, seed);
+        string dir = Generate(name, size, batch, classes, channels, seed, frames);
         try
         {
             using var scope = Tensor.NewDisposeScope();

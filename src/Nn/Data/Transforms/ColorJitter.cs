@@ -4,7 +4,8 @@ namespace Engine.Nn.Data;
 /// torchvision's <c>ColorJitter</c> without hue, for images in [0, 1]: brightness, contrast and saturation
 /// factors drawn uniformly from [max(0, 1 − v), 1 + v] and applied in a random order, each a blend clamped to
 /// [0, 1] (brightness with black, contrast with the mean grey level, saturation with the grey image). Saturation
-/// does nothing to a one-channel image.
+/// does nothing to a one-channel image. On a clip every frame gets the same order and factors (one draw per clip);
+/// contrast blends each frame with its own mean grey level, as torchvision does for a video tensor.
 /// </summary>
 public sealed class ColorJitter : Transform
 {
@@ -36,14 +37,17 @@ public sealed class ColorJitter : Transform
             (order[i], order[j]) = (order[j], order[i]);
         }
         double b = Factor(Brightness, generator), c = Factor(Contrast, generator), s = Factor(Saturation, generator);
-        var px = image.Pixels;
-        foreach (int op in order)
+        for (int t = 0; t < image.Frames; t++)
         {
-            switch (op)
+            var px = image.Frame(t);
+            foreach (int op in order)
             {
-                case 0 when Brightness > 0: ImageOps.AdjustBrightness(px, (float)b); break;
-                case 1 when Contrast > 0: ImageOps.AdjustContrast(px, image.Channels, image.PlaneSize, (float)c); break;
-                case 2 when Saturation > 0: ImageOps.AdjustSaturation(px, image.Channels, image.PlaneSize, (float)s); break;
+                switch (op)
+                {
+                    case 0 when Brightness > 0: ImageOps.AdjustBrightness(px, (float)b); break;
+                    case 1 when Contrast > 0: ImageOps.AdjustContrast(px, image.FrameChannels, image.PlaneSize, (float)c); break;
+                    case 2 when Saturation > 0: ImageOps.AdjustSaturation(px, image.FrameChannels, image.PlaneSize, (float)s); break;
+                }
             }
         }
     }

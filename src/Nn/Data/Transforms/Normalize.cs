@@ -1,6 +1,6 @@
 namespace Engine.Nn.Data;
 
-/// <summary>Per-channel (x − mean) / std. One mean and std apply to every channel.</summary>
+/// <summary>Per-channel (x − mean) / std. One mean and std apply to every channel; on a clip, to every frame's channels.</summary>
 public sealed class Normalize : Transform
 {
     private readonly float[] _mean, _std;
@@ -33,14 +33,16 @@ public sealed class Normalize : Transform
     /// <inheritdoc/>
     public override void Apply(ImageBuffer image, Generator generator)
     {
-        if (_mean.Length != 1 && _mean.Length != image.Channels)
-            throw new ShapeException("normalize", $"{_mean.Length} means for an image of {image.Channels} channels");
-        for (int c = 0; c < image.Channels; c++)
+        int channels = image.FrameChannels;
+        if (_mean.Length != 1 && _mean.Length != channels)
+            throw new ShapeException("normalize", $"{_mean.Length} means for an image of {channels} channels");
+        for (int p = 0; p < image.Channels; p++)
         {
+            int c = p % channels; // planes are [T, C] ordered in a clip
             float m = _mean[_mean.Length == 1 ? 0 : c], inv = 1 / _std[_std.Length == 1 ? 0 : c];
-            var p = image.Plane(c);
-            System.Numerics.Tensors.TensorPrimitives.Subtract(p, m, p);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(p, inv, p);
+            var plane = image.Plane(p);
+            System.Numerics.Tensors.TensorPrimitives.Subtract(plane, m, plane);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(plane, inv, plane);
         }
     }
 

@@ -113,8 +113,9 @@ public sealed class RandAugment : Transform
     /// <summary>Applies one operation at a (signed) magnitude, as torchvision's <c>_apply_op</c>.</summary>
     public static void ApplyOp(ImageBuffer image, RandAugmentOp op, double magnitude, Interpolation interpolation = Interpolation.Nearest, float fill = 0)
     {
+        // Colour operations work frame by frame on a clip (each frame's own grey level), with the same magnitude.
         var px = image.Pixels;
-        int c = image.Channels, plane = image.PlaneSize;
+        int c = image.FrameChannels, plane = image.PlaneSize, frames = image.Frames;
         double shear = Math.Atan(magnitude) * 180 / Math.PI;
         switch (op)
         {
@@ -125,13 +126,17 @@ public sealed class RandAugment : Transform
             case RandAugmentOp.TranslateY: Geometry.Affine(image, 0, 0, (int)magnitude, 1, 0, 0, interpolation, fill); break;
             case RandAugmentOp.Rotate: Geometry.Rotate(image, magnitude, interpolation, fill); break;
             case RandAugmentOp.Brightness: ImageOps.AdjustBrightness(px, (float)(1 + magnitude)); break;
-            case RandAugmentOp.Color: ImageOps.AdjustSaturation(px, c, plane, (float)(1 + magnitude)); break;
-            case RandAugmentOp.Contrast: ImageOps.AdjustContrast(px, c, plane, (float)(1 + magnitude)); break;
-            case RandAugmentOp.Sharpness: ImageOps.AdjustSharpness(px, c, image.Height, image.Width, (float)(1 + magnitude)); break;
+            case RandAugmentOp.Color:
+                for (int t = 0; t < frames; t++) ImageOps.AdjustSaturation(image.Frame(t), c, plane, (float)(1 + magnitude));
+                break;
+            case RandAugmentOp.Contrast:
+                for (int t = 0; t < frames; t++) ImageOps.AdjustContrast(image.Frame(t), c, plane, (float)(1 + magnitude));
+                break;
+            case RandAugmentOp.Sharpness: ImageOps.AdjustSharpness(px, image.Channels, image.Height, image.Width, (float)(1 + magnitude)); break;
             case RandAugmentOp.Posterize: ImageOps.Posterize(px, (int)magnitude); break;
             case RandAugmentOp.Solarize: ImageOps.Solarize(px, (float)magnitude); break;
-            case RandAugmentOp.AutoContrast: ImageOps.AutoContrast(px, c, plane); break;
-            case RandAugmentOp.Equalize: ImageOps.Equalize(px, c, plane); break;
+            case RandAugmentOp.AutoContrast: ImageOps.AutoContrast(px, image.Channels, plane); break;
+            case RandAugmentOp.Equalize: ImageOps.Equalize(px, image.Channels, plane); break;
             default: throw new ArgumentValueException("rand_augment", $"unknown operation {op}");
         }
     }

@@ -5,7 +5,7 @@
 
 DIR/weights.safetensors  the model's state_dict, after every BatchNorm's statistics and affine parameters are
                          randomised (so eval mode really uses running statistics and no BN is the identity)
-DIR/io.safetensors       input [batch, channels, size, size]; eval.logits (model.eval()); train.logits and
+DIR/io.safetensors       input [batch, channels, size, size] ([batch, channels, frames, size, size] with --frames); eval.logits (model.eval()); train.logits and
                          train.aux.K (model.train(), dropout and stochastic depth off, auxiliary heads in the order
                          the engine returns them: nearest the input first); after.KEY for every BatchNorm buffer
                          once the training-mode forward has updated the running statistics; f64.train.logits and
@@ -96,6 +96,7 @@ def main():
     ap.add_argument("--classes", type=int, default=1000)
     ap.add_argument("--channels", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--frames", type=int, default=0, help="clip length of a video model's input; 0 for images")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     torch.manual_seed(a.seed)
@@ -115,7 +116,8 @@ def main():
                 m.p = 0.0
     os.makedirs(a.out, exist_ok=True)
     save(os.path.join(a.out, "weights.safetensors"), model.state_dict())
-    x = torch.randn(a.batch, a.channels, a.size, a.size, generator=g)
+    clip = (a.frames,) if a.frames else ()
+    x = torch.randn(a.batch, a.channels, *clip, a.size, a.size, generator=g)
     io = {"input": x}
     with torch.no_grad():
         model.eval()
