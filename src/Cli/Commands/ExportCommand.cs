@@ -37,6 +37,7 @@ internal static class ExportCommand
             var metadata = SafeTensors.ReadHeader(checkpoint).Metadata;
             string? recorded = PretrainedWeights.RecordedModel(metadata);
             var info = ModelRegistry.Info(modelName ?? recorded ?? "lenet5");
+            if (info.IsVideo) throw new ArgumentValueException("export", $"{info.Name} is a video model; export it in code with Onnx.Export(model, [N, C, T, H, W], path)");
             var dataInfo = FashionMnist.Info;
             int side = ModelInput.Side(info, dataInfo, RecordedSide(metadata));
             // Auxiliary heads as trained (the checkpoint holds them); in eval mode they do not run, so the graph has none.

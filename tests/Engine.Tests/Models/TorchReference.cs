@@ -74,8 +74,7 @@ internal static class TorchReference
         string py = Require();
         string dir = Path.Combine(Path.GetTempPath(), $"engine-{tag}-{Guid.NewGuid():N}");
         var (rc, output) = RunProcess(py, [Path.Combine(ReferenceDir, script), .. args, "--out", dir], TimeSpan.FromMinutes(5));
-        if (rc != 0) Assert.Fail($"{script} {string.Join(' ', args)} failed ({rc}):
-{output}");
+        if (rc != 0) Assert.Fail($"{script} {string.Join(' ', args)} failed ({rc}):\n{output}");
         return dir;
     }
 

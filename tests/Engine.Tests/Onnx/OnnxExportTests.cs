@@ -54,7 +54,7 @@ public sealed class OnnxExportTests
                 if (bname.EndsWith("running_mean", StringComparison.Ordinal)) b.CopyFrom(Tensor.Randn(b.Shape, b.DType, g).Mul(0.1));
                 else if (bname.EndsWith("running_var", StringComparison.Ordinal)) b.CopyFrom(Tensor.Rand(b.Shape, b.DType, g).Add(0.5));
         int size = Math.Max(info.MinSize, Math.Min(32, info.DefaultSize));
-        long[] shape = [1, info.DefaultChannels, size, size];
+        long[] shape = [1, .. info.InputShape(size, info.IsVideo ? Math.Min(info.Frames, 4) : null)];
         var bytes = Onnx.ToBytes(model, shape);
         var x = Tensor.Randn(shape, DType.Float32, g);
         using var expected = Tensor.NoGrad();
