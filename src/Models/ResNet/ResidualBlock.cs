@@ -25,10 +25,13 @@ public abstract class ResidualBlock : Module
     private protected void AddDownsample(long inChannels, long outChannels, int stride, Generator? generator)
     {
         if (stride == 1 && inChannels == outChannels) return;
-        Downsample = RegisterModule("downsample", new Sequential(
+        SetDownsample(new Sequential(
             new Conv2d(inChannels, outChannels, 1, stride, bias: false, generator: generator),
             new BatchNorm2d(outChannels)));
     }
+
+    /// <summary>Registers <paramref name="downsample"/> as the projection shortcut (a subclass with its own rule, e.g. the 3-D one of <see cref="VideoBasicBlock"/>).</summary>
+    private protected void SetDownsample(Sequential downsample) => Downsample = RegisterModule("downsample", downsample);
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)

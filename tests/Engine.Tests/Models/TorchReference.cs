@@ -56,13 +56,17 @@ internal static class TorchReference
         catch (System.ComponentModel.Win32Exception e) { return (-1, e.Message); }
     }
 
-    /// <summary>Runs the reference script for <paramref name="model"/> into a fresh temporary folder and returns it.</summary>
-    public static string Generate(string model, int size, int batch = 2, int classes = 1000, int channels = 3, int seed = 0)
+    /// <summary>
+    /// Runs the reference script for <paramref name="model"/> (torchvision's builder path, e.g. "video.r3d_18", or a
+    /// ref_*.py name) into a fresh temporary folder and returns it; <paramref name="frames"/> &gt; 0 makes the input a
+    /// clip batch [N, C, T, H, W].
+    /// </summary>
+    public static string Generate(string model, int size, int batch = 2, int classes = 1000, int channels = 3, int seed = 0, int frames = 0)
     {
         string py = Require();
         string dir = Path.Combine(Path.GetTempPath(), $"engine-ref-{model}-{Guid.NewGuid():N}");
         var (rc, output) = RunProcess(py, [Path.Combine(ReferenceDir, "torch_reference.py"), "--model", model, "--size", $"{size}", "--batch", $"{batch}",
-            "--classes", $"{classes}", "--channels", $"{channels}", "--seed", $"{seed}", "--out", dir], TimeSpan.FromMinutes(5));
+            "--classes", $"{classes}", "--channels", $"{channels}", "--seed", $"{seed}", "--frames", $"{frames}", "--out", dir], TimeSpan.FromMinutes(5));
         if (rc != 0) Assert.Fail($"torch_reference.py --model {model} failed ({rc}):\n{output}");
         return dir;
     }
@@ -70,12 +74,13 @@ internal static class TorchReference
     /// <summary>
     /// The full check of a registered variant against PyTorch: the engine model loads PyTorch's state_dict strictly,
     /// and its eval-mode logits, training-mode logits (and auxiliary logits) and updated running statistics agree
-    /// within <paramref name="rtol"/> of each output's scale.
+    /// within <paramref name="rtol"/> of each output's scale. PyTorch builds it with the variant's
+    /// <see cref="ModelInfo.TorchvisionBuilder"/>; <paramref name="frames"/> &gt; 0 feeds clips of that length.
     /// </summary>
-    public static void CheckVariant(string name, int size, int batch = 2, int classes = 1000, int channels = 3, double rtol = 1e-4)
+    public static void CheckVariant(string name, int size, int batch = 2, int classes = 1000, int channels = 3, double rtol = 1e-4, int frames = 0)
     {
         int seed = TestContext.CurrentContext.Random.Next(1, 1 << 30);
-        string dir = Generate(name, size, batch, classes, channels, seed);
+        string dir = Generate(ModelRegistry.Info(name).TorchvisionBuilder, size, batch, classes, channels, seed, frames);
         try
         {
             using var scope = Tensor.NewDisposeScope();
@@ -116,7 +121,7 @@ internal static class TorchReference
                 else AssertScaledClose(buffers[bn], io[key], rtol, $"{name}: {bn} after the training-mode forward", Exact(io, key));
                 checkedBuffers++;
             }
-            TestContext.Out.WriteLine($"{name} at {size}x{size}: logits and {checkedBuffers} running-statistics buffers match PyTorch (seed {seed})");
+            TestContext.Out.WriteLine($"{name} at {(frames > 0 ? $"{frames}x" : "")}{size}x{size}: logits and {checkedBuffers} running-statistics buffers match PyTorch (seed {seed})");
         }
         finally { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } }
     }
@@ -167,9 +172,9 @@ internal static class TorchReference
     private static readonly Lazy<Dictionary<string, long>> s_counts = new(() =>
         JsonSerializer.Deserialize<Dictionary<string, long>>(File.ReadAllText(Path.Combine(ReferenceDir, "torchvision_param_counts.json")))!);
 
-    /// <summary>torchvision's state_dict keys and shapes for <paramref name="name"/> (from shared/ref), or null when not listed.</summary>
+    /// <summary>torchvision's state_dict keys and shapes for builder <paramref name="name"/> ("resnet18", "video.r3d_18"; from shared/ref), or null when not listed.</summary>
     public static IReadOnlyList<(string Key, long[] Shape)>? TorchvisionKeys(string name) => s_keys.Value.GetValueOrDefault(name);
 
-    /// <summary>torchvision's parameter count for <paramref name="name"/> (from shared/ref), or null when not listed.</summary>
+    /// <summary>torchvision's parameter count for builder <paramref name="name"/> (from shared/ref), or null when not listed.</summary>
     public static long? TorchvisionParamCount(string name) => s_counts.Value.TryGetValue(name, out var v) ? v : null;
 }

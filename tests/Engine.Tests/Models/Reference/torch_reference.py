@@ -2,10 +2,11 @@
 """Writes a reference for one model, computed by PyTorch/torchvision, for the engine's TorchReference tests.
 
     python3 torch_reference.py --model resnet18 --size 32 --batch 2 --classes 1000 --channels 3 --seed 1 --out DIR
+    python3 torch_reference.py --model video.r3d_18 --size 32 --frames 4 ...     (a video model: clips [N, C, T, H, W])
 
 DIR/weights.safetensors  the model's state_dict, after every BatchNorm's statistics and affine parameters are
                          randomised (so eval mode really uses running statistics and no BN is the identity)
-DIR/io.safetensors       input [batch, channels, size, size]; eval.logits (model.eval()); train.logits and
+DIR/io.safetensors       input [batch, channels, size, size] ([batch, channels, frames, size, size] with --frames); eval.logits (model.eval()); train.logits and
                          train.aux.K (model.train(), dropout and stochastic depth off, auxiliary heads in the order
                          the engine returns them: nearest the input first); after.KEY for every BatchNorm buffer
                          once the training-mode forward has updated the running statistics; f64.train.logits and
@@ -13,7 +14,8 @@ DIR/io.safetensors       input [batch, channels, size, size]; eval.logits (model
                          outputs are from exact measures the conditioning (training-mode BatchNorm over a few values
                          amplifies rounding), and the engine's tolerance grows with it.
 
-torchvision builders are used by name; variants torchvision lacks (the 2012 AlexNet with LRN, the CIFAR ResNets,
+torchvision builders are used by name, a path under torchvision.models ("resnet18", "video.r3d_18"; a bare name is
+also looked up in torchvision.models.video, so "r3d_18" works too); variants torchvision lacks (the 2012 AlexNet with LRN, the CIFAR ResNets,
 SE-ResNets, MobileNet v1, ...) come from the ref_*.py files beside this script, each of which defines a dict
 MODELS = {name: builder(num_classes, in_channels) -> nn.Module}. This is the independent side of the check: it is
 never imported by the engine.
@@ -35,6 +37,20 @@ def custom_models():
     return models
 
 
+def builder(name):
+    """torchvision's builder at path `name` under torchvision.models, or a bare name of torchvision.models.video."""
+    import torchvision.models.video  # noqa: F401  (imports the namespace)
+    for root, path in ((torchvision.models, name), (torchvision.models.video, name)):
+        obj = root
+        for part in path.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
+        if callable(obj):
+            return obj
+    raise SystemExit(f"torchvision {torchvision.__version__} has no builder '{name}'")
+
+
 def build(name, classes, channels):
     custom = custom_models()
     if name in custom:
@@ -42,7 +58,7 @@ def build(name, classes, channels):
     kwargs = {"weights": None, "num_classes": classes}
     if name in ("googlenet", "inception_v3"):
         kwargs.update(aux_logits=True, init_weights=True)
-    model = getattr(torchvision.models, name)(**kwargs)
+    model = builder(name)(**kwargs)
     if channels != 3:
         raise SystemExit(f"{name}: torchvision builders take 3 input channels; define a ref_*.py variant for {channels}")
     return model
@@ -96,6 +112,7 @@ def main():
     ap.add_argument("--classes", type=int, default=1000)
     ap.add_argument("--channels", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--frames", type=int, default=0, help="clip length of a video model's input; 0 for images")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     torch.manual_seed(a.seed)
@@ -115,7 +132,8 @@ def main():
                 m.p = 0.0
     os.makedirs(a.out, exist_ok=True)
     save(os.path.join(a.out, "weights.safetensors"), model.state_dict())
-    x = torch.randn(a.batch, a.channels, a.size, a.size, generator=g)
+    clip = (a.frames,) if a.frames else ()
+    x = torch.randn(a.batch, a.channels, *clip, a.size, a.size, generator=g)
     io = {"input": x}
     with torch.no_grad():
         model.eval()
