@@ -63,12 +63,18 @@ internal static class TorchReference
     /// </summary>
     public static string Generate(string model, int size, int batch = 2, int classes = 1000, int channels = 3, int seed = 0, int frames = 0)
     {
-        string py = Require();
         string dir = Path.Combine(Path.GetTempPath(), $"engine-ref-{model}-{Guid.NewGuid():N}");
-        var (rc, output) = RunProcess(py, [Path.Combine(ReferenceDir, "torch_reference.py"), "--model", model, "--size", $"{size}", "--batch", $"{batch}",
-            "--classes", $"{classes}", "--channels", $"{channels}", "--seed", $"{seed}", "--frames", $"{frames}", "--out", dir], TimeSpan.FromMinutes(5));
-        if (rc != 0) Assert.Fail($"torch_reference.py --model {model} failed ({rc}):\n{output}");
+        RunScript("torch_reference.py", "--model", model, "--size", $"{size}", "--batch", $"{batch}",
+            "--classes", $"{classes}", "--channels", $"{channels}", "--seed", $"{seed}", "--frames", $"{frames}", "--out", dir);
         return dir;
+    }
+
+    /// <summary>Runs <paramref name="script"/> of <see cref="ReferenceDir"/> with PyTorch's python (ignoring the test when there is none); a failure fails the test with its output.</summary>
+    public static void RunScript(string script, params string[] args)
+    {
+        string py = Require();
+        var (rc, output) = RunProcess(py, [Path.Combine(ReferenceDir, script), .. args], TimeSpan.FromMinutes(5));
+        if (rc != 0) Assert.Fail($"{script} {string.Join(' ', args)} failed ({rc}):\n{output}");
     }
 
     /// <summary>
