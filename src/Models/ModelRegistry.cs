@@ -59,10 +59,15 @@ public sealed record ModelInfo(string Name, ModelFamily Family, int DefaultSize,
 
     /// <summary>
     /// The per-sample input shape at side <paramref name="size"/>: [C, H, W], or [C, T, H, W] for a video model with
-    /// <paramref name="frames"/> frames (default <see cref="Frames"/>).
+    /// <paramref name="frames"/> frames (default <see cref="Frames"/>; an image model ignores it).
     /// </summary>
-    public long[] InputShape(int size, int? frames = null) =>
-        IsVideo ? [DefaultChannels, frames ?? Frames, size, size] : [DefaultChannels, size, size];
+    public long[] InputShape(int size, int? frames = null)
+    {
+        int t = frames ?? Frames;
+        if (size < 1 || IsVideo && t < 1)
+            throw new ArgumentValueException("model", $"{Name}: input side ({size}) and clip length ({t}) must be positive");
+        return IsVideo ? [DefaultChannels, t, size, size] : [DefaultChannels, size, size];
+    }
 
     /// <summary>Builds the published model: its channels and classes.</summary>
     public Nn.Module CreatePublished(Generator? generator = null) => Create(new ModelOptions(DefaultClasses, DefaultChannels, generator));
