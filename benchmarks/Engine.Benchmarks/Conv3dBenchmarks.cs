@@ -46,10 +46,8 @@ public class Conv3dBenchmarks
     /// <summary>The cases from <c>ENGINE_CONV3D_CASES</c> (conv3d-cpu.sh passes the same list to PyTorch) or <see cref="DefaultCases"/>.</summary>
     public static IEnumerable<Conv3dCase> Cases()
     {
-        string spec = Environment.GetEnvironmentVariable("ENGINE_CONV3D_CASES") is { Length: > 0 } e ? e : DefaultCases;
-        foreach (var item in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var (item, f) in CaseList.Read("ENGINE_CONV3D_CASES", DefaultCases))
         {
-            var f = item.Split(':');
             long[] Dims(int i, int n) => f[i].Split('x') is { } d && d.Length == n ? [.. d.Select(v => long.Parse(v, CultureInfo.InvariantCulture))]
                 : throw new ArgumentException($"ENGINE_CONV3D_CASES: '{item}': field {i} should have {n} dims joined by x");
             if (f.Length != 5) throw new ArgumentException($"ENGINE_CONV3D_CASES: '{item}' is not name:input:weight:stride:padding");

@@ -37,10 +37,8 @@ public class ModelBenchmarks
     /// <summary>The cases, "name:size:batch[:frames],..." (frames for video models only) from <c>ENGINE_MODEL_CASES</c> (models-cpu.sh passes the same list to PyTorch) or <see cref="DefaultCases"/>.</summary>
     public static IEnumerable<ModelCase> Cases()
     {
-        string spec = Environment.GetEnvironmentVariable("ENGINE_MODEL_CASES") is { Length: > 0 } e ? e : DefaultCases;
-        foreach (var item in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var (item, f) in CaseList.Read("ENGINE_MODEL_CASES", DefaultCases))
         {
-            var f = item.Split(':');
             if (f.Length is not (3 or 4)) throw new ArgumentException($"ENGINE_MODEL_CASES: '{item}' is not name:size:batch or name:size:batch:frames");
             if (!ModelRegistry.Names.Contains(f[0], StringComparer.OrdinalIgnoreCase)) continue;
             // PyTorch's side cannot see ModelInfo, so a clip length must be named exactly for the video models.
