@@ -20,7 +20,7 @@ echo "exit $?"; cat "$OUT/gpu-results.md" 2>/dev/null || tail -20 "$OUT/gpu-benc
 echo "== the model training cases in this machine's PyTorch (same models, batches and step as ModelTrainingGpuBenchmarks)"
 py=python3; [ -x /opt/torch/.venv/bin/python ] && py=/opt/torch/.venv/bin/python
 timeout 60 "$py" benchmarks/models_torch.py --device cuda --classes 1000 \
-  --cases resnet50:224:64,vgg16:224:64,alexnet:224:128,resnet18:224:128,efficientnet_b0:224:128,mobilenet_v2:224:128,densenet121:224:64,googlenet:224:128 \
+  --cases resnet50:224:64,vgg16:224:64,alexnet:224:128,resnet18:224:128,efficientnet_b0:224:128,mobilenet_v2:224:128,densenet121:224:64,googlenet:224:128,r3d_18:112:8:16 \
   > "$OUT/torch-models.md" 2>&1
 echo "exit $?"; cat "$OUT/torch-models.md"
 echo "== deformable convolution in this machine's torchvision (same shape as DeformConvGpuBenchmarks)"

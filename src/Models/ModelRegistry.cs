@@ -24,7 +24,7 @@ public sealed record ModelOptions(int NumClasses = 10, int InChannels = 1, Gener
 /// <summary>One registered model variant: its builder and the facts <c>engine models</c> shows.</summary>
 /// <param name="Name">Registry name (torchvision's builder name where one exists).</param>
 /// <param name="Family">The family it belongs to.</param>
-/// <param name="DefaultSize">The square input size it was designed for (224 for ImageNet models).</param>
+/// <param name="DefaultSize">The square input size (H = W) it was designed for (224 for ImageNet models, 112 for the video models).</param>
 /// <param name="MinSize">The smallest square input it accepts (torchvision's <c>min_size</c>).</param>
 /// <param name="Paper">The paper it comes from.</param>
 /// <param name="Create">Builds the model.</param>
@@ -48,15 +48,26 @@ public sealed record ModelInfo(string Name, ModelFamily Family, int DefaultSize,
     /// <summary>Whether inputs are clips [N, C, T, H, W] rather than images [N, C, H, W].</summary>
     public bool IsVideo => Frames > 0;
 
+    /// <summary>
+    /// torchvision's builder, as a path under <c>torchvision.models</c> ("resnet18", "video.r3d_18"); also the key of
+    /// the torchvision facts (state-dict keys, parameter counts) in <c>shared/ref</c>. Defaults to <see cref="Name"/>.
+    /// </summary>
+    public string TorchvisionBuilder { get => field ?? Name; init; }
+
     /// <summary>The published per-sample input shape: [C, H, W], or [C, T, H, W] for a video model.</summary>
     public long[] DefaultInputShape => InputShape(DefaultSize);
 
     /// <summary>
     /// The per-sample input shape at side <paramref name="size"/>: [C, H, W], or [C, T, H, W] for a video model with
-    /// <paramref name="frames"/> frames (default <see cref="Frames"/>).
+    /// <paramref name="frames"/> frames (default <see cref="Frames"/>; an image model ignores it).
     /// </summary>
-    public long[] InputShape(int size, int? frames = null) =>
-        IsVideo ? [DefaultChannels, frames ?? Frames, size, size] : [DefaultChannels, size, size];
+    public long[] InputShape(int size, int? frames = null)
+    {
+        int t = frames ?? Frames;
+        if (size < 1 || IsVideo && t < 1)
+            throw new ArgumentValueException("model", $"{Name}: input side ({size}) and clip length ({t}) must be positive");
+        return IsVideo ? [DefaultChannels, t, size, size] : [DefaultChannels, size, size];
+    }
 
     /// <summary>Builds the published model: its channels and classes.</summary>
     public Nn.Module CreatePublished(Generator? generator = null) => Create(new ModelOptions(DefaultClasses, DefaultChannels, generator));
@@ -87,7 +98,7 @@ public enum ModelFamily
     SqueezeNet,
     /// <summary>ShuffleNet v2 (Ma et al. 2018).</summary>
     ShuffleNet,
-    /// <summary>Video classifiers, inputs [N, C, T, H, W]: the small 3-D CNN and single-frame baseline of the Moving Fashion-MNIST experiment.</summary>
+    /// <summary>Video classifiers, inputs [N, C, T, H, W]: the video ResNets R3D, MC3, R(2+1)D (Tran et al. 2018), and the small 3-D CNN and single-frame baseline of the Moving Fashion-MNIST experiment.</summary>
     Video,
 }
 
@@ -116,6 +127,7 @@ public static class ModelRegistry
             MobileNet.Variants(),
             EfficientNet.Variants(),
             TinyVideoNet.Variants(),
+            VideoResNet.Variants(),
         ];
         foreach (var family in families)
             foreach (var m in family)
@@ -135,7 +147,7 @@ public static class ModelRegistry
     /// <summary>A one-line description of model <paramref name="name"/>.</summary>
     public static string Describe(string name) => Lookup(name).Paper;
 
-    /// <summary>The per-sample input shape (C, H, W) the model expects by default.</summary>
+    /// <summary>The per-sample input shape the model expects by default: (C, H, W), or (C, T, H, W) for a video model.</summary>
     public static long[] InputShape(string name) => Lookup(name).DefaultInputShape;
 
     /// <summary>Builds model <paramref name="name"/>.</summary>

@@ -82,13 +82,13 @@ public sealed class GpuSuite
     /// <summary>
     /// Times one whole training step of a model (<paramref name="work"/>) with CUDA events, median of
     /// <paramref name="reps"/> after <paramref name="warmup"/> (a step is long, so fewer repetitions than a kernel case),
-    /// and records images/s next to a reference figure.
+    /// and records images/s next to a reference figure (a dash where there is none).
     /// </summary>
-    public void ModelCase(string model, string input, int batch, Action work, double referenceImagesPerSec, int warmup = 3, int reps = 10)
+    public void ModelCase(string model, string input, int batch, Action work, double? referenceImagesPerSec, int warmup = 3, int reps = 10)
     {
         var (median, min) = GpuTiming.Measure(Runtime, work, warmup, reps);
         string row = string.Create(CultureInfo.InvariantCulture,
-            $"| {model} | {input} | {batch} | {median:F2} | {min:F2} | {batch / (median * 1e-3):F0} | {referenceImagesPerSec:F0} |");
+            $"| {model} | {input} | {batch} | {median:F2} | {min:F2} | {batch / (median * 1e-3):F0} | {(referenceImagesPerSec is { } r ? r.ToString("F0", CultureInfo.InvariantCulture) : "—")} |");
         _modelRows.Add(row);
         Console.WriteLine(row);
     }

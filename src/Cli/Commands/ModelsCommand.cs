@@ -38,7 +38,7 @@ internal static class ModelsCommand
         {
             var s = Inspect(m, m.DefaultInputShape);
             rows.Add([m.Name, m.Family.ToString(), s.Parameters.ToString("N0", inv), ModelSummary.Abbreviate(s.Macs),
-                $"{m.DefaultSize}", $"{m.MinSize}", m.Paper]);
+                m.IsVideo ? $"{m.Frames}x{m.DefaultSize}" : $"{m.DefaultSize}", $"{m.MinSize}", m.Paper]);
         }
         string[] head = ["model", "family", "params", "MACs", "default", "min", "paper"];
         var widths = head.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
@@ -47,11 +47,11 @@ internal static class ModelsCommand
         Line(head);
         foreach (var r in rows) Line(r);
         log.WriteLine(string.Create(inv, $"{rows.Count} models; params of the published models (their channels and classes; auxiliary heads included), "
-            + $"MACs of one evaluation-mode pass at the default square input, batch 1 (convolutions and linear layers); default/min: input side in pixels ({sw.Elapsed.TotalSeconds:F1} s)"));
+            + $"MACs of one evaluation-mode pass at the default square input, batch 1 (convolutions and linear layers); default/min: input side in pixels (video: frames x side) ({sw.Elapsed.TotalSeconds:F1} s)"));
         return 0;
     }
 
-    /// <summary>Inspects the published <paramref name="info"/> on one input of <paramref name="shape"/> [C, H, W] on the shape-only device.</summary>
+    /// <summary>Inspects the published <paramref name="info"/> on one input of <paramref name="shape"/> [C, H, W] (or [C, T, H, W]) on the shape-only device.</summary>
     public static ModelSummary Inspect(ModelInfo info, long[] shape, int? classes = null)
     {
         Nn.Module model;

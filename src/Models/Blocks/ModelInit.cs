@@ -9,7 +9,7 @@ namespace Engine.Models;
 public static class ModelInit
 {
     /// <summary>
-    /// The ResNet/VGG/MobileNet rule: convolutions He-normal (fan-out, ReLU gain) and zero bias, BatchNorm weight 1 and
+    /// The ResNet/VGG/MobileNet/VideoResNet rule: convolutions (2-D and 3-D) He-normal (fan-out, ReLU gain) and zero bias, BatchNorm weight 1 and
     /// bias 0, linear layers N(0, <paramref name="linearStd"/>²) (or PyTorch's default when null) and zero bias.
     /// </summary>
     public static void KaimingFanOut(Module model, Generator? generator, double? linearStd = 0.01)
@@ -18,10 +18,9 @@ public static class ModelInit
         {
             switch (m)
             {
-                case Conv2d or DeformConv2d:
-                    var conv = (ConvNd)m;
-                    Init.KaimingNormal(conv.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu, generator: generator);
-                    if (conv.Bias is { } cb) Init.Zeros(cb);
+                case ConvNd c:
+                    Init.KaimingNormal(c.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu, generator: generator);
+                    if (c.Bias is { } cb) Init.Zeros(cb);
                     break;
                 case BatchNormBase bn:
                     if (bn.Weight is { } w) Init.Ones(w);

@@ -25,7 +25,7 @@ public abstract class ResidualBlock : Module
     private protected void AddDownsample(long inChannels, long outChannels, int stride, Generator? generator)
     {
         if (stride == 1 && inChannels == outChannels) return;
-        Downsample = RegisterModule("downsample", new Sequential(
+        SetDownsample(new Sequential(
             new Conv2d(inChannels, outChannels, 1, stride, bias: false, generator: generator),
             new BatchNorm2d(outChannels)));
     }
@@ -38,6 +38,9 @@ public abstract class ResidualBlock : Module
     private protected static Module Conv3x3(long inChannels, long outChannels, int stride, int groups, bool deformable, Generator? generator) => deformable
         ? new DeformConv2dPack(inChannels, outChannels, 3, stride, 1, groups: groups, modulated: true, bias: false, generator: generator)
         : new Conv2d(inChannels, outChannels, 3, stride, 1, groups: groups, bias: false, generator: generator);
+
+    /// <summary>Registers <paramref name="downsample"/> as the projection shortcut (a subclass with its own rule, e.g. the 3-D one of <see cref="VideoBasicBlock"/>).</summary>
+    private protected void SetDownsample(Sequential downsample) => Downsample = RegisterModule("downsample", downsample);
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)

@@ -40,7 +40,7 @@ public readonly record struct ReceptiveField(double First, double Last, double J
 /// <param name="Type">Layer type ("Conv2d").</param>
 /// <param name="OutputShape">Shape of the layer's output.</param>
 /// <param name="Parameters">Parameter elements of the layer.</param>
-/// <param name="Macs">Multiply-accumulates of this call (0 for layers other than convolutions and linear layers).</param>
+/// <param name="Macs">Multiply-accumulates of this call (0 for layers other than convolutions and linear layers); a 3-D convolution counts its whole t×h×w kernel.</param>
 /// <param name="FieldH">Receptive field along H of the output, or null where the output has no spatial grid or it is unknown.</param>
 /// <param name="FieldW">Receptive field along W, as <paramref name="FieldH"/>.</param>
 public sealed record LayerSummary(string Name, string Type, long[] OutputShape, long Parameters, long Macs, ReceptiveField? FieldH, ReceptiveField? FieldW);
@@ -92,7 +92,7 @@ public sealed record ModelSummary(long[] InputShape, IReadOnlyList<LayerSummary>
 
     private static string Field(LayerSummary l, Func<ReceptiveField, double> part)
     {
-        if (l.FieldH is not { } h || l.FieldW is not { } w) return l.OutputShape.Length == 4 ? "?" : "-";
+        if (l.FieldH is not { } h || l.FieldW is not { } w) return l.OutputShape.Length is 4 or 5 ? "?" : "-";
         string a = Num(part(h)), b = Num(part(w));
         return a == b ? a : $"{a}×{b}";
     }
@@ -118,6 +118,7 @@ public sealed record ModelSummary(long[] InputShape, IReadOnlyList<LayerSummary>
 /// al.'s rule for multi-path networks). A field stays defined while the last two dims of a tensor are the grid it
 /// was computed for (or broadcast from a 1×1 grid); an op without a window that changes that grid (flatten,
 /// interpolation, cropping, padding by a tensor op) makes it unknown ("?"), and rows whose output is not 4-D show "-".
+/// For a video model's 5-D maps [N, C, T, H, W] the fields are those along H and W (the last two dims of 3-D windows).
 /// Adaptive pooling counts as its largest window with stride input/output. Layers that the pass does not reach (the
 /// auxiliary heads of GoogLeNet / Inception v3 in evaluation mode) have no row; their parameters are in the totals.
 /// </para>
@@ -149,7 +150,7 @@ public static class ModelInspector
             var fields = new FieldTracker(x);
             var layers = calls.Select(c =>
             {
-                var f = c.Output.Rank == 4 ? fields.Of(c.Output) : null;
+                var f = c.Output.Rank is 4 or 5 ? fields.Of(c.Output) : null;
                 return new LayerSummary(c.Name, c.Module.GetType().Name, c.Output.Shape.ToArray(), c.Module.ParameterCount(), Macs(c.Module, c.Output), f?.H, f?.W);
             }).ToList();
             return new ModelSummary([.. inputShape], layers, model.ParameterCount(), model.ParameterCount(onlyTrainable: true), layers.Sum(l => l.Macs));

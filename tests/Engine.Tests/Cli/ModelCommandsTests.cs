@@ -47,6 +47,33 @@ public sealed class ModelCommandsTests
         }
     }
 
+    /// <summary>
+    /// Video models take clips C,T,H,W, and their MACs count each 3-D kernel's temporal extent: a lone Conv3d against
+    /// the count by hand, and the published models at 16×112×112 against torchvision's documented GFLOPS (its model
+    /// table: R3D-18 40.70, MC3-18 43.34, R(2+1)D-18 40.52; torchvision counts multiply-adds).
+    /// </summary>
+    [Test]
+    public void SummaryOfAVideoModelTakesClipsAndCountsTemporalKernels()
+    {
+        using (var conv = new Conv3d(2, 4, [3, 1, 2], [1, 1, 1], [0, 0, 0], [1, 1, 1], generator: new Generator(0)))
+            Assert.That(ModelInspector.Inspect(conv, [1, 2, 5, 6, 7]).Macs, Is.EqualTo(4L * 3 * 6 * 6 * (2 * 3 * 1 * 2)), "output elements x in x kt x kh x kw");
+        foreach (var (name, gmacs) in new[] { ("r3d_18", 40.70), ("mc3_18", 43.34), ("r2plus1d_18", 40.52) })
+        {
+            var info = ModelRegistry.Info(name);
+            Assert.That(info.DefaultInputShape, Is.EqualTo(new long[] { 3, 16, 112, 112 }), name);
+            Assert.That(Math.Round(ModelsCommand.Inspect(info, info.DefaultInputShape).Macs / 1e9, 2), Is.EqualTo(gmacs), name);
+        }
+        var log = new StringWriter();
+        Assert.That(SummaryCommand.Run("r2plus1d_18", "3,4,32,32", 10, log), Is.EqualTo(0), log.ToString());
+        Assert.That(log.ToString(), Does.Contain("stem.3 (Conv3d)").And.Contain("[1, 64, 4, 16, 16]").And.Contain("Input shape: [1, 3, 4, 32, 32]").And.Contain("[1, 10]"));
+        foreach (var bad in new[] { "3,32,32", "3,4,32,0" })
+        {
+            log = new StringWriter();
+            Assert.That(SummaryCommand.Run("r3d_18", bad, 0, log), Is.EqualTo(2), bad);
+            Assert.That(log.ToString(), Does.StartWith("error: input"), bad);
+        }
+    }
+
     /// <summary>A tiny model that needs 36×36 inputs and records what it was built and called with.</summary>
     private sealed class Probe : Module
     {

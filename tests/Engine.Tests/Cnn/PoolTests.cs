@@ -184,15 +184,9 @@ public class PoolTests
         while (true)
         {
             var c = new PoolCase { Spatial = spatial, N = r.Next(1, 4), C = r.Next(1, 7), Ceil = r.NextBool() };
-            bool uniform = !max && spatial == 3; // AvgPool3d takes one value for all dims
             for (int d = 3 - spatial; d < 3; d++)
             {
                 c.In[d] = spatial == 2 ? r.Next(1, d == 1 ? 10 : 12) : r.Next(1, 7);
-                if (uniform && d > 0)
-                {
-                    c.K[d] = c.K[0]; c.Stride[d] = c.Stride[0]; c.Pad[d] = c.Pad[0];
-                    continue;
-                }
                 c.K[d] = r.Next(1, spatial == 2 ? 5 : 4);
                 c.Stride[d] = r.Next(1, spatial == 2 ? 4 : 3);
                 c.Dil[d] = max ? r.Next(1, 3) : 1;
@@ -224,8 +218,11 @@ public class PoolTests
 
     private static Tensor CallAvg(PoolCase c, Tensor x, Randomizer r)
     {
-        if (c.Spatial == 3) return Functional.AvgPool3d(x, c.K[2], c.Stride[2], c.Pad[2], c.Ceil, c.CountIncludePad, c.Divisor);
-        if (c.Uniform && r.NextBool()) return Functional.AvgPool2d(x, c.K[2], c.Stride[2], c.Pad[2], c.Ceil, c.CountIncludePad, c.Divisor);
+        bool scalar = c.Uniform && r.NextBool();
+        if (c.Spatial == 3)
+            return scalar ? Functional.AvgPool3d(x, c.K[2], c.Stride[2], c.Pad[2], c.Ceil, c.CountIncludePad, c.Divisor)
+                : Functional.AvgPool3d(x, c.Spat(c.K), c.Spat(c.Stride), c.Spat(c.Pad), c.Ceil, c.CountIncludePad, c.Divisor);
+        if (scalar) return Functional.AvgPool2d(x, c.K[2], c.Stride[2], c.Pad[2], c.Ceil, c.CountIncludePad, c.Divisor);
         return Functional.AvgPool2d(x, c.Spat(c.K), c.Spat(c.Stride), c.Spat(c.Pad), c.Ceil, c.CountIncludePad, c.Divisor);
     }
 

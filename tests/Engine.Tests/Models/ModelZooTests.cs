@@ -7,6 +7,7 @@ namespace Engine.Tests.Models;
 /// One body per check, run for every registered variant (a family added to the registry is covered without a new
 /// test): torchvision's state-dict names, shapes, order and parameter counts; PyTorch's outputs in eval and training
 /// mode (category <see cref="TorchReference.Category"/>); and one CPU training step with finite gradients everywhere.
+/// Video models (<see cref="ModelInfo.IsVideo"/>) get clips [N, C, T, H, W] of <see cref="CheckFrames"/> frames.
 /// </summary>
 [TestFixture]
 public sealed class ModelZooTests
@@ -14,7 +15,8 @@ public sealed class ModelZooTests
     private static IEnumerable<string> Variants() => ModelRegistry.Names;
 
     /// <summary>Variants torchvision (per shared/ref) lists, with the facts to match.</summary>
-    private static IEnumerable<string> TorchvisionVariants() => ModelRegistry.Names.Where(n => TorchReference.TorchvisionKeys(n) is not null);
+    private static IEnumerable<string> TorchvisionVariants() =>
+        ModelRegistry.Names.Where(n => TorchReference.TorchvisionKeys(ModelRegistry.Info(n).TorchvisionBuilder) is not null);
 
     /// <summary>The input size the reference and training checks use: the smallest the model accepts in training mode with its auxiliary heads, at least 32.</summary>
     private static int CheckSize(ModelInfo info) => Math.Max(Math.Max(info.MinSize, info.AuxMinSize), Math.Min(32, info.DefaultSize));
@@ -25,12 +27,14 @@ public sealed class ModelZooTests
     /// </summary>
     private static int CheckFrames(ModelInfo info) => Math.Min(4, info.Frames);
 
-
+    /// <summary>Names, shapes, order and counts of the published model, built on the shape-only meta device (values play no part).</summary>
     [TestCaseSource(nameof(TorchvisionVariants))]
     public void StateDictMatchesTorchvision(string name)
     {
-        var expected = TorchReference.TorchvisionKeys(name)!;
-        using var model = ModelRegistry.Create(name, new ModelOptions(1000, 3, new Generator(0)));
+        var info = ModelRegistry.Info(name);
+        var expected = TorchReference.TorchvisionKeys(info.TorchvisionBuilder)!;
+        using var meta = Tensor.OnMetaDevice();
+        using var model = ModelRegistry.Create(name, new ModelOptions(info.DefaultClasses, info.DefaultChannels, new Generator(0)));
         var actual = model.StateDict().Select(kv => (kv.Key, kv.Value.Shape.ToArray())).ToList();
         var missing = expected.Select(e => e.Key).Except(actual.Select(a => a.Key)).Take(5).ToList();
         var extra = actual.Select(a => a.Key).Except(expected.Select(e => e.Key)).Take(5).ToList();
@@ -40,11 +44,11 @@ public sealed class ModelZooTests
             Assert.That(actual[i].Key, Is.EqualTo(expected[i].Key), $"{name}: key order at position {i}");
             Assert.That(actual[i].Item2, Is.EqualTo(expected[i].Shape), $"{name}: shape of {expected[i].Key}");
         }
-        Assert.That(model.ParameterCount(), Is.EqualTo(TorchReference.TorchvisionParamCount(name)), $"{name}: parameter count");
-        var noAux = TorchReference.TorchvisionParamCount(name + "_noaux");
+        Assert.That(model.ParameterCount(), Is.EqualTo(TorchReference.TorchvisionParamCount(info.TorchvisionBuilder)), $"{name}: parameter count");
+        var noAux = TorchReference.TorchvisionParamCount(info.TorchvisionBuilder + "_noaux");
         if (noAux is not null)
         {
-            using var plain = ModelRegistry.Create(name, new ModelOptions(1000, 3, new Generator(0)) { AuxLogits = false });
+            using var plain = ModelRegistry.Create(name, new ModelOptions(info.DefaultClasses, info.DefaultChannels, new Generator(0)) { AuxLogits = false });
             Assert.That(plain.ParameterCount(), Is.EqualTo(noAux), $"{name} without auxiliary heads: parameter count");
         }
     }
@@ -54,9 +58,10 @@ public sealed class ModelZooTests
     /// values per channel, which makes its output a near-sign function of their difference: behind a few such layers
     /// the logits move by up to 0.15 for a 1e-6 change of the input (DenseNet-121 at 32×32; ShuffleNet v2 by 0.007), so
     /// float32 rounding alone breaks a 1e-4 check. ImageNet models (stride 32) are therefore compared at 64×64, where
-    /// the last map is 2×2 (there a 1e-6 input change moves DenseNet's logits by ~1.5e-5).
+    /// the last map is 2×2 (there a 1e-6 input change moves DenseNet's logits by ~1.5e-5). The video ResNets downsample
+    /// space by 16, so their 32×32 clips already end on 2×2 maps, and 64×64 would cost four times the 3-D convolutions.
     /// </summary>
-    private static int ReferenceSize(ModelInfo info) => Math.Max(CheckSize(info), Math.Min(64, info.DefaultSize));
+    private static int ReferenceSize(ModelInfo info) => info.IsVideo ? CheckSize(info) : Math.Max(CheckSize(info), Math.Min(64, info.DefaultSize));
 
     [TestCaseSource(nameof(Variants)), Category(TorchReference.Category)]
     public void MatchesPyTorch(string name)
@@ -98,6 +103,7 @@ public sealed class ModelZooTests
         foreach (var info in ModelRegistry.All)
         {
             Assert.That(info.MinSize, Is.InRange(1, info.DefaultSize), $"{info.Name}: minimum input size");
+            Assert.That(info.DefaultInputShape, Has.Length.EqualTo(info.IsVideo ? 4 : 3), $"{info.Name}: input rank");
             Assert.That(info.Paper, Is.Not.Empty, $"{info.Name}: paper");
             Assert.That(ModelRegistry.Info(info.Name.ToUpperInvariant()), Is.SameAs(info), "lookup is case-insensitive");
         }

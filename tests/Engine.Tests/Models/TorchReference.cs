@@ -81,12 +81,13 @@ internal static class TorchReference
     /// <summary>
     /// The full check of a registered variant against PyTorch: the engine model loads PyTorch's state_dict strictly,
     /// and its eval-mode logits, training-mode logits (and auxiliary logits) and updated running statistics agree
-    /// within <paramref name="rtol"/> of each output's scale.
+    /// within <paramref name="rtol"/> of each output's scale. PyTorch builds it with the variant's
+    /// <see cref="ModelInfo.TorchvisionBuilder"/>; <paramref name="frames"/> &gt; 0 feeds clips of that length.
     /// </summary>
     public static void CheckVariant(string name, int size, int batch = 2, int classes = 1000, int channels = 3, double rtol = 1e-4, int frames = 0)
     {
         int seed = TestContext.CurrentContext.Random.Next(1, 1 << 30);
-        string dir = Generate(name, size, batch, classes, channels, seed, frames);
+        string dir = Generate(ModelRegistry.Info(name).TorchvisionBuilder, size, batch, classes, channels, seed, frames);
         try
         {
             using var scope = Tensor.NewDisposeScope();
@@ -127,7 +128,7 @@ internal static class TorchReference
                 else AssertScaledClose(buffers[bn], io[key], rtol, $"{name}: {bn} after the training-mode forward", Exact(io, key));
                 checkedBuffers++;
             }
-            TestContext.Out.WriteLine($"{name} at {size}x{size}: logits and {checkedBuffers} running-statistics buffers match PyTorch (seed {seed})");
+            TestContext.Out.WriteLine($"{name} at {(frames > 0 ? $"{frames}x" : "")}{size}x{size}: logits and {checkedBuffers} running-statistics buffers match PyTorch (seed {seed})");
         }
         finally { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } }
     }
@@ -178,9 +179,9 @@ internal static class TorchReference
     private static readonly Lazy<Dictionary<string, long>> s_counts = new(() =>
         JsonSerializer.Deserialize<Dictionary<string, long>>(File.ReadAllText(Path.Combine(ReferenceDir, "torchvision_param_counts.json")))!);
 
-    /// <summary>torchvision's state_dict keys and shapes for <paramref name="name"/> (from shared/ref), or null when not listed.</summary>
+    /// <summary>torchvision's state_dict keys and shapes for builder <paramref name="name"/> ("resnet18", "video.r3d_18"; from shared/ref), or null when not listed.</summary>
     public static IReadOnlyList<(string Key, long[] Shape)>? TorchvisionKeys(string name) => s_keys.Value.GetValueOrDefault(name);
 
-    /// <summary>torchvision's parameter count for <paramref name="name"/> (from shared/ref), or null when not listed.</summary>
+    /// <summary>torchvision's parameter count for builder <paramref name="name"/> (from shared/ref), or null when not listed.</summary>
     public static long? TorchvisionParamCount(string name) => s_counts.Value.TryGetValue(name, out var v) ? v : null;
 }

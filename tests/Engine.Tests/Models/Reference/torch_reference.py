@@ -2,6 +2,7 @@
 """Writes a reference for one model, computed by PyTorch/torchvision, for the engine's TorchReference tests.
 
     python3 torch_reference.py --model resnet18 --size 32 --batch 2 --classes 1000 --channels 3 --seed 1 --out DIR
+    python3 torch_reference.py --model video.r3d_18 --size 32 --frames 4 ...     (a video model: clips [N, C, T, H, W])
 
 DIR/weights.safetensors  the model's state_dict, after every BatchNorm's statistics and affine parameters are
                          randomised (so eval mode really uses running statistics and no BN is the identity)
@@ -13,7 +14,8 @@ DIR/io.safetensors       input [batch, channels, size, size] ([batch, channels, 
                          outputs are from exact measures the conditioning (training-mode BatchNorm over a few values
                          amplifies rounding), and the engine's tolerance grows with it.
 
-torchvision builders are used by name; variants torchvision lacks (the 2012 AlexNet with LRN, the CIFAR ResNets,
+torchvision builders are used by name, a path under torchvision.models ("resnet18", "video.r3d_18"; a bare name is
+also looked up in torchvision.models.video, so "r3d_18" works too); variants torchvision lacks (the 2012 AlexNet with LRN, the CIFAR ResNets,
 SE-ResNets, MobileNet v1, ...) come from the ref_*.py files beside this script, each of which defines a dict
 MODELS = {name: builder(num_classes, in_channels) -> nn.Module}. This is the independent side of the check: it is
 never imported by the engine.
@@ -35,6 +37,20 @@ def custom_models():
     return models
 
 
+def builder(name):
+    """torchvision's builder at path `name` under torchvision.models, or a bare name of torchvision.models.video."""
+    import torchvision.models.video  # noqa: F401  (imports the namespace)
+    for root, path in ((torchvision.models, name), (torchvision.models.video, name)):
+        obj = root
+        for part in path.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
+        if callable(obj):
+            return obj
+    raise SystemExit(f"torchvision {torchvision.__version__} has no builder '{name}'")
+
+
 def build(name, classes, channels):
     custom = custom_models()
     if name in custom:
@@ -42,7 +58,7 @@ def build(name, classes, channels):
     kwargs = {"weights": None, "num_classes": classes}
     if name in ("googlenet", "inception_v3"):
         kwargs.update(aux_logits=True, init_weights=True)
-    model = getattr(torchvision.models, name)(**kwargs)
+    model = builder(name)(**kwargs)
     if channels != 3:
         raise SystemExit(f"{name}: torchvision builders take 3 input channels; define a ref_*.py variant for {channels}")
     return model
