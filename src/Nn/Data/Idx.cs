@@ -58,6 +58,11 @@ public static class Idx
     private static (byte[] Pixels, int Count, int Rows, int Cols) ReadImages(byte[] content, string name)
     {
         var (dims, start) = Header(content, name, ImagesMagic, "images");
+        DataLength(dims, name);
+        if (dims[1] == 0 || dims[2] == 0)
+            throw new DataException(Op, name, $"the header's image size {dims[1]} x {dims[2]} has no pixels");
+        if ((long)dims[1] * dims[2] > Array.MaxLength)
+            throw new DataException(Op, name, $"the header's image size {dims[1]} x {dims[2]} is too large for one image (corrupt header?)");
         var pixels = Payload(content, start, dims, name);
         return (pixels, dims[0], dims[1], dims[2]);
     }
@@ -98,8 +103,7 @@ public static class Idx
 
     private static byte[] Payload(byte[] content, int start, int[] dims, string name)
     {
-        long n = 1;
-        foreach (int d in dims) n *= d;
+        long n = DataLength(dims, name);
         long have = content.Length - start;
         string shape = string.Join(" x ", dims);
         if (have < n)
@@ -107,6 +111,29 @@ public static class Idx
         if (have > n)
             throw new DataException(Op, name, $"{have - n} unexpected bytes after the {shape} = {n} bytes of data the header promises");
         return content.AsSpan(start).ToArray();
+    }
+
+    /// <summary>
+    /// The number of data bytes the header's <paramref name="dims"/> promise, computed with checked arithmetic: a
+    /// product beyond what one array can hold (which would otherwise wrap around, even to a length that matches the
+    /// file) is rejected here, at load, rather than at the first read of a sample. For images, one image
+    /// (rows × cols) must also fit in an array, since samples are read as slices of it.
+    /// </summary>
+    private static long DataLength(int[] dims, string name)
+    {
+        string shape = string.Join(" x ", dims);
+        long n = 1;
+        try
+        {
+            foreach (int d in dims) n = checked(n * d);
+        }
+        catch (OverflowException)
+        {
+            throw new DataException(Op, name, $"the header's dimensions {shape} overflow a 64-bit element count (corrupt header)");
+        }
+        if (n > Array.MaxLength)
+            throw new DataException(Op, name, $"the header's dimensions {shape} = {n} elements exceed the {Array.MaxLength} a dataset can hold (corrupt header?)");
+        return n;
     }
 
     private static byte[] ReadFile(string path)
