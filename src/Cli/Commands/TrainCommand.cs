@@ -34,6 +34,7 @@ internal sealed record TrainSettings
     public int LimitTrain { get; init; }
     public int LimitTest { get; init; }
     public int Patience { get; init; }
+    public NonFiniteLoss OnNonFinite { get; init; } = NonFiniteLoss.Stop;
 }
 
 /// <summary><c>engine train</c>: trains a registered model on Fashion-MNIST (embedded subset, installed set or a folder).</summary>
@@ -76,9 +77,10 @@ internal static class TrainCommand
         var limitTrain = Opt("--limit-train", "Use only the first N training images (0: all).", d.LimitTrain);
         var limitTest = Opt("--limit-test", "Use only the first N test images (0: all).", d.LimitTest);
         var patience = Opt("--patience", "Stop after this many epochs without test-accuracy gain (0: never).", d.Patience);
+        var onNonFinite = Opt("--on-nonfinite", "What a NaN or infinite training loss does: stop (keep the last epoch's checkpoint and the log, exit with an error) or skip (skip the batch with a warning).", d.OnNonFinite);
 
         var cmd = new Command("train", "Train a CNN and write the best checkpoint, a CSV/JSON-lines log and PNG plots to --output.");
-        foreach (var o in new Option[] { model, data, epochs, batch, optimizer, lr, momentum, nesterov, wd, schedule, warmup, augment, mix, device, seed, deterministic, workers, output, resume, weights, imageSize, limitTrain, limitTest, patience })
+        foreach (var o in new Option[] { model, data, epochs, batch, optimizer, lr, momentum, nesterov, wd, schedule, warmup, augment, mix, device, seed, deterministic, workers, output, resume, weights, imageSize, limitTrain, limitTest, patience, onNonFinite })
             cmd.Add(o);
         cmd.SetAction(r => Run(new TrainSettings
         {
@@ -88,7 +90,8 @@ internal static class TrainCommand
             Device = r.GetValue(device)!, Seed = r.GetValue(seed), Deterministic = r.GetValue(deterministic), Workers = r.GetValue(workers),
             Output = r.GetValue(output)!, Resume = r.GetValue(resume), Weights = r.GetValue(weights), ImageSize = r.GetValue(imageSize),
             LimitTrain = r.GetValue(limitTrain), LimitTest = r.GetValue(limitTest), Patience = r.GetValue(patience),
-        }, Console.Out));
+            OnNonFinite = r.GetValue(onNonFinite),
+        }, EngineCommand.Output));
         return cmd;
     }
 
@@ -140,8 +143,11 @@ internal static class TrainCommand
             var info = ModelRegistry.Info(s.Model); // validates the model name before any work
             var dataInfo = FashionMnist.Info;
             int side = ModelInput.Side(info, dataInfo, s.ImageSize);
+            // Files first: a wrong path fails at once, not after the data is loaded or an epoch has run.
+            OptionFiles.ReadableFile("--resume", s.Resume);
+            OptionFiles.ReadableFile("--weights", s.Weights);
+            OptionFiles.WritableFolder("--output", s.Output);
             var device = ResolveDevice(s.Device, log);
-            Directory.CreateDirectory(s.Output);
             var rng = new Generator(s.Seed);
             if (s.Deterministic) Generator.Default.ManualSeed(s.Seed);
 
@@ -150,6 +156,9 @@ internal static class TrainCommand
             var testSet = Limit(FashionMnist.Load(s.Data, train: false), s.LimitTest);
             var source = fullTrain.Source;
             log.WriteLine($"data: {dataInfo.Name} ({source}), {trainSet.Count} training and {testSet.Count} test images; device {device}");
+            if (s.BatchSize > trainSet.Count)
+                throw new OptionException("--batch-size", s.BatchSize.ToString(CultureInfo.InvariantCulture),
+                    $"is larger than the {trainSet.Count} training images, so no full batch would be trained (incomplete batches are dropped)");
 
             var trainTransform = ModelInput.Transform(s.Augment, side, dataInfo);
             var testTransform = ModelInput.Transform("none", side, dataInfo);
@@ -172,7 +181,8 @@ internal static class TrainCommand
             using var opt = CreateOptimizer(s, model);
             var sched = CreateSchedule(s, opt, trainLoader.Count);
             var trainer = new Trainer(model, opt, dataInfo.NumClasses, sched, stepSchedulePerBatch: s.Schedule == "onecycle");
-            trainer.Callbacks.Add(new ProgressReporter());
+            trainer.OnNonFiniteLoss = s.OnNonFinite;
+            trainer.Callbacks.Add(new ProgressReporter(ReferenceEquals(log, Console.Out) ? null : log));
             trainer.Callbacks.Add(new CsvLogger(Path.Combine(s.Output, "log.csv")));
             trainer.Callbacks.Add(new JsonLinesLogger(Path.Combine(s.Output, "log.jsonl")));
             trainer.Callbacks.Add(new BestCheckpoint(Path.Combine(s.Output, "best.safetensors"), Path.Combine(s.Output, "last.safetensors"), rng,
@@ -190,22 +200,32 @@ internal static class TrainCommand
                 start = resumed.Epoch + 1;
                 log.WriteLine($"resumed from {s.Resume} after epoch {start}");
             }
-            trainer.Fit(trainLoader, testLoader, s.Epochs, start);
+            try
+            {
+                trainer.Fit(trainLoader, testLoader, s.Epochs, start);
+            }
+            catch (NonFiniteLossException e)
+            {
+                // The epochs before it finished with their checkpoints and log rows; keep their plots too.
+                if (trainer.History.Count > 0) Plots.Write(s.Output, trainer.History, dataInfo.ClassNames);
+                string kept = trainer.History.Count > 0 || s.Resume is not null
+                    ? $"the last good checkpoint is {Path.Combine(s.Output, "last.safetensors")} (epoch {(trainer.History.Count > 0 ? trainer.History[^1].Epoch + 1 : start)})"
+                    : "no epoch finished, so no checkpoint was written";
+                log.WriteLine($"error: {e.Message}; {kept}; '--on-nonfinite skip' skips such batches instead");
+                return 3;
+            }
             Plots.Write(s.Output, trainer.History, dataInfo.ClassNames);
-            var best = trainer.History.MaxBy(e => e.TestTop1 ?? 0);
+            var best = trainer.History.Where(e => e.TestTop1 is not null).MaxBy(e => e.TestTop1!.Value);
             if (best is not null)
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"best test accuracy {100 * best.TestTop1:F2}% (epoch {best.Epoch + 1}); wrote {s.Output}/best.safetensors, log.csv, log.jsonl, loss.png, accuracy.png, confusion.png"));
+            else if (trainer.History.Count > 0)
+                log.WriteLine($"no test images, so no test metrics; wrote {s.Output}/best.safetensors (by training accuracy), log.csv, log.jsonl, loss.png, accuracy.png");
             return 0;
         }
-        catch (EngineException e)
+        catch (Exception e) when (EngineCommand.IsUserError(e))
         {
-            log.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-        catch (FileNotFoundException e)
-        {
-            log.WriteLine($"error: {e.Message}");
+            log.WriteLine(EngineCommand.Describe(e));
             return 2;
         }
     }
