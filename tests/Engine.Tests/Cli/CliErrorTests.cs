@@ -12,17 +12,15 @@ namespace Engine.Tests.Cli;
 /// </summary>
 public class CliErrorTests
 {
-    private string _dir = "";
+    private TempDir _temp = null!;
+
+    private string Folder => _temp.Path;
 
     [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("engine-cli-").FullName;
+    public void CreateFolder() => _temp = DataTestUtil.TempDir();
 
     [TearDown]
-    public void TearDown()
-    {
-        try { Directory.Delete(_dir, recursive: true); }
-        catch (IOException) { }
-    }
+    public void DeleteFolder() => _temp.Dispose();
 
     private static (int Code, string Output, string Error) Engine(params string[] args)
     {
@@ -47,7 +45,7 @@ public class CliErrorTests
         var o = new Dictionary<string, string>
         {
             ["--device"] = "cpu", ["--epochs"] = "1", ["--limit-train"] = "64", ["--limit-test"] = "32", ["--batch-size"] = "16",
-            ["--workers"] = "1", ["--output"] = Path.Combine(_dir, "run"),
+            ["--workers"] = "1", ["--output"] = Path.Combine(Folder, "run"),
         };
         for (int i = 0; i < options.Length; i += 2) o[options[i]] = options[i + 1];
         return ["train", .. o.SelectMany(kv => new[] { kv.Key, kv.Value })];
@@ -86,11 +84,11 @@ public class CliErrorTests
     [Test]
     public void AMissingOrFolderResumeOrWeightsFileIsNamed()
     {
-        string missing = Path.Combine(_dir, "nope.safetensors");
+        string missing = Path.Combine(Folder, "nope.safetensors");
         var (code, output, _) = Engine(Small("--resume", missing));
         Assert.That(code, Is.EqualTo(2));
         Assert.That(OneErrorLine(output), Does.Contain("--resume").And.Contain(missing).And.Contain("no such file"));
-        (code, output, _) = Engine(Small("--resume", _dir));
+        (code, output, _) = Engine(Small("--resume", Folder));
         Assert.That(OneErrorLine(output), Does.Contain("--resume").And.Contain("is a folder"));
         (code, output, _) = Engine(Small("--weights", missing));
         Assert.That(OneErrorLine(output), Does.Contain("--weights").And.Contain("no such file"));
@@ -100,7 +98,7 @@ public class CliErrorTests
     [Test]
     public void AnOutputThatIsAFileOrCannotBeCreatedIsNamed()
     {
-        string file = Path.Combine(_dir, "a-file");
+        string file = Path.Combine(Folder, "a-file");
         File.WriteAllText(file, "x");
         var (code, output, _) = Engine(Small("--output", file));
         Assert.That(code, Is.EqualTo(2));
@@ -114,7 +112,7 @@ public class CliErrorTests
     [Test]
     public void AResumeCheckpointWithMalformedMetadataIsOneLineNamingIt()
     {
-        string ckpt = Path.Combine(_dir, "bad.safetensors");
+        string ckpt = Path.Combine(Folder, "bad.safetensors");
         using (var model = new Sequential(new Linear(2, 2)))
         using (var opt = new SGD(model.Parameters(), 0.1, momentum: 0.9))
             Checkpoint.Save(ckpt, model, opt);
@@ -130,11 +128,11 @@ public class CliErrorTests
     [Test]
     public void EvalOfAFolderOrOfACheckpointWithMalformedMetadataIsOneLineNamingIt()
     {
-        var (code, output, _) = Engine("eval", "--checkpoint", _dir, "--device", "cpu");
+        var (code, output, _) = Engine("eval", "--checkpoint", Folder, "--device", "cpu");
         Assert.That(code, Is.EqualTo(2));
-        Assert.That(OneErrorLine(output), Does.Contain("--checkpoint").And.Contain(_dir).And.Contain("is a folder"));
+        Assert.That(OneErrorLine(output), Does.Contain("--checkpoint").And.Contain(Folder).And.Contain("is a folder"));
 
-        string ckpt = Path.Combine(_dir, "bad.safetensors");
+        string ckpt = Path.Combine(Folder, "bad.safetensors");
         using (var model = new Sequential(new Linear(2, 2))) Checkpoint.Save(ckpt, model, extra: new Dictionary<string, string> { ["model"] = "lenet5" });
         var tensors = SafeTensors.Load(ckpt, out var meta);
         foreach (var (key, value) in new[] { ("extra", "{\"model\":"), ("extra", "[1]"), ("epoch", "soon") })
@@ -168,7 +166,7 @@ public class CliErrorTests
         (code, output, _) = Engine(Small("--lr", "1e30", "--epochs", "2", "--on-nonfinite", "skip"));
         Assert.That(code, Is.EqualTo(0), output);
         Assert.That(output, Does.Contain("warning: epoch 1, batch 2: the loss is"));
-        string run = Path.Combine(_dir, "run");
+        string run = Path.Combine(Folder, "run");
         var rows = File.ReadAllLines(Path.Combine(run, "log.jsonl"));
         Assert.That(rows, Has.Length.EqualTo(2));
         foreach (var row in rows) using (JsonDocument.Parse(row)) { } // valid JSON: no NaN literal
@@ -178,7 +176,7 @@ public class CliErrorTests
     [Test]
     public void AnEmptyTestSetGivesAbsentTestMetricsNotNaN()
     {
-        string data = Path.Combine(_dir, "data");
+        string data = Path.Combine(Folder, "data");
         Directory.CreateDirectory(data);
         var (px, labels) = DataTestUtil.Pattern(64, 28, 28, 10);
         DataTestUtil.WriteIdx(Path.Combine(data, "train-images-idx3-ubyte"), 0x803, [64, 28, 28], px);
@@ -188,7 +186,7 @@ public class CliErrorTests
         var (code, output, _) = Engine(Small("--data", data));
         Assert.That(code, Is.EqualTo(0), output);
         Assert.That(output, Does.Contain("0 test images").And.Contain("no test images, so no test metrics").And.Not.Contain("NaN"));
-        var row = File.ReadAllLines(Path.Combine(_dir, "run", "log.jsonl")).Single();
+        var row = File.ReadAllLines(Path.Combine(Folder, "run", "log.jsonl")).Single();
         using var doc = JsonDocument.Parse(row);
         Assert.That(doc.RootElement.GetProperty("test_loss").ValueKind, Is.EqualTo(JsonValueKind.Null));
         Assert.That(doc.RootElement.GetProperty("train_loss").ValueKind, Is.EqualTo(JsonValueKind.Number));

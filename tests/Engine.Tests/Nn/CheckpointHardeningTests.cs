@@ -11,17 +11,15 @@ namespace Engine.Tests.Nn;
 /// </summary>
 public class CheckpointHardeningTests
 {
-    private string _dir = "";
+    private Engine.Tests.Data.TempDir _temp = null!;
+
+    private string Folder => _temp.Path;
 
     [SetUp]
-    public void SetUp() => _dir = SerializationTestUtil.NewTempDir();
+    public void CreateFolder() => _temp = Engine.Tests.Data.DataTestUtil.TempDir();
 
     [TearDown]
-    public void TearDown()
-    {
-        try { Directory.Delete(_dir, recursive: true); }
-        catch (IOException) { }
-    }
+    public void DeleteFolder() => _temp.Dispose();
 
     /// <summary>A small model with a real optimizer (state after some steps) and a nested schedule.</summary>
     private sealed class Run : IDisposable
@@ -66,7 +64,7 @@ public class CheckpointHardeningTests
 
     private string SaveGood(out Dictionary<string, string> meta, out List<KeyValuePair<string, Tensor>> tensors)
     {
-        var path = Path.Combine(_dir, "good.safetensors");
+        var path = Path.Combine(Folder, "good.safetensors");
         using (var run = new Run(1, steps: 3)) Checkpoint.Save(path, run.Model, run.Optimizer, run.Scheduler, epoch: 2);
         tensors = [.. SafeTensors.Load(path, out var m)];
         meta = m.ToDictionary();
@@ -115,7 +113,7 @@ public class CheckpointHardeningTests
     {
         SaveGood(out var meta, out var tensors);
         meta[key] = json;
-        var path = Path.Combine(_dir, "bad.safetensors");
+        var path = Path.Combine(Folder, "bad.safetensors");
         SafeTensors.Save(path, tensors, meta);
         using var target = new Run(9, steps: 1);
         var before = target.Fingerprint();
@@ -130,7 +128,7 @@ public class CheckpointHardeningTests
         SaveGood(out var meta, out var tensors);
         int i = tensors.FindIndex(kv => kv.Key.StartsWith("optimizer.", StringComparison.Ordinal));
         tensors[i] = new(tensors[i].Key, tensors[i].Value.To(DType.Int64));
-        var path = Path.Combine(_dir, "bad.safetensors");
+        var path = Path.Combine(Folder, "bad.safetensors");
         SafeTensors.Save(path, tensors, meta);
         using var target = new Run(9, steps: 1);
         Assert.That(LoadsOrRejectsCleanly(path, target), Is.False);
@@ -141,7 +139,7 @@ public class CheckpointHardeningTests
     {
         var good = SaveGood(out var meta, out var tensors);
         var bytes = File.ReadAllBytes(good);
-        var path = Path.Combine(_dir, "fuzz.safetensors");
+        var path = Path.Combine(Folder, "fuzz.safetensors");
         var rng = new Random(2024);
         using var target = new Run(9, steps: 1);
         var clock = Stopwatch.StartNew();
@@ -188,44 +186,44 @@ public class CheckpointHardeningTests
     public void AFileNameNearTheSystemLimitSaves()
     {
         var name = new string('c', 255 - ".safetensors".Length) + ".safetensors";
-        var path = Path.Combine(_dir, name);
+        var path = Path.Combine(Folder, name);
         using var run = new Run(1, steps: 1);
         Checkpoint.Save(path, run.Model, run.Optimizer, run.Scheduler, epoch: 0);
         Assert.That(Checkpoint.Load(path, run.Model).Epoch, Is.EqualTo(0));
-        Assert.That(Directory.GetFiles(_dir), Is.EqualTo(new[] { path }));
+        Assert.That(Directory.GetFiles(Folder), Is.EqualTo(new[] { path }));
     }
 
     [Test]
     public void WriteErrorsNameTheUsersPathNotTheTemporaryFile()
     {
         using var run = new Run(1, steps: 0);
-        var missing = Path.Combine(_dir, "no-such-folder", "ckpt.safetensors");
+        var missing = Path.Combine(Folder, "no-such-folder", "ckpt.safetensors");
         var e = Assert.Throws<CheckpointException>(() => Checkpoint.Save(missing, run.Model))!;
         Assert.That(e.Message, Does.Contain(missing).And.Contain("does not exist").And.Not.Contain(".tmp"));
 
-        var folder = Path.Combine(_dir, "a-folder");
+        var folder = Path.Combine(Folder, "a-folder");
         Directory.CreateDirectory(folder);
         e = Assert.Throws<CheckpointException>(() => Checkpoint.Save(folder, run.Model))!;
         Assert.That(e.Message, Does.Contain(folder).And.Contain("is a folder"));
 
-        var tooLong = Path.Combine(_dir, new string('x', 300) + ".safetensors");
+        var tooLong = Path.Combine(Folder, new string('x', 300) + ".safetensors");
         e = Assert.Throws<CheckpointException>(() => Checkpoint.Save(tooLong, run.Model))!;
         Assert.That(e.Message, Does.Contain(tooLong).And.Not.Contain(".tmp"));
-        Assert.That(Directory.GetFiles(_dir), Is.Empty, "no temporary file is left");
+        Assert.That(Directory.GetFiles(Folder), Is.Empty, "no temporary file is left");
     }
 
     [Test]
     public void TemporaryFilesOfAKilledSaveAreRemovedByTheNextSaveButALiveOneIsKept()
     {
-        var stale = Path.Combine(_dir, ".safetensors-0123456789ab.tmp");
-        var live = Path.Combine(_dir, ".safetensors-ba9876543210.tmp");
-        var unrelated = Path.Combine(_dir, "notes.tmp");
+        var stale = Path.Combine(Folder, ".safetensors-0123456789ab.tmp");
+        var live = Path.Combine(Folder, ".safetensors-ba9876543210.tmp");
+        var unrelated = Path.Combine(Folder, "notes.tmp");
         File.WriteAllBytes(stale, [1, 2, 3]);
         File.WriteAllBytes(unrelated, [4]);
         using (var held = new FileStream(live, FileMode.CreateNew, FileAccess.Write, FileShare.None))
         {
             using var run = new Run(1, steps: 0);
-            var path = Path.Combine(_dir, "ckpt.safetensors");
+            var path = Path.Combine(Folder, "ckpt.safetensors");
             Checkpoint.Save(path, run.Model);
             Assert.That(File.Exists(stale), Is.False, "left by a killed save: removed");
             Assert.That(File.Exists(live), Is.True, "held open by a save in progress: kept");
