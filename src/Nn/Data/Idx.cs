@@ -147,6 +147,56 @@ public static class Idx
         using (file) return ReadStream(file, path);
     }
 
+    /// <summary>
+    /// The decompressed content of <paramref name="gz"/>, read no further than the header allows: once the header is in,
+    /// at most its data length (plus one byte, to report trailing data) is inflated, so a small gzip file that would
+    /// inflate to gigabytes (a zip bomb, or a damaged stream) is refused after a few bytes more than it may hold.
+    /// </summary>
+    private static byte[] Inflate(Stream gz, string name)
+    {
+        using var plain = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        long limit = long.MaxValue;
+        while (true)
+        {
+            int want = limit == long.MaxValue ? chunk.Length : (int)Math.Min(chunk.Length, limit - plain.Length + 1);
+            int n = gz.Read(chunk, 0, want);
+            if (n == 0) break;
+            plain.Write(chunk, 0, n);
+            if (limit == long.MaxValue) limit = AllowedLength(plain.GetBuffer().AsSpan(0, (int)plain.Length));
+            if (plain.Length > limit)
+            {
+                var head = plain.ToArray();
+                if (head.Length < 4 || head[0] != 0 || head[1] != 0 || limit == 4 + 4 * head[3])
+                    return head; // an unusable header: Header and DataLength report it
+                throw new DataException(Op, name, $"the gzip data inflates to more than the {limit} bytes its IDX header promises (trailing data, or a zip bomb)");
+            }
+        }
+        return plain.ToArray();
+    }
+
+    /// <summary>
+    /// How many decompressed bytes a file starting with <paramref name="head"/> may hold: its header plus the data the
+    /// header promises (checked arithmetic); just the header when the header is unusable (the caller then reports
+    /// it); unknown (<see cref="long.MaxValue"/>) while the header is incomplete.
+    /// </summary>
+    private static long AllowedLength(ReadOnlySpan<byte> head)
+    {
+        if (head.Length < 4) return long.MaxValue;
+        if (head[0] != 0 || head[1] != 0) return 4; // not IDX: the magic number is all the error needs
+        int start = 4 + 4 * head[3];
+        if (head.Length < start) return long.MaxValue;
+        long n = 1;
+        for (int i = 0; i < head[3]; i++)
+        {
+            int d = BinaryPrimitives.ReadInt32BigEndian(head[(4 + 4 * i)..]);
+            if (d < 0) return start;
+            try { n = checked(n * d); }
+            catch (OverflowException) { return start; }
+        }
+        return n > Array.MaxLength ? start : start + n;
+    }
+
     /// <summary>The whole content, decompressed when it starts with the gzip signature 1F 8B.</summary>
     private static byte[] ReadStream(Stream stream, string name)
     {
@@ -159,9 +209,7 @@ public static class Idx
             {
                 raw.Position = 0;
                 using var gz = new GZipStream(raw, CompressionMode.Decompress);
-                using var plain = new MemoryStream();
-                gz.CopyTo(plain);
-                return plain.ToArray();
+                return Inflate(gz, name);
             }
             return raw.ToArray();
         }

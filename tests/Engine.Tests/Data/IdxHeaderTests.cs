@@ -27,6 +27,26 @@ public class IdxHeaderTests
     }
 
     [Test]
+    public void AGzipFileInflatingPastItsHeaderIsRefusedWithoutInflatingItAll()
+    {
+        // 1 image of 2x2 promised, 256 MiB of zeros inflated: refused after the header's 4 bytes (plus one chunk).
+        using var dir = DataTestUtil.TempDir();
+        string ip = dir.File("images.gz"), lp = dir.File("labels");
+        using (var f = File.Create(ip))
+        using (var gz = new System.IO.Compression.GZipStream(f, System.IO.Compression.CompressionLevel.Fastest))
+        {
+            gz.Write([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2]);
+            var zeros = new byte[1 << 20];
+            for (int i = 0; i < 256; i++) gz.Write(zeros);
+        }
+        WriteLabels(lp, 1);
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var e = Assert.Throws<DataException>(() => IdxDataset.Load(ip, lp))!;
+        Assert.That(GC.GetTotalAllocatedBytes(precise: true) - before, Is.LessThan(16 << 20), "not inflated in full");
+        Assert.That(e.Message, Does.Contain(ip).And.Contain("more than the 20 bytes its IDX header promises"));
+    }
+
+    [Test]
     public void FuzzedHeadersLoadConsistentlyOrRaiseDataException()
     {
         // Seeded: mutate the header (magic, sizes) and the length of a small valid images file; every case either
