@@ -160,22 +160,34 @@ internal static class ImageStructure
         if (got < expected) throw at.Bad($"truncated image data: it inflates to {got} of the {expected} bytes a {width} x {height} image needs");
     }
 
+    // CRC-32 (ISO 3309, as PNG uses), sliced by 8: eight table lookups per 8 bytes instead of one per byte.
     private static uint Crc(ReadOnlySpan<byte> data)
     {
+        var t = s_crcTable;
         uint c = 0xFFFFFFFF;
-        foreach (var b in data) c = s_crcTable[(c ^ b) & 0xFF] ^ (c >> 8);
+        while (data.Length >= 8)
+        {
+            uint lo = BinaryPrimitives.ReadUInt32LittleEndian(data) ^ c, hi = BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
+            c = t[7 * 256 + (lo & 0xFF)] ^ t[6 * 256 + ((lo >> 8) & 0xFF)] ^ t[5 * 256 + ((lo >> 16) & 0xFF)] ^ t[4 * 256 + (lo >> 24)]
+              ^ t[3 * 256 + (hi & 0xFF)] ^ t[2 * 256 + ((hi >> 8) & 0xFF)] ^ t[256 + ((hi >> 16) & 0xFF)] ^ t[hi >> 24];
+            data = data[8..];
+        }
+        foreach (var b in data) c = t[(c ^ b) & 0xFF] ^ (c >> 8);
         return c ^ 0xFFFFFFFF;
     }
 
     private static uint[] BuildCrcTable()
     {
-        var t = new uint[256];
+        var t = new uint[8 * 256];
         for (uint n = 0; n < 256; n++)
         {
             uint c = n;
             for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
             t[n] = c;
         }
+        // Table k advances a byte followed by k zero bytes.
+        for (int k = 1; k < 8; k++)
+            for (int n = 0; n < 256; n++) t[k * 256 + n] = (t[(k - 1) * 256 + n] >> 8) ^ t[t[(k - 1) * 256 + n] & 0xFF];
         return t;
     }
 
