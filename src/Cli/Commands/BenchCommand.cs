@@ -19,7 +19,7 @@ internal static class BenchCommand
         device.AcceptOnlyFromAmong(TrainCommand.DeviceNames);
         var repeats = new Option<int>("--repeats") { Description = "Timed runs per measurement (the median is reported).", DefaultValueFactory = _ => 7 };
         var cmd = new Command("bench", "Measure GEMM, elementwise and LeNet-5 training throughput on this machine.") { device, repeats };
-        cmd.SetAction(r => Run(r.GetValue(device)!, Math.Max(1, r.GetValue(repeats)), Console.Out));
+        cmd.SetAction(r => Run(r.GetValue(device)!, Math.Max(1, r.GetValue(repeats)), EngineCommand.Output));
         return cmd;
     }
 

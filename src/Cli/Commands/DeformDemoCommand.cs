@@ -35,7 +35,7 @@ internal static class DeformDemoCommand
         foreach (var o in new Option[] { epochs, batch, lr, seed, degrees, scaleMin, scaleMax, trainSize, testSize, modulated, data, output, workers }) cmd.Add(o);
         cmd.SetAction(r => Run(new DeformDemoSettings(r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(degrees),
             r.GetValue(scaleMin), r.GetValue(scaleMax), r.GetValue(trainSize), r.GetValue(testSize), r.GetValue(modulated), r.GetValue(data), r.GetValue(output)!,
-            r.GetValue(workers)), Console.Out));
+            r.GetValue(workers)), EngineCommand.Output));
         return cmd;
     }
 

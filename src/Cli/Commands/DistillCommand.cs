@@ -29,7 +29,7 @@ internal static class DistillCommand
         {
             var s = common.Read(r);
             if (r.GetValue(student) is { } st) s = s with { Model = st };
-            return Run(s, r.GetValue(teacher)!, r.GetValue(teacherModel), r.GetValue(temperature), r.GetValue(alpha), r.GetValue(cache), Console.Out);
+            return Run(s, r.GetValue(teacher)!, r.GetValue(teacherModel), r.GetValue(temperature), r.GetValue(alpha), r.GetValue(cache), EngineCommand.Output);
         });
         return cmd;
     }

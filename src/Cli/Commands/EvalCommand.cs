@@ -18,7 +18,7 @@ internal static class EvalCommand
         device.AcceptOnlyFromAmong(TrainCommand.DeviceNames);
         var output = new Option<string?>("--confusion-png") { Description = "Also write the confusion matrix as a PNG here." };
         var cmd = new Command("eval", "Evaluate a trained checkpoint on the Fashion-MNIST test set.") { checkpoint, model, data, device, output };
-        cmd.SetAction(r => Run(r.GetValue(checkpoint)!, r.GetValue(model), r.GetValue(data), r.GetValue(device)!, r.GetValue(output), Console.Out));
+        cmd.SetAction(r => Run(r.GetValue(checkpoint)!, r.GetValue(model), r.GetValue(data), r.GetValue(device)!, r.GetValue(output), EngineCommand.Output));
         return cmd;
     }
 
@@ -26,13 +26,13 @@ internal static class EvalCommand
     {
         try
         {
-            var header = SafeTensors.ReadHeader(checkpoint);
-            var extra = header.Metadata.TryGetValue("extra", out var json) ? System.Text.Json.JsonDocument.Parse(json).RootElement : default;
-            string? Recorded(string key) => extra.ValueKind == System.Text.Json.JsonValueKind.Object && extra.TryGetProperty(key, out var v) ? v.GetString() : null;
+            OptionFiles.ReadableFile("--checkpoint", checkpoint);
+            var recorded = RecordedValues(checkpoint);
+            string? Recorded(string key) => recorded.GetValueOrDefault(key);
             var info = ModelRegistry.Info(modelName ?? Recorded("model") ?? "lenet5");
             var dataInfo = FashionMnist.Info;
             // The side training used (recorded since --image-size exists), else the rule train applies by default.
-            int side = ModelInput.Side(info, dataInfo, int.TryParse(Recorded("image_size"), CultureInfo.InvariantCulture, out int recorded) ? recorded : 0);
+            int side = ModelInput.Side(info, dataInfo, int.TryParse(Recorded("image_size"), CultureInfo.InvariantCulture, out int size) ? size : 0);
             var device = TrainCommand.ResolveDevice(deviceName, log);
             using var net = info.Create(ModelInput.Options(dataInfo) with { AuxLogits = Recorded("aux_logits") != "false" });
             var ckpt = Checkpoint.Load(checkpoint, net);
@@ -42,6 +42,7 @@ internal static class EvalCommand
             using var opt = new SGD(net.Parameters(), 0.0);
             var trainer = new Trainer(net, opt, dataInfo.NumClasses);
             var (loss, metrics) = trainer.Evaluate(loader);
+            if (metrics.Count == 0) throw new DataException("eval", data, "the test set has no images, so there is nothing to evaluate");
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{info.Name} from {checkpoint} (epoch {ckpt.Epoch + 1}) on {test.Count} test images ({test.Source}): loss {loss:F4}, top-1 {100 * metrics.Top1:F2}%, top-5 {100 * metrics.TopK:F2}%"));
             var cm = metrics.Confusion;
@@ -54,15 +55,31 @@ internal static class EvalCommand
             if (confusionPng is not null) Plots.WriteConfusion(confusionPng, cm, dataInfo.ClassNames);
             return 0;
         }
-        catch (EngineException e)
+        catch (Exception e) when (EngineCommand.IsUserError(e))
         {
-            log.WriteLine($"error: {e.Message}");
+            log.WriteLine(EngineCommand.Describe(e));
             return 2;
         }
-        catch (FileNotFoundException e)
+    }
+
+    /// <summary>The string values 'engine train' recorded in the checkpoint's "extra" metadata (model, image size, heads).</summary>
+    private static Dictionary<string, string> RecordedValues(string checkpoint)
+    {
+        var header = SafeTensors.ReadHeader(checkpoint);
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!header.Metadata.TryGetValue("extra", out var json)) return result;
+        try
         {
-            log.WriteLine($"error: {e.Message}");
-            return 2;
+            using var doc = System.Text.Json.JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+                throw new CheckpointException("eval", checkpoint, "the 'extra' metadata is not a JSON object");
+            foreach (var p in doc.RootElement.EnumerateObject())
+                if (p.Value.ValueKind == System.Text.Json.JsonValueKind.String) result[p.Name] = p.Value.GetString()!;
         }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new CheckpointException("eval", checkpoint, $"the 'extra' metadata is not valid JSON: {e.Message}", e);
+        }
+        return result;
     }
 }

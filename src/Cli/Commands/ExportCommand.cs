@@ -24,7 +24,7 @@ internal static class ExportCommand
         var model = new Option<string?>("--model") { Description = "The model, when the checkpoint does not record it." };
         var batch = new Option<int>("--batch") { Description = "The batch size the exported graph takes.", DefaultValueFactory = _ => 1 };
         var cmd = new Command("export", "Write a trained checkpoint as an ONNX model (opset 17) for ONNX Runtime and other runtimes.") { checkpoint, output, format, model, batch };
-        cmd.SetAction(r => Run(r.GetValue(checkpoint)!, r.GetValue(output)!, r.GetValue(format), r.GetValue(model), r.GetValue(batch), Console.Out));
+        cmd.SetAction(r => Run(r.GetValue(checkpoint)!, r.GetValue(output)!, r.GetValue(format), r.GetValue(model), r.GetValue(batch), EngineCommand.Output));
         return cmd;
     }
 

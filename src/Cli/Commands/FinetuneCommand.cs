@@ -24,7 +24,7 @@ internal static class FinetuneCommand
         var cmd = new Command("finetune", "Transfer learning: replace the head of a pretrained model and train the head only or everything with per-group learning rates.");
         common.AddTo(cmd);
         cmd.Add(weights); cmd.Add(head); cmd.Add(approach); cmd.Add(backboneLr);
-        cmd.SetAction(r => Run(common.Read(r), r.GetValue(weights), r.GetValue(head), r.GetValue(approach)!, r.GetValue(backboneLr), Console.Out));
+        cmd.SetAction(r => Run(common.Read(r), r.GetValue(weights), r.GetValue(head), r.GetValue(approach)!, r.GetValue(backboneLr), EngineCommand.Output));
         return cmd;
     }
 

@@ -23,7 +23,7 @@ internal static class KnnCommand
         var cmd = new Command("knn", "k-nearest-neighbour classification on pixels or on a network's penultimate features.");
         common.AddTo(cmd);
         foreach (var o in new Option[] { checkpoint, head, metric, ks }) cmd.Add(o);
-        cmd.SetAction(r => Run(common.Read(r), r.GetValue(checkpoint), r.GetValue(head), r.GetValue(metric)!, r.GetValue(ks)!, Console.Out));
+        cmd.SetAction(r => Run(common.Read(r), r.GetValue(checkpoint), r.GetValue(head), r.GetValue(metric)!, r.GetValue(ks)!, EngineCommand.Output));
         return cmd;
     }
 

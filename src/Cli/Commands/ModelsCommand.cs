@@ -19,7 +19,7 @@ internal static class ModelsCommand
     {
         var family = new Option<string?>("--family") { Description = "Only this family (e.g. ResNet)." };
         var cmd = new Command("models", "List every registered model: family, parameters, MACs at the default input, input sizes, paper.") { family };
-        cmd.SetAction(r => Run(r.GetValue(family), Console.Out));
+        cmd.SetAction(r => Run(r.GetValue(family), EngineCommand.Output));
         return cmd;
     }
 

@@ -31,7 +31,7 @@ internal static class NoisyStudentCommand
         common.AddTo(cmd);
         foreach (var o in new Option[] { iterations, studentModel, threshold, hard, noBalance, perClass, noise, dropout, depth }) cmd.Add(o);
         cmd.SetAction(r => Run(common.Read(r), new NoisySettings(r.GetValue(iterations), r.GetValue(studentModel), r.GetValue(threshold), !r.GetValue(hard),
-            !r.GetValue(noBalance), r.GetValue(perClass), r.GetValue(noise)!, r.GetValue(dropout), r.GetValue(depth)), Console.Out));
+            !r.GetValue(noBalance), r.GetValue(perClass), r.GetValue(noise)!, r.GetValue(dropout), r.GetValue(depth)), EngineCommand.Output));
         return cmd;
     }
 

@@ -22,7 +22,7 @@ internal static class PseudoLabelCommand
         var cmd = new Command("pseudo-label", "Pseudo-labelling: train on labelled data plus the model's own confident predictions on unlabelled data.");
         common.AddTo(cmd);
         foreach (var o in new Option[] { threshold, final, start, end }) cmd.Add(o);
-        cmd.SetAction(r => Run(common.Read(r), r.GetValue(threshold), new RampUpSettings(r.GetValue(final), r.GetValue(start), r.GetValue(end)), Console.Out));
+        cmd.SetAction(r => Run(common.Read(r), r.GetValue(threshold), new RampUpSettings(r.GetValue(final), r.GetValue(start), r.GetValue(end)), EngineCommand.Output));
         return cmd;
     }
 

@@ -13,7 +13,7 @@ internal static class SummaryCommand
         var input = new Option<string?>("--input") { Description = "Input shape C,H,W, or C,T,H,W for a video model (default: the model's published input, e.g. 3,224,224 or 3,16,112,112)." };
         var classes = new Option<int>("--classes") { Description = "Classes of the head (0: the published model's)." };
         var cmd = new Command("summary", "Per-layer table of a model: output shape, parameters, MACs and receptive field, with totals.") { name, input, classes };
-        cmd.SetAction(r => Run(r.GetValue(name)!, r.GetValue(input), r.GetValue(classes), Console.Out));
+        cmd.SetAction(r => Run(r.GetValue(name)!, r.GetValue(input), r.GetValue(classes), EngineCommand.Output));
         return cmd;
     }
 

@@ -36,6 +36,7 @@ internal sealed record TrainSettings
     public int Patience { get; init; }
     public int ClipLength { get; init; } = 16;
     public string ClipLabel { get; init; } = "direction";
+    public NonFiniteLoss OnNonFinite { get; init; } = NonFiniteLoss.Stop;
 }
 
 /// <summary><c>engine train</c>: trains a registered model on Fashion-MNIST (embedded subset, installed set or a folder).</summary>
@@ -83,9 +84,10 @@ internal static class TrainCommand
         var limitTrain = Opt("--limit-train", "Use only the first N training images (0: all).", d.LimitTrain);
         var limitTest = Opt("--limit-test", "Use only the first N test images (0: all).", d.LimitTest);
         var patience = Opt("--patience", "Stop after this many epochs without test-accuracy gain (0: never).", d.Patience);
+        var onNonFinite = Opt("--on-nonfinite", "What a NaN or infinite training loss does: stop (keep the last epoch's checkpoint and the log, exit with an error) or skip (skip the batch with a warning).", d.OnNonFinite);
 
         var cmd = new Command("train", "Train a CNN and write the best checkpoint, a CSV/JSON-lines log and PNG plots to --output.");
-        foreach (var o in new Option[] { model, data, epochs, batch, optimizer, lr, momentum, nesterov, wd, schedule, warmup, augment, mix, device, seed, deterministic, workers, output, resume, weights, imageSize, limitTrain, limitTest, patience, clipLength, clipLabel })
+        foreach (var o in new Option[] { model, data, epochs, batch, optimizer, lr, momentum, nesterov, wd, schedule, warmup, augment, mix, device, seed, deterministic, workers, output, resume, weights, imageSize, limitTrain, limitTest, patience, clipLength, clipLabel, onNonFinite })
             cmd.Add(o);
         cmd.SetAction(r => Run(new TrainSettings
         {
@@ -96,7 +98,8 @@ internal static class TrainCommand
             Output = r.GetValue(output)!, Resume = r.GetValue(resume), Weights = r.GetValue(weights), ImageSize = r.GetValue(imageSize),
             LimitTrain = r.GetValue(limitTrain), LimitTest = r.GetValue(limitTest), Patience = r.GetValue(patience),
             ClipLength = r.GetValue(clipLength), ClipLabel = r.GetValue(clipLabel)!,
-        }, Console.Out));
+            OnNonFinite = r.GetValue(onNonFinite),
+        }, EngineCommand.Output));
         return cmd;
     }
 
@@ -146,15 +149,22 @@ internal static class TrainCommand
         try
         {
             var info = ModelRegistry.Info(s.Model); // validates the model name before any work
+            // Files first: a wrong path fails at once, not after the data is loaded or an epoch has run.
+            OptionFiles.ReadableFile("--resume", s.Resume);
+            OptionFiles.ReadableFile("--weights", s.Weights);
+            OptionFiles.WritableFolder("--output", s.Output);
             var data = VideoData.IsMovingFashionMnist(s.Data) ? VideoData.Load(s, info, log) : ImageData(s, info);
             var (dataInfo, side, trainSet, testSet) = (data.Info, data.Side, data.Train, data.Test);
             var device = ResolveDevice(s.Device, log);
-            Directory.CreateDirectory(s.Output);
             var rng = new Generator(s.Seed);
             if (s.Deterministic) Generator.Default.ManualSeed(s.Seed);
             log.WriteLine($"data: {dataInfo.Name} ({data.Source}), {trainSet.Count} training and {testSet.Count} test {(dataInfo.IsVideo ? "clips" : "images")}; device {device}");
             if (!dataInfo.IsVideo)
                 ImageGrid.WriteAugmentations(Path.Combine(s.Output, "augmentations.png"), trainSet, data.TrainTransform, samples: 8, variants: 8, seed: s.Seed);
+
+            if (s.BatchSize > trainSet.Count)
+                throw new OptionException("--batch-size", s.BatchSize.ToString(CultureInfo.InvariantCulture),
+                    $"is larger than the {trainSet.Count} training {(dataInfo.IsVideo ? "clips" : "images")}, so no full batch would be trained (incomplete batches are dropped)");
 
             using var trainLoader = new DataLoader(trainSet, s.BatchSize, shuffle: true, dropLast: true, transform: data.TrainTransform,
                 batchTransform: Augmentations.BatchPreset(s.Mix, dataInfo.NumClasses), numWorkers: s.Workers, seed: s.Seed, device: device);
@@ -174,7 +184,8 @@ internal static class TrainCommand
             using var opt = CreateOptimizer(s, model);
             var sched = CreateSchedule(s, opt, trainLoader.Count);
             var trainer = new Trainer(model, opt, dataInfo.NumClasses, sched, stepSchedulePerBatch: s.Schedule == "onecycle");
-            trainer.Callbacks.Add(new ProgressReporter());
+            trainer.OnNonFiniteLoss = s.OnNonFinite;
+            trainer.Callbacks.Add(new ProgressReporter(ReferenceEquals(log, Console.Out) ? null : log));
             trainer.Callbacks.Add(new CsvLogger(Path.Combine(s.Output, "log.csv")));
             trainer.Callbacks.Add(new JsonLinesLogger(Path.Combine(s.Output, "log.jsonl")));
             trainer.Callbacks.Add(new BestCheckpoint(Path.Combine(s.Output, "best.safetensors"), Path.Combine(s.Output, "last.safetensors"), rng,
@@ -192,22 +203,32 @@ internal static class TrainCommand
                 start = resumed.Epoch + 1;
                 log.WriteLine($"resumed from {s.Resume} after epoch {start}");
             }
-            trainer.Fit(trainLoader, testLoader, s.Epochs, start);
+            try
+            {
+                trainer.Fit(trainLoader, testLoader, s.Epochs, start);
+            }
+            catch (NonFiniteLossException e)
+            {
+                // The epochs before it finished with their checkpoints and log rows; keep their plots too.
+                if (trainer.History.Count > 0) Plots.Write(s.Output, trainer.History, dataInfo.ClassNames);
+                string kept = trainer.History.Count > 0 || s.Resume is not null
+                    ? $"the last good checkpoint is {Path.Combine(s.Output, "last.safetensors")} (epoch {(trainer.History.Count > 0 ? trainer.History[^1].Epoch + 1 : start)})"
+                    : "no epoch finished, so no checkpoint was written";
+                log.WriteLine($"error: {e.Message}; {kept}; '--on-nonfinite skip' skips such batches instead");
+                return 3;
+            }
             Plots.Write(s.Output, trainer.History, dataInfo.ClassNames);
-            var best = trainer.History.MaxBy(e => e.TestTop1 ?? 0);
+            var best = trainer.History.Where(e => e.TestTop1 is not null).MaxBy(e => e.TestTop1!.Value);
             if (best is not null)
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"best test accuracy {100 * best.TestTop1:F2}% (epoch {best.Epoch + 1}); wrote {s.Output}/best.safetensors, log.csv, log.jsonl, loss.png, accuracy.png, confusion.png"));
+            else if (trainer.History.Count > 0)
+                log.WriteLine($"no test images, so no test metrics; wrote {s.Output}/best.safetensors (by training accuracy), log.csv, log.jsonl, loss.png, accuracy.png");
             return 0;
         }
-        catch (EngineException e)
+        catch (Exception e) when (EngineCommand.IsUserError(e))
         {
-            log.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-        catch (FileNotFoundException e)
-        {
-            log.WriteLine($"error: {e.Message}");
+            log.WriteLine(EngineCommand.Describe(e));
             return 2;
         }
     }

@@ -8,21 +8,27 @@ internal static class Plots
     public static void Write(string folder, IReadOnlyList<EpochStats> history, IReadOnlyList<string> classNames)
     {
         if (history.Count == 0) return;
-        double[] epochs = [.. history.Select(h => (double)(h.Epoch + 1))];
-
         var loss = new ScottPlot.Plot();
-        loss.Add.Scatter(epochs, [.. history.Select(h => h.TrainLoss)]).LegendText = "train";
-        if (history.All(h => h.TestLoss is not null)) loss.Add.Scatter(epochs, [.. history.Select(h => h.TestLoss!.Value)]).LegendText = "test";
+        Series(loss, history, h => h.TrainLoss, "train");
+        Series(loss, history, h => h.TestLoss, "test");
         loss.Title("Loss"); loss.XLabel("epoch"); loss.YLabel("cross-entropy"); loss.ShowLegend();
         loss.SavePng(Path.Combine(folder, "loss.png"), 640, 420);
 
         var acc = new ScottPlot.Plot();
-        acc.Add.Scatter(epochs, [.. history.Select(h => 100 * h.TrainTop1)]).LegendText = "train";
-        if (history.All(h => h.TestTop1 is not null)) acc.Add.Scatter(epochs, [.. history.Select(h => 100 * h.TestTop1!.Value)]).LegendText = "test";
+        Series(acc, history, h => 100 * h.TrainTop1, "train");
+        Series(acc, history, h => 100 * h.TestTop1, "test");
         acc.Title("Top-1 accuracy"); acc.XLabel("epoch"); acc.YLabel("%"); acc.ShowLegend();
         acc.SavePng(Path.Combine(folder, "accuracy.png"), 640, 420);
 
         if (history[^1].Confusion is { } cm) WriteConfusion(Path.Combine(folder, "confusion.png"), cm, classNames);
+    }
+
+    /// <summary>One line of the epochs where <paramref name="value"/> is present and finite (a NaN loss, or no test set, leaves gaps).</summary>
+    private static void Series(ScottPlot.Plot plot, IReadOnlyList<EpochStats> history, Func<EpochStats, double?> value, string label)
+    {
+        var points = history.Select(h => (X: (double)(h.Epoch + 1), Y: value(h))).Where(p => p.Y is double y && double.IsFinite(y)).ToArray();
+        if (points.Length == 0) return;
+        plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y!.Value).ToArray()).LegendText = label;
     }
 
     /// <summary>A heat map of the confusion matrix (rows: true class, columns: predicted) with the counts written in.</summary>

@@ -108,10 +108,10 @@ public sealed class ClipFolder : IDataset
         if (frames.Length == 0) throw new DataException(Op, dir, $"has no frames ({string.Join("/", ImageFiles.Extensions)} files)");
         if (frames.Length < Span && ShortVideos == ShortVideo.Error)
             throw new DataException(Op, dir, $"has {frames.Length} frames, fewer than the {Span} a clip of {Frames} frames with stride {Stride} spans");
-        var (w, h) = ImageFiles.ReadHeader(Op, frames[0]);
+        var (w, h) = ImageFiles.ReadHeader(frames[0]);
         for (int i = 1; i < frames.Length; i++)
         {
-            var (wi, hi) = ImageFiles.ReadHeader(Op, frames[i]);
+            var (wi, hi) = ImageFiles.ReadHeader(frames[i]);
             if (wi != w || hi != h)
                 throw new DataException(Op, frames[i], $"is {wi}x{hi} but the first frame of its video, {Path.GetFileName(frames[0])}, is {w}x{h}; the frames of a video must all have one size");
         }

@@ -5,7 +5,7 @@ namespace Engine.Nn.Data;
 /// not decode, labels that do not match the images. The message names the file and what is wrong; a dataset is
 /// never returned half-loaded.
 /// </summary>
-public sealed class DataException : EngineException
+public class DataException : EngineException
 {
     /// <summary>The file (or resource) that is wrong, when there is one.</summary>
     public string? FileName { get; }

@@ -58,6 +58,11 @@ public static class Idx
     private static (byte[] Pixels, int Count, int Rows, int Cols) ReadImages(byte[] content, string name)
     {
         var (dims, start) = Header(content, name, ImagesMagic, "images");
+        DataLength(dims, name);
+        if (dims[1] == 0 || dims[2] == 0)
+            throw new DataException(Op, name, $"the header's image size {dims[1]} x {dims[2]} has no pixels");
+        if ((long)dims[1] * dims[2] > Array.MaxLength)
+            throw new DataException(Op, name, $"the header's image size {dims[1]} x {dims[2]} is too large for one image (corrupt header?)");
         var pixels = Payload(content, start, dims, name);
         return (pixels, dims[0], dims[1], dims[2]);
     }
@@ -98,8 +103,7 @@ public static class Idx
 
     private static byte[] Payload(byte[] content, int start, int[] dims, string name)
     {
-        long n = 1;
-        foreach (int d in dims) n *= d;
+        long n = DataLength(dims, name);
         long have = content.Length - start;
         string shape = string.Join(" x ", dims);
         if (have < n)
@@ -107,6 +111,29 @@ public static class Idx
         if (have > n)
             throw new DataException(Op, name, $"{have - n} unexpected bytes after the {shape} = {n} bytes of data the header promises");
         return content.AsSpan(start).ToArray();
+    }
+
+    /// <summary>
+    /// The number of data bytes the header's <paramref name="dims"/> promise, computed with checked arithmetic: a
+    /// product beyond what one array can hold (which would otherwise wrap around, even to a length that matches the
+    /// file) is rejected here, at load, rather than at the first read of a sample. For images, one image
+    /// (rows × cols) must also fit in an array, since samples are read as slices of it.
+    /// </summary>
+    private static long DataLength(int[] dims, string name)
+    {
+        string shape = string.Join(" x ", dims);
+        long n = 1;
+        try
+        {
+            foreach (int d in dims) n = checked(n * d);
+        }
+        catch (OverflowException)
+        {
+            throw new DataException(Op, name, $"the header's dimensions {shape} overflow a 64-bit element count (corrupt header)");
+        }
+        if (n > Array.MaxLength)
+            throw new DataException(Op, name, $"the header's dimensions {shape} = {n} elements exceed the {Array.MaxLength} a dataset can hold (corrupt header?)");
+        return n;
     }
 
     private static byte[] ReadFile(string path)
@@ -118,6 +145,56 @@ public static class Idx
             throw new DataException(Op, path, $"cannot open: {e.Message}");
         }
         using (file) return ReadStream(file, path);
+    }
+
+    /// <summary>
+    /// The decompressed content of <paramref name="gz"/>, read no further than the header allows: once the header is in,
+    /// at most its data length (plus one byte, to report trailing data) is inflated, so a small gzip file that would
+    /// inflate to gigabytes (a zip bomb, or a damaged stream) is refused after a few bytes more than it may hold.
+    /// </summary>
+    private static byte[] Inflate(Stream gz, string name)
+    {
+        using var plain = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        long limit = long.MaxValue;
+        while (true)
+        {
+            int want = limit == long.MaxValue ? chunk.Length : (int)Math.Min(chunk.Length, limit - plain.Length + 1);
+            int n = gz.Read(chunk, 0, want);
+            if (n == 0) break;
+            plain.Write(chunk, 0, n);
+            if (limit == long.MaxValue) limit = AllowedLength(plain.GetBuffer().AsSpan(0, (int)plain.Length));
+            if (plain.Length > limit)
+            {
+                var head = plain.ToArray();
+                if (head.Length < 4 || head[0] != 0 || head[1] != 0 || limit == 4 + 4 * head[3])
+                    return head; // an unusable header: Header and DataLength report it
+                throw new DataException(Op, name, $"the gzip data inflates to more than the {limit} bytes its IDX header promises (trailing data, or a zip bomb)");
+            }
+        }
+        return plain.ToArray();
+    }
+
+    /// <summary>
+    /// How many decompressed bytes a file starting with <paramref name="head"/> may hold: its header plus the data the
+    /// header promises (checked arithmetic); just the header when the header is unusable (the caller then reports
+    /// it); unknown (<see cref="long.MaxValue"/>) while the header is incomplete.
+    /// </summary>
+    private static long AllowedLength(ReadOnlySpan<byte> head)
+    {
+        if (head.Length < 4) return long.MaxValue;
+        if (head[0] != 0 || head[1] != 0) return 4; // not IDX: the magic number is all the error needs
+        int start = 4 + 4 * head[3];
+        if (head.Length < start) return long.MaxValue;
+        long n = 1;
+        for (int i = 0; i < head[3]; i++)
+        {
+            int d = BinaryPrimitives.ReadInt32BigEndian(head[(4 + 4 * i)..]);
+            if (d < 0) return start;
+            try { n = checked(n * d); }
+            catch (OverflowException) { return start; }
+        }
+        return n > Array.MaxLength ? start : start + n;
     }
 
     /// <summary>The whole content, decompressed when it starts with the gzip signature 1F 8B.</summary>
@@ -132,9 +209,7 @@ public static class Idx
             {
                 raw.Position = 0;
                 using var gz = new GZipStream(raw, CompressionMode.Decompress);
-                using var plain = new MemoryStream();
-                gz.CopyTo(plain);
-                return plain.ToArray();
+                return Inflate(gz, name);
             }
             return raw.ToArray();
         }

@@ -1,11 +1,9 @@
-using StbImageSharp;
-
 namespace Engine.Nn.Data;
 
 /// <summary>
 /// Reading image files for the folder datasets (<see cref="ImageFolder"/>, <see cref="ClipFolder"/>): PNG, JPEG and
-/// BMP through StbImageSharp (a managed port of stb_image), with every failure a <see cref="DataException"/> that
-/// names the operation and the file.
+/// BMP, each file's structure checked and its size bounded by <see cref="ImageDecoding"/> before StbImageSharp decodes
+/// it; every failure is a <see cref="DataException"/> naming the file.
 /// </summary>
 internal static class ImageFiles
 {
@@ -16,29 +14,14 @@ internal static class ImageFiles
     public static bool IsImage(string path) => Extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 
     /// <summary>The size in the file's header; a <see cref="DataException"/> when the header is not a readable image.</summary>
-    public static (int Width, int Height) ReadHeader(string op, string path)
+    public static (int Width, int Height) ReadHeader(string path)
     {
-        try
-        {
-            using var s = File.OpenRead(path);
-            var info = ImageInfo.FromStream(s);
-            if (info is null) throw new DataException(op, path, "not a PNG, JPEG or BMP image (the header is not recognised)");
-            if (info.Value.Width <= 0 || info.Value.Height <= 0)
-                throw new DataException(op, path, $"invalid image size {info.Value.Width}x{info.Value.Height}");
-            return (info.Value.Width, info.Value.Height);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new DataException(op, path, $"cannot read: {e.Message}");
-        }
-        catch (Exception e) when (e is not DataException and not OutOfMemoryException)
-        {
-            throw new DataException(op, path, $"not a decodable image: {e.Message}");
-        }
+        var h = ImageDecoding.ReadHeader(path);
+        return (h.Width, h.Height);
     }
 
     /// <summary>Decodes the file to interleaved 8-bit pixels [H, W, C] with <paramref name="channels"/> (1 grey, 3 RGB) channels.</summary>
-    public static ImageResult Decode(string op, string path, int channels)
+    public static (byte[] Data, int Height, int Width) Decode(string op, string path, int channels)
     {
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
@@ -46,15 +29,7 @@ internal static class ImageFiles
         {
             throw new DataException(op, path, $"cannot read: {e.Message}");
         }
-        ImageResult? image;
-        try { image = ImageResult.FromMemory(bytes, channels == 1 ? ColorComponents.Grey : ColorComponents.RedGreenBlue); }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new DataException(op, path, $"the image does not decode: {e.Message}");
-        }
-        if (image is null || image.Data is null || image.Width <= 0 || image.Height <= 0
-            || image.Data.Length < (long)image.Width * image.Height * channels)
-            throw new DataException(op, path, "the image does not decode");
-        return image;
+        var (pixels, width, height) = ImageDecoding.Decode(bytes, channels, path);
+        return (pixels, height, width);
     }
 }

@@ -1,19 +1,19 @@
-using StbImageSharp;
-
 namespace Engine.Nn.Data;
 
 /// <summary>
 /// A folder-per-class image dataset, like torchvision's <c>ImageFolder</c>: every subfolder of the root is a
 /// class (labels by ordinal-sorted folder name), and every PNG, JPEG or BMP file below it (searched
-/// recursively, sorted by path) is a sample. Images are decoded by StbImageSharp (a managed port of stb_image)
-/// when read, so <see cref="DataLoader"/> workers decode in parallel, into float32 [C, H, W] in [0, 1] with
+/// recursively, sorted by path) is a sample. Images are decoded by <see cref="ImageDecoding"/> (structure checked
+/// first, pixel count and decode time bounded) when read, so <see cref="DataLoader"/> workers decode in parallel, into float32 [C, H, W] in [0, 1] with
 /// <see cref="Channels"/> channels (1 grey or 3 RGB); with <c>preload</c> they are decoded once and kept as 8-bit
 /// planes (a quarter of the float size), which the crop and resize transforms read directly. Images may differ in size; add a
 /// <see cref="Resize"/> or crop transform before batching them.
 /// <para>
 /// Construction reads every file's header and rejects the folder with a <see cref="DataException"/> naming the
-/// first file that is not a decodable image (or, with <c>preload</c>, decodes everything up front so that no
-/// error can come later); a file that is damaged past its header raises <see cref="DataException"/> when read.
+/// first file that is not a PNG, JPEG or BMP, has a damaged header, or declares more than
+/// <see cref="ImageDecoding.MaxImagePixels"/> pixels (<see cref="ImageTooLargeException"/>); with <c>preload</c> it
+/// decodes everything up front so that no error can come later. A file that is damaged or truncated past its header
+/// raises <see cref="DataException"/> naming it and the reason when read.
 /// </para>
 /// </summary>
 public sealed class ImageFolder : IDataset
@@ -76,9 +76,9 @@ public sealed class ImageFolder : IDataset
         }
     }
 
-    private static void CheckHeader(string path) => ImageFiles.ReadHeader(Op, path);
+    private static void CheckHeader(string path) => ImageFiles.ReadHeader(path);
 
-    private ImageResult Decode(string path) => ImageFiles.Decode(Op, path, Channels);
+    private (byte[] Data, int Height, int Width) Decode(string path) => ImageFiles.Decode(Op, path, Channels);
 
     private (string Path, int Label) Entry(int index) => (uint)index < (uint)_files.Length
         ? _files[index]

@@ -42,10 +42,16 @@ public sealed record LoadResult(IReadOnlyList<string> Missing, IReadOnlyList<str
 }
 
 /// <summary>Raised when a state dict does not fit a model; nothing was loaded.</summary>
-public sealed class StateDictException(LoadResult result) : EngineException("load_state_dict", Describe(result))
+/// <param name="result">The keys that did not match.</param>
+/// <param name="filePath">The file the state dict came from, named first in the message, when there is one.</param>
+public sealed class StateDictException(LoadResult result, string? filePath = null)
+    : EngineException("load_state_dict", (filePath is null ? "" : $"'{filePath}': ") + Describe(result))
 {
     /// <summary>The keys that did not match.</summary>
     public LoadResult Result { get; } = result;
+
+    /// <summary>The file the state dict came from, or null.</summary>
+    public string? FilePath { get; } = filePath;
 
     private static string Describe(LoadResult r)
     {

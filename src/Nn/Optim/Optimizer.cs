@@ -184,17 +184,20 @@ public abstract class Optimizer : IStateful, IDisposable
         ArgumentNullException.ThrowIfNull(tensors);
         ArgumentNullException.ThrowIfNull(values);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var type = values["type"]?.GetValue<string>();
-        if (type != Name) throw new ArgumentValueException(Name, $"the state was saved by {type ?? "an unknown optimizer"}, not {Name}");
-        if (values["param_groups"] is not JsonArray groups || groups.Count != _groups.Count)
-            throw new ArgumentValueException(Name, $"the state has {(values["param_groups"] as JsonArray)?.Count ?? 0} parameter groups but the optimizer has {_groups.Count}");
+        var type = StateJson.Value<string>(values, "type", Name, "a string");
+        if (type != Name) throw new ArgumentValueException(Name, $"the state was saved by {type}, not {Name}");
+        var groups = StateJson.Array(values, "param_groups", Name);
+        if (groups.Count != _groups.Count)
+            throw new ArgumentValueException(Name, $"the state has {groups.Count} parameter groups but the optimizer has {_groups.Count}");
+        var groupValues = new JsonObject[groups.Count];
         for (int gi = 0; gi < groups.Count; gi++)
         {
-            int n = groups[gi]?["params"]?.GetValue<int>() ?? -1;
+            groupValues[gi] = groups[gi] as JsonObject ?? throw new ArgumentValueException(Name, $"parameter group {gi} of the state is not an object");
+            int n = StateJson.Int(groupValues[gi], "params", Name);
             if (n != _groups[gi].Params.Count)
                 throw new ArgumentValueException(Name, $"group {gi} of the state has {n} parameters but the optimizer's has {_groups[gi].Params.Count}");
         }
-        var state = values["state"] as JsonObject ?? [];
+        var state = values["state"] is null ? [] : StateJson.Object(values, "state", Name);
         var loaded = new List<(Tensor Param, long Step, List<(string Name, Tensor Src)> Tensors)>();
         foreach (var (key, node) in state)
         {
@@ -204,36 +207,62 @@ public abstract class Optimizer : IStateful, IDisposable
                 throw new ArgumentValueException(Name, $"the state has an entry '{key}' that names no parameter");
             var p = _groups[gi].Params[pi];
             var list = new List<(string, Tensor)>();
-            foreach (var nameNode in o["tensors"] as JsonArray ?? [])
+            var names = o["tensors"] is null ? [] : StateJson.Array(o, "tensors", Name);
+            for (int i = 0; i < names.Count; i++)
             {
-                var name = nameNode!.GetValue<string>();
+                var name = StateJson.Value<string>(names[i], $"state.{key}.tensors[{i}]", Name, "a string");
                 var tkey = $"state.{key}.{name}";
                 if (!tensors.ContainsKey(tkey)) throw new ArgumentValueException(Name, $"the state has no tensor '{tkey}'");
+                if (list.Exists(e => e.Item1 == name)) throw new ArgumentValueException(Name, $"the state names tensor '{tkey}' twice");
                 var t = tensors[tkey];
                 if (!t.Shape.AsSpan().SequenceEqual(p.Shape))
                     throw new ArgumentValueException(Name, $"'{tkey}' has shape {Engine.Kernels.ShapeUtil.Format(t.Shape)} but its parameter has {Engine.Kernels.ShapeUtil.Format(p.Shape)}");
+                if (!t.DType.IsFloatingPoint())
+                    throw new ArgumentValueException(Name, $"'{tkey}' has dtype {t.DType}, not a floating-point type like its parameter's {p.DType}");
                 list.Add((name, t));
             }
-            loaded.Add((p, o["step"]?.GetValue<long>() ?? 0, list));
+            long step = o["step"] is null ? 0 : StateJson.Value<long>(o, "step", Name, "an integer");
+            if (step < 0) throw new ArgumentValueException(Name, $"the state's step count for '{key}' is {step}");
+            loaded.Add((p, step, list));
         }
-        // Everything checked: replace.
-        for (int gi = 0; gi < groups.Count; gi++) _groups[gi].LoadJson((JsonObject)groups[gi]!);
+        // Hyper-parameters of every group, read and checked before any group changes.
+        for (int gi = 0; gi < groups.Count; gi++) _groups[gi].LoadJson(groupValues[gi], Name, apply: false);
+
+        // New state tensors, converted to each parameter's dtype and device, before anything is replaced.
+        var staged = new List<(Tensor Param, ParamState State)>();
+        try
+        {
+            using var noGrad = Tensor.NoGrad();
+            foreach (var (p, step, list) in loaded)
+            {
+                var st = new ParamState { Step = step };
+                staged.Add((p, st));
+                foreach (var (name, src) in list) st.Set(name, CopyFor(p, src));
+            }
+        }
+        catch
+        {
+            foreach (var (_, st) in staged) st.Clear();
+            throw;
+        }
+        // Everything checked and built: replace.
+        for (int gi = 0; gi < groups.Count; gi++) _groups[gi].LoadJson(groupValues[gi], Name);
         foreach (var st in _state.Values) st.Clear();
         _state.Clear();
-        using var noGrad = Tensor.NoGrad();
-        foreach (var (p, step, list) in loaded)
-        {
-            var st = new ParamState { Step = step };
-            foreach (var (name, src) in list)
-            {
-                var dst = Tensor.Empty(p.Shape, p.DType, p.Device, op: "load_state");
-                using var converted = src.DType == p.DType ? null : src.To(p.DType);
-                using var moved = (converted ?? src).Device == p.Device ? null : (converted ?? src).To(p.Device);
-                dst.CopyFromUnchecked(moved ?? converted ?? src);
-                st.Set(name, dst);
-            }
-            _state[p] = st;
-        }
+        foreach (var (p, st) in staged) _state[p] = st;
+    }
+
+    // A new tensor of the parameter's dtype and device holding src's values (half types convert on the host, as the CPU backend cannot).
+    private static Tensor CopyFor(Tensor p, Tensor src)
+    {
+        using var half = src.DType != p.DType && src.Device == Device.Cpu && (TensorBytes.IsHalf(src.DType) || TensorBytes.IsHalf(p.DType))
+            ? TensorBytes.ConvertOnHost(src, p.DType, "load_state") : null;
+        var from = half ?? src;
+        var dst = Tensor.Empty(p.Shape, p.DType, p.Device, op: "load_state");
+        using var converted = from.DType == p.DType ? null : from.To(p.DType);
+        using var moved = (converted ?? from).Device == p.Device ? null : (converted ?? from).To(p.Device);
+        dst.CopyFromUnchecked(moved ?? converted ?? from);
+        return dst;
     }
 
     /// <summary>Releases the state tensors (not the parameters).</summary>

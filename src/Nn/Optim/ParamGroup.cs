@@ -119,14 +119,29 @@ public sealed class ParamGroup
         return o;
     }
 
-    /// <summary>Sets every hyper-parameter present in <paramref name="o"/> (written by <see cref="ToJson"/>).</summary>
-    internal void LoadJson(JsonObject o)
+    /// <summary>
+    /// Sets every hyper-parameter present in <paramref name="o"/> (written by <see cref="ToJson"/>). Every value is
+    /// read and checked (kind, finiteness) before any is set, so a malformed object raises
+    /// <see cref="ArgumentValueException"/> naming <paramref name="owner"/> and leaves the group unchanged. With
+    /// <paramref name="apply"/> false it only checks.
+    /// </summary>
+    internal void LoadJson(JsonObject o, string owner, bool apply = true)
     {
-        double? D(string k, double? old) => o[k] is { } n ? n.GetValue<double>() : old;
-        bool? B(string k, bool? old) => o[k] is { } n ? n.GetValue<bool>() : old;
-        _lr = D("lr", _lr); _initialLr = D("initial_lr", _initialLr); _weightDecay = D("weight_decay", _weightDecay);
-        _momentum = D("momentum", _momentum); _dampening = D("dampening", _dampening); _nesterov = B("nesterov", _nesterov);
-        if (o["betas"] is JsonArray b && b.Count == 2) { _beta1 = b[0]!.GetValue<double>(); _beta2 = b[1]!.GetValue<double>(); }
-        _eps = D("eps", _eps); _amsgrad = B("amsgrad", _amsgrad); _alpha = D("alpha", _alpha); _centered = B("centered", _centered);
+        double? D(string k, double? old) => o[k] is null ? old : StateJson.Double(o, k, owner);
+        bool? B(string k, bool? old) => o[k] is null ? old : StateJson.Value<bool>(o, k, owner, "true or false");
+        var lr = D("lr", _lr); var initialLr = D("initial_lr", _initialLr); var weightDecay = D("weight_decay", _weightDecay);
+        var momentum = D("momentum", _momentum); var dampening = D("dampening", _dampening); var nesterov = B("nesterov", _nesterov);
+        var (beta1, beta2) = (_beta1, _beta2);
+        if (o["betas"] is not null)
+        {
+            var b = StateJson.Doubles(o, "betas", owner);
+            if (b.Length != 2) throw new ArgumentValueException(owner, $"the state's 'betas' has {b.Length} values, not 2");
+            (beta1, beta2) = (b[0], b[1]);
+        }
+        var eps = D("eps", _eps); var amsgrad = B("amsgrad", _amsgrad); var alpha = D("alpha", _alpha); var centered = B("centered", _centered);
+        if (!apply) return;
+        // Everything read: assign.
+        (_lr, _initialLr, _weightDecay, _momentum, _dampening, _nesterov) = (lr, initialLr, weightDecay, momentum, dampening, nesterov);
+        (_beta1, _beta2, _eps, _amsgrad, _alpha, _centered) = (beta1, beta2, eps, amsgrad, alpha, centered);
     }
 }

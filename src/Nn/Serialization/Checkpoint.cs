@@ -82,10 +82,12 @@ public static class Checkpoint
     /// <remarks>
     /// Everything is checked before anything changes: the whole file (<see cref="SafeTensors.Load(string)"/>), the
     /// metadata, the presence of every part asked for, and the model's state dict. The parts are then restored in
-    /// the order scheduler, optimizer, model, generator; if the optimizer rejects its state in
-    /// <see cref="IStateful.LoadState"/>, the scheduler is put back as it was and the model is untouched.
+    /// the order scheduler, optimizer, model, generator; if a part rejects its state in
+    /// <see cref="IStateful.LoadState"/> (for any reason: malformed JSON values, a missing or misshapen tensor), the
+    /// parts already restored are put back as they were, and the error is a <see cref="CheckpointException"/> naming the
+    /// file and the part, with the part's own error as <see cref="CheckpointException.Cause"/>.
     /// </remarks>
-    /// <exception cref="CheckpointException">A bad file, not a checkpoint, or a part asked for is missing or malformed.</exception>
+    /// <exception cref="CheckpointException">A bad file, not a checkpoint, or a part asked for is missing or malformed (or rejected by its object).</exception>
     /// <exception cref="StateDictException">The model's names or shapes differ from the checkpoint's; nothing was loaded.</exception>
     public static CheckpointInfo Load(string path, Module model, IStateful? optimizer = null, IStateful? scheduler = null, Generator? rng = null)
     {
@@ -126,25 +128,37 @@ public static class Checkpoint
         // The model must match exactly, and its dtype conversions must be possible, before anything changes.
         var own = model.StateDict();
         var match = ModuleSerialization.Match(own, modelState);
-        if (!match.IsExact) throw new StateDictException(match);
+        if (!match.IsExact) throw new StateDictException(match, path);
         var modelSource = ModuleSerialization.ConvertForModel(modelState, own);
 
-        // Restore: the scheduler first (cheap to put back), then the optimizer, the model, the generator.
-        (StateDict Tensors, JsonObject Values)? schedulerBackup = null;
-        if (scheduler is not null)
-        {
-            schedulerBackup = Snapshot(scheduler);
-            scheduler.LoadState(schedulerState, schedulerValues!);
-        }
+        // Restore the scheduler, then the optimizer, then the model. Each part's LoadState checks its whole state (JSON
+        // structure, tensor names, shapes and dtypes) before it changes anything; should one reject its state, the parts
+        // already restored are put back from snapshots, so a failed load leaves model, optimizer and scheduler as they were.
+        var schedulerBackup = scheduler is null ? ((StateDict, JsonObject)?)null : Snapshot(scheduler);
+        var optimizerBackup = optimizer is null ? ((StateDict, JsonObject)?)null : Snapshot(optimizer);
+        string part = SchedulerKey;
         try
         {
+            scheduler?.LoadState(schedulerState, schedulerValues!);
+            part = OptimizerKey;
             optimizer?.LoadState(optimizerState, optimizerValues!);
+            part = "model";
             model.LoadStateDict(modelSource, strict: true);
         }
-        catch
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            if (scheduler is not null) scheduler.LoadState(schedulerBackup!.Value.Tensors, schedulerBackup.Value.Values);
-            throw;
+            string restore = "";
+            try
+            {
+                if (schedulerBackup is var (st, sv)) scheduler!.LoadState(st, sv);
+                if (optimizerBackup is var (ot, ov)) optimizer!.LoadState(ot, ov);
+            }
+            catch (Exception again) when (again is not OutOfMemoryException)
+            {
+                restore = $" (and putting the previous state back failed too: {again.Message})";
+            }
+            if (e is CheckpointException or StateDictException && restore.Length == 0) throw;
+            throw Bad(path, $"the {part} state does not load: {e.Message}{restore}", e);
         }
         if (rng is not null)
         {

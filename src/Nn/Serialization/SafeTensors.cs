@@ -71,7 +71,10 @@ public sealed class SafeTensorsHeader
 /// Every file is validated completely (header, dtypes, shapes, offsets, coverage of the data region) before any
 /// tensor is created; a bad file raises <see cref="CheckpointException"/> naming the file and the problem. Writes are
 /// atomic: the file is written to a temporary file in the same directory, flushed to disk, then moved over the
-/// target, so a crash or error leaves any previous file intact.
+/// target, so a crash or error leaves any previous file intact. The temporary file has a short name of its own
+/// (<c>.safetensors-XXXXXXXXXXXX.tmp</c>, so a target name near the system's limit still saves); temporary files
+/// that a killed save left in a folder are removed by the next save to that folder (only those no process holds
+/// open). Write errors name the target, never the temporary file.
 /// </remarks>
 public static class SafeTensors
 {
@@ -126,7 +129,10 @@ public static class SafeTensors
     /// aligned to its element size, as the reference writer does.
     /// </summary>
     /// <exception cref="CheckpointException">An empty, reserved, duplicate or invalid name, a disposed tensor, or invalid metadata.</exception>
-    /// <exception cref="IOException">The file could not be written (the previous file, if any, is intact).</exception>
+    /// <exception cref="CheckpointException">
+    /// Also: the file could not be written (missing folder, no permission, a folder in its place, disk full); the
+    /// message names <paramref name="path"/>, the cause is the I/O error, and the previous file, if any, is intact.
+    /// </exception>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -227,17 +233,35 @@ public static class SafeTensors
         return header;
     }
 
+    /// <summary>The pattern of the temporary files of <see cref="WriteAtomically"/>.</summary>
+    internal const string TempPattern = ".safetensors-*.tmp";
+
     /// <summary>
     /// Runs <paramref name="write"/> on a temporary file next to <paramref name="path"/>, flushes it to disk and moves
-    /// it over <paramref name="path"/>. On any error the temporary file is deleted and the exception propagates.
+    /// it over <paramref name="path"/>. On any error the temporary file is deleted and the error propagates, an I/O
+    /// error as a <see cref="CheckpointException"/> naming <paramref name="path"/>. Stale temporary files of killed
+    /// saves in the same folder are removed first.
     /// </summary>
     internal static void WriteAtomically(string path, Action<Stream> write)
     {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full) ?? throw new CheckpointException(SaveOp, path, "the path has no directory");
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        string full, dir;
         try
         {
+            full = Path.GetFullPath(path);
+            dir = Path.GetDirectoryName(full) ?? throw new CheckpointException(SaveOp, path, "the path has no folder");
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new CheckpointException(SaveOp, path, $"cannot write: invalid path ({e.Message})", e);
+        }
+        if (Directory.Exists(full)) throw new CheckpointException(SaveOp, path, "cannot write: it is a folder");
+        if (!Directory.Exists(dir)) throw new CheckpointException(SaveOp, path, $"cannot write: the folder '{dir}' does not exist");
+        RemoveStaleTemporaries(dir);
+        // A short name of our own: the target's name may already be near the system's limit (255 bytes on Linux).
+        var temp = Path.Combine(dir, TempPattern.Replace("*", Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6)), StringComparison.Ordinal));
+        try
+        {
+            // FileShare.None takes an exclusive lock (flock on Unix), which tells RemoveStaleTemporaries the save is alive.
             using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
             {
                 write(fs);
@@ -245,12 +269,34 @@ public static class SafeTensors
             }
             File.Move(temp, full, overwrite: true);
         }
-        catch
+        catch (Exception e)
         {
             try { File.Delete(temp); }
             catch (IOException) { /* best effort: the original error matters more */ }
             catch (UnauthorizedAccessException) { }
+            if (e is UnauthorizedAccessException) throw new CheckpointException(SaveOp, path, $"cannot write: permission denied in the folder '{dir}'", e);
+            if (e is PathTooLongException) throw new CheckpointException(SaveOp, path, "cannot write: the file name is too long for the file system", e);
+            if (e is IOException) throw new CheckpointException(SaveOp, path, $"cannot write: {e.Message.Replace(temp, full, StringComparison.Ordinal)}", e);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the temporary files that saves killed before their move left in <paramref name="dir"/>: each is opened
+    /// exclusively first, which fails while a live save holds it, and deleted on close. Best effort: errors are ignored.
+    /// </summary>
+    private static void RemoveStaleTemporaries(string dir)
+    {
+        string[] stale;
+        try { stale = Directory.GetFiles(dir, TempPattern); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+        foreach (var f in stale)
+        {
+            try
+            {
+                using var _ = new FileStream(f, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* in use, or not ours to delete */ }
         }
     }
 

@@ -33,6 +33,8 @@ public sealed class Trainer
     /// callbacks and the checkpoints. Null (the default): <see cref="TrainingLoss"/> on the batch's labels.
     /// </summary>
     public BatchObjective? Objective { get; set; }
+    /// <summary>What a NaN or infinite training loss does: stop (the default) or skip the batch with a warning.</summary>
+    public NonFiniteLoss OnNonFiniteLoss { get; set; } = NonFiniteLoss.Stop;
     /// <summary>Every finished epoch, in order (including those of earlier Fit calls).</summary>
     public IReadOnlyList<EpochStats> History => _history;
 
@@ -49,7 +51,11 @@ public sealed class Trainer
     /// </summary>
     public IReadOnlyList<EpochStats> Fit(DataLoader train, DataLoader? test, int epochs, int startEpoch = 0)
     {
+        ArgumentNullException.ThrowIfNull(train);
         if (epochs < 0 || startEpoch < 0) throw new ArgumentValueException("trainer", $"epochs must be non-negative, got epochs={epochs}, start={startEpoch}");
+        if (train.Count == 0 && startEpoch < epochs)
+            throw new ArgumentValueException("trainer", train.Dataset.Count == 0 ? "the training set is empty"
+                : $"the training loader yields no batch: {train.Dataset.Count} samples, batch size {train.BatchSize}{(train.DropLast ? ", incomplete batches dropped" : "")}");
         var run = new List<EpochStats>();
         foreach (var c in Callbacks) c.OnFitStart(this, startEpoch, epochs);
         for (int epoch = startEpoch; epoch < epochs; epoch++)
@@ -80,13 +86,20 @@ public sealed class Trainer
             {
                 Optimizer.ZeroGrad();
                 var (logits, loss) = Objective is { } objective ? objective(this, batch) : TrainingLoss(batch.Images, batch.SoftLabels ?? batch.Labels);
+                double l = loss.Item();
+                b++;
+                if (!double.IsFinite(l))
+                {
+                    // Checked before the backward pass, so the weights (and the optimizer's state) never see it.
+                    if (OnNonFiniteLoss == NonFiniteLoss.Stop) throw new NonFiniteLossException(epoch, b, l);
+                    foreach (var c in Callbacks) c.OnBatchSkipped(this, epoch, b, l);
+                    continue;
+                }
                 loss.Backward();
                 Optimizer.Step();
                 if (StepSchedulePerBatch) Scheduler?.Step();
-                double l = loss.Item();
                 using (Tensor.NoGrad()) metrics.Update(logits.Detach(), batch.Labels, l);
                 images += batch.Size;
-                b++;
                 double rate = images / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 foreach (var c in Callbacks) c.OnBatchEnd(this, epoch, b, batches, l, rate);
             }
@@ -96,6 +109,8 @@ public sealed class Trainer
         double ips = images / Math.Max(seconds, 1e-9);
         if (test is null) return new EpochStats(epoch, metrics.MeanLoss, metrics.Top1, null, null, null, lr, seconds, ips, null);
         var (testLoss, tm) = Evaluate(test);
+        // An empty test set measures nothing: its metrics are absent, not NaN or 0.
+        if (tm.Count == 0) return new EpochStats(epoch, metrics.MeanLoss, metrics.Top1, null, null, null, lr, seconds, ips, null);
         return new EpochStats(epoch, metrics.MeanLoss, metrics.Top1, testLoss, tm.Top1, tm.TopK, lr, seconds, ips, tm.Confusion);
     }
 

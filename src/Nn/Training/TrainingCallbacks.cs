@@ -40,6 +40,13 @@ public sealed class ProgressReporter(TextWriter? output = null, bool? interactiv
     private static string FormatTime(double s) => TimeSpan.FromSeconds(Math.Max(0, s)).ToString(s >= 3600 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture);
 
     /// <inheritdoc/>
+    public void OnBatchSkipped(Trainer trainer, int epoch, int batch, double loss)
+    {
+        if (_interactive) _out.Write('\r');
+        _out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warning: epoch {epoch + 1}, batch {batch}: the loss is {loss}; batch skipped"));
+    }
+
+    /// <inheritdoc/>
     public bool OnEpochEnd(Trainer trainer, EpochStats s)
     {
         if (_interactive) _out.Write('\r');
@@ -93,10 +100,14 @@ public sealed class JsonLinesLogger(string path) : ITrainingCallback
     /// <inheritdoc/>
     public bool OnEpochEnd(Trainer trainer, EpochStats s)
     {
+        // JSON has no NaN or infinity: a value that is not finite (e.g. the loss of an epoch whose batches were all
+        // skipped) is written as null, as an absent one.
+        static double? J(double? x) => x is double v && double.IsFinite(v) ? v : null;
         var row = new Dictionary<string, object?>
         {
-            ["epoch"] = s.Epoch + 1, ["train_loss"] = s.TrainLoss, ["train_acc"] = s.TrainTop1, ["test_loss"] = s.TestLoss,
-            ["test_acc"] = s.TestTop1, ["test_top5"] = s.TestTopK, ["lr"] = s.LearningRate, ["seconds"] = s.Seconds, ["images_per_second"] = s.ImagesPerSecond,
+            ["epoch"] = s.Epoch + 1, ["train_loss"] = J(s.TrainLoss), ["train_acc"] = J(s.TrainTop1), ["test_loss"] = J(s.TestLoss),
+            ["test_acc"] = J(s.TestTop1), ["test_top5"] = J(s.TestTopK), ["lr"] = J(s.LearningRate), ["seconds"] = J(s.Seconds),
+            ["images_per_second"] = J(s.ImagesPerSecond),
         };
         File.AppendAllText(path, System.Text.Json.JsonSerializer.Serialize(row) + "\n");
         return true;

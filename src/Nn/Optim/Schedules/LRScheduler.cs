@@ -116,38 +116,67 @@ public abstract class LRScheduler : IStateful
     public void LoadState(StateDict tensors, JsonObject values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var type = values["type"]?.GetValue<string>();
-        if (type != Name) throw new ArgumentValueException(Name, $"the state was saved by {type ?? "an unknown schedule"}, not {Name}");
+        // Subclasses restore their settings field by field (LoadSettings), so a state that fails half-way is undone by
+        // loading back the state saved here; any error reading the JSON becomes an ArgumentValueException naming the key.
+        var backup = SaveState().Values;
+        try
+        {
+            LoadCore(values);
+        }
+        catch (Exception e) when (e is ArgumentValueException or InvalidOperationException or FormatException or InvalidCastException
+            or NullReferenceException or IndexOutOfRangeException or OverflowException or KeyNotFoundException or DivideByZeroException)
+        {
+            LoadCore(backup);
+            if (e is ArgumentValueException) throw;
+            throw new ArgumentValueException(Name, $"the state is malformed: {e.Message}");
+        }
+    }
+
+    private void LoadCore(JsonObject values)
+    {
+        var type = StateJson.Value<string>(values, "type", Name, "a string");
+        if (type != Name) throw new ArgumentValueException(Name, $"the state was saved by {type}, not {Name}");
         var baseLrs = ReadArray(values, "base_lrs");
         if (baseLrs.Length != Optimizer.ParamGroups.Count)
             throw new ArgumentValueException(Name, $"the state has {baseLrs.Length} base learning rates but the optimizer has {Optimizer.ParamGroups.Count} groups");
-        var epoch = values["last_epoch"]?.GetValue<int>() ?? throw new ArgumentValueException(Name, "the state has no 'last_epoch'");
+        var epoch = ReadInt(values, "last_epoch");
+        if (epoch < 0) throw new ArgumentValueException(Name, $"the state's 'last_epoch' is {epoch}, not a step count >= 0");
+        var lastLr = values["last_lr"] is null ? null : ReadArray(values, "last_lr");
+        if (lastLr is not null && lastLr.Length != baseLrs.Length)
+            throw new ArgumentValueException(Name, $"the state has {lastLr.Length} last learning rates but {baseLrs.Length} base learning rates");
         LoadSettings(values);
         BaseLrs = baseLrs;
-        _lastLr = values["last_lr"] is JsonArray ? ReadArray(values, "last_lr") : [.. Enumerable.Range(0, baseLrs.Length).Select(i => ComputeLr(i, epoch))];
+        CheckEpoch(epoch);
+        var computed = new double[baseLrs.Length];
+        for (int i = 0; i < computed.Length; i++)
+        {
+            computed[i] = ComputeLr(i, epoch);
+            if (!double.IsFinite(computed[i]))
+                throw new ArgumentValueException(Name, $"the state's settings give the learning rate {computed[i]} for group {i} at step {epoch}");
+        }
+        _lastLr = lastLr ?? computed;
         Epoch = epoch;
     }
 
-    /// <summary>Reads a JSON array of numbers.</summary>
+    /// <summary>Reads a JSON array of finite numbers.</summary>
     protected double[] ReadArray(JsonObject values, string key)
     {
         ArgumentNullException.ThrowIfNull(values);
-        if (values[key] is not JsonArray a) throw new ArgumentValueException(Name, $"the state has no '{key}'");
-        return [.. a.Select(n => n!.GetValue<double>())];
+        return StateJson.Doubles(values, key, Name);
     }
 
-    /// <summary>Reads a JSON number.</summary>
+    /// <summary>Reads a finite JSON number.</summary>
     protected double ReadDouble(JsonObject values, string key)
     {
         ArgumentNullException.ThrowIfNull(values);
-        return values[key]?.GetValue<double>() ?? throw new ArgumentValueException(Name, $"the state has no '{key}'");
+        return StateJson.Double(values, key, Name);
     }
 
-    /// <summary>Reads a JSON integer.</summary>
+    /// <summary>Reads a JSON 32-bit integer.</summary>
     protected int ReadInt(JsonObject values, string key)
     {
         ArgumentNullException.ThrowIfNull(values);
-        return values[key]?.GetValue<int>() ?? throw new ArgumentValueException(Name, $"the state has no '{key}'");
+        return StateJson.Int(values, key, Name);
     }
 
     /// <summary>JSON array of numbers.</summary>

@@ -72,6 +72,6 @@ public sealed class LinearWarmup : LRScheduler
         _startFactor = ReadDouble(values, "start_factor");
         if (_after is null != values["after"] is null)
             throw new ArgumentValueException(Name, _after is null ? "the state has an inner schedule but this warm-up has none" : "the state has no inner schedule ('after')");
-        if (_after is not null) _after.LoadState(new StateDict(), (JsonObject)values["after"]!);
+        if (_after is not null) _after.LoadState(new StateDict(), StateJson.Object(values, "after", Name));
     }
 }

@@ -159,7 +159,7 @@ public sealed class OneCycleLR : LRScheduler
         _maxLrs = maxLrs;
         _totalSteps = ReadInt(values, "total_steps");
         _pctStart = ReadDouble(values, "pct_start");
-        _anneal = values["anneal_strategy"]?.GetValue<string>() == "linear" ? AnnealStrategy.Linear : AnnealStrategy.Cos;
+        _anneal = (values["anneal_strategy"] is null ? null : StateJson.Value<string>(values, "anneal_strategy", Name, "a string")) == "linear" ? AnnealStrategy.Linear : AnnealStrategy.Cos;
         _cycleMomentum = values["cycle_momentum"]?.GetValue<bool>() ?? _cycleMomentum;
         _useBeta1 = values["use_beta1"]?.GetValue<bool>() ?? _useBeta1;
         _baseMomentum = ReadDouble(values, "base_momentum");
