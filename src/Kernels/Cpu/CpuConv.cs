@@ -10,7 +10,8 @@ namespace Engine.Kernels.Cpu;
 /// group is W_g [Og, Cg·kvol] · col. Backward data is W_gᵀ · dy folded back with col2im, backward weight
 /// dy · colᵀ summed over the batch. Samples are spread over cores (each with its own col buffer and a
 /// single-threaded GEMM); a batch of one instead gives every core to the GEMM. A 1×1, stride-1, unpadded
-/// convolution skips im2col: the input already is the col matrix.
+/// convolution skips im2col: the input already is the col matrix. Depthwise convolutions (one input channel per
+/// group) go to <see cref="CpuDepthwiseConv"/> instead.
 /// </summary>
 public static unsafe class CpuConv
 {
@@ -123,6 +124,7 @@ public static unsafe class CpuConv
     /// <summary>y [N, O, oD, oH, oW] = conv(x [N, C, D, H, W], w [O, Cg, kD, kH, kW]) + bias (optional, [O]).</summary>
     public static void Forward<T>(ConvGeometry g, T* x, T* w, T* bias, T* y) where T : unmanaged, INumber<T>
     {
+        if (CpuDepthwiseConv.Applies(g)) { CpuDepthwiseConv.Forward(g, x, w, bias, y); return; }
         int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
         bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;
@@ -151,6 +153,7 @@ public static unsafe class CpuConv
     /// <summary>dx [N, C, D, H, W] = convᵀ(dy, w); dx is overwritten.</summary>
     public static void BackwardData<T>(ConvGeometry g, T* dy, T* w, T* dx) where T : unmanaged, INumber<T>
     {
+        if (CpuDepthwiseConv.Applies(g)) { CpuDepthwiseConv.BackwardData(g, dy, w, dx); return; }
         int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
         bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;
@@ -173,6 +176,25 @@ public static unsafe class CpuConv
 
     /// <summary>dw [O, Cg, kD, kH, kW] = Σ_n dy[n] · im2col(x[n])ᵀ; dw is overwritten. Optional db [O] = Σ dy.</summary>
     public static void BackwardWeight<T>(ConvGeometry g, T* dy, T* x, T* dw, T* db) where T : unmanaged, INumber<T>
+    {
+        if (CpuDepthwiseConv.Applies(g)) CpuDepthwiseConv.BackwardWeight(g, dy, x, dw);
+        else BackwardWeightGemm(g, dy, x, dw);
+        if (db == null) return;
+        int P = g.OutPlane;
+        long outSample = (long)g.OutChannels * P;
+        for (int o = 0; o < g.OutChannels; o++)
+        {
+            T s = T.Zero;
+            for (int n = 0; n < g.Batch; n++)
+            {
+                T* row = dy + n * outSample + (long)o * P;
+                for (int p = 0; p < P; p++) s += row[p];
+            }
+            db[o] = s;
+        }
+    }
+
+    private static void BackwardWeightGemm<T>(ConvGeometry g, T* dy, T* x, T* dw) where T : unmanaged, INumber<T>
     {
         int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
@@ -203,16 +225,5 @@ public static unsafe class CpuConv
         partial[0].CopyTo(dst);
         for (int i = 1; i < workers; i++)
             for (int j = 0; j < dst.Length; j++) dst[j] += partial[i][j];
-        if (db == null) return;
-        for (int o = 0; o < g.OutChannels; o++)
-        {
-            T s = T.Zero;
-            for (int n = 0; n < g.Batch; n++)
-            {
-                T* row = dy + n * outSample + (long)o * P;
-                for (int p = 0; p < P; p++) s += row[p];
-            }
-            db[o] = s;
-        }
     }
 }
