@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
 # Issue 19: the engine's CPU training work against Debian's PyTorch on the same cases and threads, in one run:
-#   bash benchmarks/cpu-vs-torch.sh [--rounds N] [--threads N] [--cases a,b,...] [--warmup N] [--reps N] [--min-seconds S]
+#   bash benchmarks/cpu-vs-torch.sh [--rounds N] [--threads N] [--clock wall|cpu] [--no-build] [--cases a,b,...] [--warmup N] [--reps N] [--min-seconds S]
 # Each round runs the engine (Engine.Benchmarks --cpu-vs-torch: Stopwatch medians after warm-up) and then PyTorch 1.13
 # (/usr/bin/python3 benchmarks/cpu_vs_torch.py, set_num_threads = the engine's processor count) back to back; the
 # table shows the median over rounds of each side's median time, the engine/PyTorch time ratio (above 1: the engine
 # is slower) and the spread of the per-round ratios (min–max), which says how noisy the machine was.
 # --threads N (default: nproc) sets DOTNET_PROCESSOR_COUNT for the engine and set_num_threads for PyTorch; on a
-# loaded machine --threads 1 gives steadier ratios (OpenMP's spinning threads suffer most from oversubscription).
+# loaded machine --threads 1 gives steadier ratios (OpenMP's spinning threads suffer most from oversubscription), and
+# --threads 1 --clock cpu (both sides timed by process CPU time) steadier still: it leaves out the time spent waiting
+# for a core. With more threads the CPU clock adds up the threads (and PyTorch's spinning), so use wall there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=2
+nobuild=
 threads=$(nproc)
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --no-build) nobuild=1; shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
 export DOTNET_PROCESSOR_COUNT=$threads
 art=$(mktemp -d)
-dotnet build -c Release benchmarks/Engine.Benchmarks -v q -nologo > "$art/build.log" || { cat "$art/build.log"; exit 1; }
+[ -n "$nobuild" ] || dotnet build -c Release benchmarks/Engine.Benchmarks -v q -nologo > "$art/build.log" || { cat "$art/build.log"; exit 1; }
 engine=(dotnet benchmarks/Engine.Benchmarks/bin/Release/net10.0/Engine.Benchmarks.dll --cpu-vs-torch)
 cases=$("${engine[@]}" --print-cases)
 for ((i = 0; i < ${#args[@]}; i++)); do [ "${args[$i]}" = --cases ] && cases=${args[$((i + 1))]}; done

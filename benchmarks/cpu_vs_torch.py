@@ -16,27 +16,27 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from torch_reference import build  # noqa: E402
 
 
-def timed(fn, warmup, reps, min_seconds):
+def timed(fn, warmup, reps, min_seconds, clock):
     for _ in range(warmup):
         fn()
     times, start = [], time.perf_counter()
     while len(times) < reps or (time.perf_counter() - start < min_seconds and len(times) < 100_000):
-        t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
+        t0 = clock(); fn(); times.append(clock() - t0)
     return statistics.median(times)
 
 
-def conv_case(x_shape, w_shape, groups, backward):
+def conv_case(x_shape, w_shape, groups, backward, stride=1, padding=1):
     x = torch.randn(*x_shape)
     w = torch.randn(*w_shape) * 0.05
     if not backward:
         def fwd():
             with torch.no_grad():
-                F.conv2d(x, w, None, padding=1, groups=groups)
+                F.conv2d(x, w, None, stride=stride, padding=padding, groups=groups)
         return fwd
     x.requires_grad_(); w.requires_grad_()
 
     def fwdbwd():
-        F.conv2d(x, w, None, padding=1, groups=groups).sum().backward()
+        F.conv2d(x, w, None, stride=stride, padding=padding, groups=groups).sum().backward()
         x.grad = None; w.grad = None
     return fwdbwd
 
@@ -88,6 +88,17 @@ def create(name):
     if name == "mlp_b1":
         return step_case(nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)), 1, 1, 28)
     f = name.split(":")
+    if len(f) == 8 and f[0] == "conv":
+        n, c, o, h, k, s, g = map(int, f[1:])
+        return conv_case((n, c, h, h), (o, c // g, k, k), g, True, s, k // 2)
+    if len(f) == 4 and f[0] == "bnrelu":
+        n, c, h = map(int, f[1:])
+        x, bn = torch.randn(n, c, h, h, requires_grad=True), nn.BatchNorm2d(c)
+
+        def bnrelu():
+            F.relu(bn(x)).sum().backward()
+            x.grad = None; bn.zero_grad(set_to_none=True)
+        return bnrelu
     if len(f) == 4 and f[0] == "model":
         channels = 1 if f[1] == "lenet5" else 3
         return step_case(build(f[1], 10, channels), int(f[3]), channels, int(f[2]))
@@ -101,14 +112,16 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--min-seconds", type=float, default=1.0)
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="cpu: process CPU time, as the engine's --clock cpu")
     ap.add_argument("--json")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    clock = time.process_time if a.clock == "cpu" else time.perf_counter
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, clock {a.clock}")
     rows = []
     for name in a.cases.split(","):
-        median = timed(create(name), a.warmup, a.reps, a.min_seconds)
+        median = timed(create(name), a.warmup, a.reps, a.min_seconds, clock)
         rows.append({"case": name, "seconds": median})
         print(f"{name:<28} {median * 1e3:10.3f} ms", flush=True)
     if a.json:

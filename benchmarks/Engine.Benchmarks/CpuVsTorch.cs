@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Engine.Models;
 using Engine.Nn;
@@ -23,11 +24,30 @@ namespace Engine.Benchmarks;
 /// <item><c>convbn6_b1</c>, <c>lenet5_b1</c>, <c>mlp_b1</c> (784→128→10): the same steps at batch 1, where dispatch,
 /// allocation and threading costs dominate.</item>
 /// <item><c>model:name:size:batch</c>: a model-zoo SGD training step as in <see cref="ModelBenchmarks"/>.</item>
+/// <item>Single ops for profiling, forward + sum + backward: <c>conv:N:C:O:H:K:stride:groups</c> (square, padding K/2,
+/// no bias) and <c>bnrelu:N:C:H</c> (training batch norm then ReLU).</item>
 /// </list>
-/// Usage: <c>--cpu-vs-torch [--print-cases] [--cases a,b,...] [--warmup N] [--reps N] [--min-seconds S] [--json file]</c>.
+/// Usage: <c>--cpu-vs-torch [--print-cases] [--cases a,b,...] [--warmup N] [--reps N] [--min-seconds S] [--clock wall|cpu] [--json file]</c>.
+/// <c>--clock cpu</c> times each call by the process's CPU time (clock_gettime(CLOCK_PROCESS_CPUTIME_ID), the clock of
+/// python's time.process_time) instead of the wall clock: on a machine shared with other work, a single-threaded run
+/// then counts only the time it actually ran, not the time it waited for a core.
 /// </summary>
-public static class CpuVsTorch
+public static partial class CpuVsTorch
 {
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec { public long Sec, Nsec; }
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out TimeSpec t);
+
+    private const int ClockProcessCpuTime = 2; // CLOCK_PROCESS_CPUTIME_ID on Linux
+
+    private static double CpuSeconds()
+    {
+        if (ClockGetTime(ClockProcessCpuTime, out var t) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
+        return t.Sec + t.Nsec * 1e-9;
+    }
+
     /// <summary>The cases run when none are named.</summary>
     public const string DefaultCases =
         "gemm1024,conv_fwd,conv_fwdbwd,dwconv_fwdbwd,lenet5_b128,convbn6_b64,lenet5_b1,convbn6_b1,mlp_b1," +
@@ -42,14 +62,20 @@ public static class CpuVsTorch
         int reps = int.Parse(Option(args, "--reps") ?? "10", CultureInfo.InvariantCulture);
         double minSeconds = double.Parse(Option(args, "--min-seconds") ?? "1", CultureInfo.InvariantCulture);
         string? json = Option(args, "--json");
+        bool cpuClock = (Option(args, "--clock") ?? "wall") switch
+        {
+            "wall" => false,
+            "cpu" => true,
+            var other => throw new ArgumentException($"cpu-vs-torch: --clock is wall or cpu, not '{other}'"),
+        };
         var sb = new StringBuilder("[\n");
-        Console.WriteLine($"engine, threads {Environment.ProcessorCount}");
+        Console.WriteLine($"engine, threads {Environment.ProcessorCount}, clock {(cpuClock ? "process CPU time" : "wall")}");
         bool first = true;
         foreach (var name in cases.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             double median;
             using (var c = Create(name))
-                median = Time(c.Step, warmup, reps, minSeconds);
+                median = Time(c.Step, warmup, reps, minSeconds, cpuClock);
             Console.WriteLine($"{name,-28} {median * 1e3,10:F3} ms");
             sb.Append(first ? "" : ",\n").Append(CultureInfo.InvariantCulture, $" {{\"case\": \"{name}\", \"seconds\": {median:R}}}");
             first = false;
@@ -66,13 +92,20 @@ public static class CpuVsTorch
     }
 
     /// <summary>Median seconds of <paramref name="step"/> after <paramref name="warmup"/> calls.</summary>
-    public static double Time(Action step, int warmup, int reps, double minSeconds)
+    public static double Time(Action step, int warmup, int reps, double minSeconds, bool cpuClock = false)
     {
         for (int i = 0; i < warmup; i++) step();
         var times = new List<double>();
         var total = Stopwatch.StartNew();
         while (times.Count < reps || (total.Elapsed.TotalSeconds < minSeconds && times.Count < 100_000))
         {
+            if (cpuClock)
+            {
+                double c0 = CpuSeconds();
+                step();
+                times.Add(CpuSeconds() - c0);
+                continue;
+            }
             long t0 = Stopwatch.GetTimestamp();
             step();
             times.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds);
@@ -113,6 +146,20 @@ public static class CpuVsTorch
                 return StepCase(new Sequential(new Flatten(), new Linear(784, 128, generator: g), new ReLU(), new Linear(128, 10, generator: g)), g, 1, 1, 28);
         }
         var f = name.Split(':');
+        int I(int i) => int.Parse(f[i], CultureInfo.InvariantCulture);
+        if (f.Length == 8 && f[0] == "conv")
+            return ConvCase(g, [I(1), I(2), I(4), I(4)], [I(3), I(2) / I(7), I(5), I(5)], I(7), backward: true, stride: I(6), padding: I(5) / 2);
+        if (f.Length == 4 && f[0] == "bnrelu")
+        {
+            var x = Tensor.Randn([I(1), I(2), I(3), I(3)], DType.Float32, g).DetachFromDisposeScope().RequiresGrad_();
+            var bn = new BatchNorm2d(I(2));
+            return new Case(() =>
+            {
+                using var s = Tensor.NewDisposeScope();
+                bn.Call(x).Relu().Sum().Backward();
+                x.Grad = null; bn.ZeroGrad();
+            }, x, bn);
+        }
         if (f.Length == 4 && f[0] == "model")
         {
             var info = ModelRegistry.Info(f[1]);
@@ -122,7 +169,7 @@ public static class CpuVsTorch
         throw new ArgumentException($"cpu-vs-torch: unknown case '{name}'");
     }
 
-    private static Case ConvCase(Generator g, long[] xShape, long[] wShape, int groups, bool backward)
+    private static Case ConvCase(Generator g, long[] xShape, long[] wShape, int groups, bool backward, int stride = 1, int padding = 1)
     {
         var x = Tensor.Randn(xShape, DType.Float32, g).DetachFromDisposeScope();
         var w = Tensor.Randn(wShape, DType.Float32, g).Mul(0.05).DetachFromDisposeScope();
@@ -131,13 +178,13 @@ public static class CpuVsTorch
             {
                 using var s = Tensor.NewDisposeScope();
                 using var _ = Tensor.NoGrad();
-                Functional.Conv2d(x, w, null, padding: 1, groups: groups);
+                Functional.Conv2d(x, w, null, stride, padding, groups: groups);
             }, x, w);
         x.RequiresGrad_(); w.RequiresGrad_();
         return new Case(() =>
         {
             using var s = Tensor.NewDisposeScope();
-            Functional.Conv2d(x, w, null, padding: 1, groups: groups).Sum().Backward();
+            Functional.Conv2d(x, w, null, stride, padding, groups: groups).Sum().Backward();
             x.Grad = null; w.Grad = null;
         }, x, w);
     }

@@ -26,7 +26,7 @@ public static unsafe class CpuDepthwiseConv
         int outC = g.OutChannels, m = g.OutPerGroup, P = g.OutPlane, kvol = g.KernelVolume;
         long inPlane = g.InPlane;
         nint xp = (nint)x, wp = (nint)w, bp = (nint)bias, yp = (nint)y;
-        ForRange(g.Batch * outC, q =>
+        CpuParallel.For(g.Batch * outC, (long)P * kvol, q =>
         {
             int n = q / outC, o = q % outC;
             T* ys = (T*)yp + (long)q * P;
@@ -42,7 +42,7 @@ public static unsafe class CpuDepthwiseConv
         int inC = g.InChannels, m = g.OutPerGroup, P = g.OutPlane, kvol = g.KernelVolume;
         long inPlane = g.InPlane;
         nint dyp = (nint)dy, wp = (nint)w, dxp = (nint)dx;
-        ForRange(g.Batch * inC, q =>
+        CpuParallel.For(g.Batch * inC, (long)P * kvol * m, q =>
         {
             int n = q / inC, c = q % inC;
             T* dxs = (T*)dxp + (long)q * inPlane;
@@ -58,24 +58,12 @@ public static unsafe class CpuDepthwiseConv
         int outC = g.OutChannels, m = g.OutPerGroup, P = g.OutPlane, kvol = g.KernelVolume;
         long inPlane = g.InPlane;
         nint dyp = (nint)dy, xp = (nint)x, dwp = (nint)dw;
-        ForRange(outC, o =>
+        CpuParallel.For(outC, (long)P * kvol * g.Batch, o =>
         {
             T* acc = (T*)dwp + (long)o * kvol;
             new Span<T>(acc, kvol).Clear();
             for (int n = 0; n < g.Batch; n++)
                 Taps(g, Pass.BackwardWeight, (T*)dyp + ((long)n * outC + o) * P, (T*)xp + ((long)n * g.InChannels + o / m) * inPlane, acc);
-        });
-    }
-
-    // Runs body(i) for i in [0, count): contiguous chunks, one per core.
-    private static void ForRange(int count, Action<int> body)
-    {
-        int workers = Math.Max(1, Math.Min(Environment.ProcessorCount, count));
-        if (workers == 1) { for (int i = 0; i < count; i++) body(i); return; }
-        int per = (count + workers - 1) / workers;
-        Parallel.For(0, workers, wk =>
-        {
-            for (int i = wk * per; i < Math.Min(count, (wk + 1) * per); i++) body(i);
         });
     }
 

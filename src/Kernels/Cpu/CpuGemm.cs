@@ -30,7 +30,7 @@ public static unsafe class CpuGemm
         // Many small products: one per core at a time. Few large ones: each product uses every core.
         bool perBatch = batch > 1 && (double)m * n * k < 64 * 64 * 64;
         void One(long b, bool parallel) => Gemm<T>(m, n, k, (T*)pa + b * sbA, rsA, csA, (T*)pb + b * sbB, rsB, csB, (T*)pc + b * sbC, ldc, false, parallel);
-        if (perBatch && (double)m * n * k * batch >= 1 << 18) Parallel.For(0, batch, b => One(b, false));
+        if (perBatch && (double)m * n * k * batch >= 1 << 18 && Environment.ProcessorCount > 1) Parallel.For(0, batch, b => One(b, false));
         else for (long b = 0; b < batch; b++) One(b, !perBatch);
     }
 
@@ -72,6 +72,7 @@ public static unsafe class CpuGemm
         int nr = NR<T>();
         if (k == 0) { if (!accumulate) for (int i = 0; i < m; i++) new Span<T>(c + i * ldc, n).Clear(); return; }
         int workers = parallel ? Environment.ProcessorCount : 1;
+        parallel &= workers > 1; // one core: blocks run inline, no task hand-off and no wait on a pool thread
         // Row block height: enough blocks for every core, at most 16 micro-panels (fits L2 with a KC-deep B panel).
         int mc = Math.Clamp((m + workers - 1) / workers, MR, 16 * MR);
         mc = (mc + MR - 1) / MR * MR;
