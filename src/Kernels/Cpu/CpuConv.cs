@@ -1,6 +1,6 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Engine.Kernels.Cpu;
 
@@ -50,9 +50,9 @@ public static unsafe class CpuConv
                                 {
                                     // Unit stride: zeros for the padding on each side, one block copy between.
                                     int lo = Math.Clamp(-iw0, 0, o[2]), hi = Math.Clamp(inW - iw0, lo, o[2]);
-                                    new Span<T>(drow, lo).Clear();
-                                    new ReadOnlySpan<T>(src + lo + iw0, hi - lo).CopyTo(new Span<T>(drow + lo, hi - lo));
-                                    new Span<T>(drow + hi, o[2] - hi).Clear();
+                                    for (int k = 0; k < lo; k++) drow[k] = T.Zero;
+                                    RowOp(drow + lo, src + lo + iw0, hi - lo, add: false);
+                                    for (int k = hi; k < o[2]; k++) drow[k] = T.Zero;
                                     continue;
                                 }
                                 for (int ow = 0; ow < o[2]; ow++)
@@ -93,8 +93,7 @@ public static unsafe class CpuConv
                                 if (sw == 1)
                                 {
                                     int lo = Math.Clamp(-iw0, 0, o[2]), hi = Math.Clamp(inW - iw0, lo, o[2]);
-                                    var d = new Span<T>(dst + lo + iw0, hi - lo);
-                                    TensorPrimitives.Add(d, new ReadOnlySpan<T>(srow + lo, hi - lo), d);
+                                    RowOp(dst + lo + iw0, srow + lo, hi - lo, add: true);
                                     continue;
                                 }
                                 for (int ow = 0; ow < o[2]; ow++)
@@ -105,6 +104,21 @@ public static unsafe class CpuConv
                             }
                         }
                     }
+    }
+
+    // dst[k] = src[k] (or dst[k] += src[k]) for k < n. Inline vector loop: the rows of small feature maps are 8–64
+    // elements, where a Span copy or TensorPrimitives call costs more in call overhead than in moving the data.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowOp<T>(T* dst, T* src, int n, bool add) where T : unmanaged, INumber<T>
+    {
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            for (; k <= n - Vector256<T>.Count; k += Vector256<T>.Count)
+            {
+                var v = Vector256.Load(src + k);
+                Vector256.Store(add ? v + Vector256.Load(dst + k) : v, dst + k);
+            }
+        for (; k < n; k++) dst[k] = add ? dst[k] + src[k] : src[k];
     }
 
     private static int Workers(int batch) => Math.Max(1, Math.Min(Environment.ProcessorCount, batch));
