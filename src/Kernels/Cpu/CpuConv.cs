@@ -23,84 +23,59 @@ public static unsafe class CpuConv
     }
 
     /// <summary>Unfolds one group of one sample: x [Cg, D, H, W] → col [Cg·kvol, P].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Im2Col<T>(ConvGeometry g, T* x, T* col) where T : unmanaged, INumber<T>
-    {
-        int[] o = g.OutSizes;
-        int P = o[0] * o[1] * o[2];
-        int inD = g.In[0], inH = g.In[1], inW = g.In[2];
-        int row = 0;
-        for (int c = 0; c < g.InPerGroup; c++)
-            for (int i = 0; i < g.Kernel[0]; i++)
-                for (int j = 0; j < g.Kernel[1]; j++)
-                    for (int l = 0; l < g.Kernel[2]; l++, row++)
-                    {
-                        T* dst = col + (long)row * P;
-                        for (int od = 0; od < o[0]; od++)
-                        {
-                            int id = od * g.Stride[0] - g.PadBegin[0] + i * g.Dilation[0];
-                            for (int oh = 0; oh < o[1]; oh++)
-                            {
-                                int ih = oh * g.Stride[1] - g.PadBegin[1] + j * g.Dilation[1];
-                                T* drow = dst + (od * o[1] + oh) * o[2];
-                                if ((uint)id >= (uint)inD || (uint)ih >= (uint)inH) { new Span<T>(drow, o[2]).Clear(); continue; }
-                                T* src = x + (((long)c * inD + id) * inH + ih) * inW;
-                                int sw = g.Stride[2], iw0 = -g.PadBegin[2] + l * g.Dilation[2];
-                                if (sw == 1)
-                                {
-                                    // Unit stride: zeros for the padding on each side, one block copy between.
-                                    int lo = Math.Clamp(-iw0, 0, o[2]), hi = Math.Clamp(inW - iw0, lo, o[2]);
-                                    for (int k = 0; k < lo; k++) drow[k] = T.Zero;
-                                    RowOp(drow + lo, src + lo + iw0, hi - lo, add: false);
-                                    for (int k = hi; k < o[2]; k++) drow[k] = T.Zero;
-                                    continue;
-                                }
-                                for (int ow = 0; ow < o[2]; ow++)
-                                {
-                                    int iw = ow * sw + iw0;
-                                    drow[ow] = (uint)iw < (uint)inW ? src[iw] : T.Zero;
-                                }
-                            }
-                        }
-                    }
-    }
+    public static void Im2Col<T>(ConvGeometry g, T* x, T* col) where T : unmanaged, INumber<T> => Walk(g, x, col, fold: false);
 
     /// <summary>Folds col [Cg·kvol, P] back into dx [Cg, D, H, W], adding overlapping contributions.</summary>
+    public static void Col2Im<T>(ConvGeometry g, T* col, T* dx) where T : unmanaged, INumber<T> => Walk(g, dx, col, fold: true);
+
+    /// <summary>
+    /// The im2col row walk shared by both directions: for every col row (c, i, j, l) and output row (od, oh), the input
+    /// row it reads. Unfold copies it into col (zeros where the window leaves the input); fold adds col back into x.
+    /// Geometry is hoisted into locals: rows of small feature maps are 8–32 elements, so per-row overhead dominates.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Col2Im<T>(ConvGeometry g, T* col, T* dx) where T : unmanaged, INumber<T>
+    private static void Walk<T>(ConvGeometry g, T* x, T* col, bool fold) where T : unmanaged, INumber<T>
     {
-        int[] o = g.OutSizes;
-        int P = o[0] * o[1] * o[2];
+        int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2);
+        int P = oD * oH * oW;
         int inD = g.In[0], inH = g.In[1], inW = g.In[2];
-        int row = 0;
+        int kD = g.Kernel[0], kH = g.Kernel[1], kW = g.Kernel[2];
+        int sd = g.Stride[0], sh = g.Stride[1], sw = g.Stride[2];
+        int pd = g.PadBegin[0], ph = g.PadBegin[1], pw = g.PadBegin[2];
+        int dd = g.Dilation[0], dh = g.Dilation[1], dw = g.Dilation[2];
+        long row = 0;
         for (int c = 0; c < g.InPerGroup; c++)
-            for (int i = 0; i < g.Kernel[0]; i++)
-                for (int j = 0; j < g.Kernel[1]; j++)
-                    for (int l = 0; l < g.Kernel[2]; l++, row++)
+            for (int i = 0; i < kD; i++)
+                for (int j = 0; j < kH; j++)
+                    for (int l = 0; l < kW; l++, row++)
                     {
-                        T* src = col + (long)row * P;
-                        for (int od = 0; od < o[0]; od++)
+                        T* crow = col + row * P;
+                        int iw0 = -pw + l * dw;
+                        // Output columns [lo, hi) read input columns ow·sw + iw0 inside [0, inW).
+                        int lo = iw0 >= 0 ? 0 : Math.Min(oW, (-iw0 + sw - 1) / sw);
+                        int hi = inW - iw0 <= 0 ? lo : Math.Max(lo, Math.Min(oW, (inW - iw0 + sw - 1) / sw));
+                        for (int od = 0; od < oD; od++)
                         {
-                            int id = od * g.Stride[0] - g.PadBegin[0] + i * g.Dilation[0];
-                            if ((uint)id >= (uint)inD) continue;
-                            for (int oh = 0; oh < o[1]; oh++)
+                            int id = od * sd - pd + i * dd;
+                            for (int oh = 0; oh < oH; oh++)
                             {
-                                int ih = oh * g.Stride[1] - g.PadBegin[1] + j * g.Dilation[1];
-                                if ((uint)ih >= (uint)inH) continue;
-                                T* srow = src + (od * o[1] + oh) * o[2];
-                                T* dst = dx + (((long)c * inD + id) * inH + ih) * inW;
-                                int sw = g.Stride[2], iw0 = -g.PadBegin[2] + l * g.Dilation[2];
-                                if (sw == 1)
+                                int ih = oh * sh - ph + j * dh;
+                                T* r = crow + ((long)od * oH + oh) * oW;
+                                bool inside = (uint)id < (uint)inD && (uint)ih < (uint)inH;
+                                if (fold)
                                 {
-                                    int lo = Math.Clamp(-iw0, 0, o[2]), hi = Math.Clamp(inW - iw0, lo, o[2]);
-                                    RowOp(dst + lo + iw0, srow + lo, hi - lo, add: true);
+                                    if (!inside) continue;
+                                    T* dst = x + (((long)c * inD + id) * inH + ih) * inW + iw0;
+                                    if (sw == 1) RowOp(dst + lo, r + lo, hi - lo, add: true);
+                                    else for (int ow = lo; ow < hi; ow++) dst[ow * sw] += r[ow];
                                     continue;
                                 }
-                                for (int ow = 0; ow < o[2]; ow++)
-                                {
-                                    int iw = ow * sw + iw0;
-                                    if ((uint)iw < (uint)inW) dst[iw] += srow[ow];
-                                }
+                                if (!inside) { for (int k = 0; k < oW; k++) r[k] = T.Zero; continue; }
+                                T* src = x + (((long)c * inD + id) * inH + ih) * inW + iw0;
+                                for (int k = 0; k < lo; k++) r[k] = T.Zero;
+                                if (sw == 1) RowOp(r + lo, src + lo, hi - lo, add: false);
+                                else for (int ow = lo; ow < hi; ow++) r[ow] = src[ow * sw];
+                                for (int k = hi; k < oW; k++) r[k] = T.Zero;
                             }
                         }
                     }
