@@ -1,6 +1,6 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Engine.Kernels.Cpu;
 
@@ -10,7 +10,8 @@ namespace Engine.Kernels.Cpu;
 /// group is W_g [Og, Cg·kvol] · col. Backward data is W_gᵀ · dy folded back with col2im, backward weight
 /// dy · colᵀ summed over the batch. Samples are spread over cores (each with its own col buffer and a
 /// single-threaded GEMM); a batch of one instead gives every core to the GEMM. A 1×1, stride-1, unpadded
-/// convolution skips im2col: the input already is the col matrix.
+/// convolution skips im2col: the input already is the col matrix. Depthwise convolutions (one input channel per
+/// group) go to <see cref="CpuDepthwiseConv"/> instead.
 /// </summary>
 public static unsafe class CpuConv
 {
@@ -22,88 +23,77 @@ public static unsafe class CpuConv
     }
 
     /// <summary>Unfolds one group of one sample: x [Cg, D, H, W] → col [Cg·kvol, P].</summary>
+    public static void Im2Col<T>(ConvGeometry g, T* x, T* col) where T : unmanaged, INumber<T> => Walk(g, x, col, fold: false);
+
+    /// <summary>Folds col [Cg·kvol, P] back into dx [Cg, D, H, W], adding overlapping contributions.</summary>
+    public static void Col2Im<T>(ConvGeometry g, T* col, T* dx) where T : unmanaged, INumber<T> => Walk(g, dx, col, fold: true);
+
+    /// <summary>
+    /// The im2col row walk shared by both directions: for every col row (c, i, j, l) and output row (od, oh), the input
+    /// row it reads. Unfold copies it into col (zeros where the window leaves the input); fold adds col back into x.
+    /// Geometry is hoisted into locals: rows of small feature maps are 8–32 elements, so per-row overhead dominates.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Im2Col<T>(ConvGeometry g, T* x, T* col) where T : unmanaged, INumber<T>
+    private static void Walk<T>(ConvGeometry g, T* x, T* col, bool fold) where T : unmanaged, INumber<T>
     {
-        int[] o = g.OutSizes;
-        int P = o[0] * o[1] * o[2];
+        int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2);
+        int P = oD * oH * oW;
         int inD = g.In[0], inH = g.In[1], inW = g.In[2];
-        int row = 0;
+        int kD = g.Kernel[0], kH = g.Kernel[1], kW = g.Kernel[2];
+        int sd = g.Stride[0], sh = g.Stride[1], sw = g.Stride[2];
+        int pd = g.PadBegin[0], ph = g.PadBegin[1], pw = g.PadBegin[2];
+        int dd = g.Dilation[0], dh = g.Dilation[1], dw = g.Dilation[2];
+        long row = 0;
         for (int c = 0; c < g.InPerGroup; c++)
-            for (int i = 0; i < g.Kernel[0]; i++)
-                for (int j = 0; j < g.Kernel[1]; j++)
-                    for (int l = 0; l < g.Kernel[2]; l++, row++)
+            for (int i = 0; i < kD; i++)
+                for (int j = 0; j < kH; j++)
+                    for (int l = 0; l < kW; l++, row++)
                     {
-                        T* dst = col + (long)row * P;
-                        for (int od = 0; od < o[0]; od++)
+                        T* crow = col + row * P;
+                        int iw0 = -pw + l * dw;
+                        // Output columns [lo, hi) read input columns ow·sw + iw0 inside [0, inW).
+                        int lo = iw0 >= 0 ? 0 : Math.Min(oW, (-iw0 + sw - 1) / sw);
+                        int hi = inW - iw0 <= 0 ? lo : Math.Max(lo, Math.Min(oW, (inW - iw0 + sw - 1) / sw));
+                        for (int od = 0; od < oD; od++)
                         {
-                            int id = od * g.Stride[0] - g.PadBegin[0] + i * g.Dilation[0];
-                            for (int oh = 0; oh < o[1]; oh++)
+                            int id = od * sd - pd + i * dd;
+                            for (int oh = 0; oh < oH; oh++)
                             {
-                                int ih = oh * g.Stride[1] - g.PadBegin[1] + j * g.Dilation[1];
-                                T* drow = dst + (od * o[1] + oh) * o[2];
-                                if ((uint)id >= (uint)inD || (uint)ih >= (uint)inH) { new Span<T>(drow, o[2]).Clear(); continue; }
-                                T* src = x + (((long)c * inD + id) * inH + ih) * inW;
-                                int sw = g.Stride[2], iw0 = -g.PadBegin[2] + l * g.Dilation[2];
-                                if (sw == 1)
+                                int ih = oh * sh - ph + j * dh;
+                                T* r = crow + ((long)od * oH + oh) * oW;
+                                bool inside = (uint)id < (uint)inD && (uint)ih < (uint)inH;
+                                if (fold)
                                 {
-                                    // Unit stride: zeros for the padding on each side, one block copy between.
-                                    int lo = Math.Clamp(-iw0, 0, o[2]), hi = Math.Clamp(inW - iw0, lo, o[2]);
-                                    new Span<T>(drow, lo).Clear();
-                                    new ReadOnlySpan<T>(src + lo + iw0, hi - lo).CopyTo(new Span<T>(drow + lo, hi - lo));
-                                    new Span<T>(drow + hi, o[2] - hi).Clear();
+                                    if (!inside) continue;
+                                    T* dst = x + (((long)c * inD + id) * inH + ih) * inW + iw0;
+                                    if (sw == 1) RowOp(dst + lo, r + lo, hi - lo, add: true);
+                                    else for (int ow = lo; ow < hi; ow++) dst[ow * sw] += r[ow];
                                     continue;
                                 }
-                                for (int ow = 0; ow < o[2]; ow++)
-                                {
-                                    int iw = ow * sw + iw0;
-                                    drow[ow] = (uint)iw < (uint)inW ? src[iw] : T.Zero;
-                                }
+                                if (!inside) { for (int k = 0; k < oW; k++) r[k] = T.Zero; continue; }
+                                T* src = x + (((long)c * inD + id) * inH + ih) * inW + iw0;
+                                for (int k = 0; k < lo; k++) r[k] = T.Zero;
+                                if (sw == 1) RowOp(r + lo, src + lo, hi - lo, add: false);
+                                else for (int ow = lo; ow < hi; ow++) r[ow] = src[ow * sw];
+                                for (int k = hi; k < oW; k++) r[k] = T.Zero;
                             }
                         }
                     }
     }
 
-    /// <summary>Folds col [Cg·kvol, P] back into dx [Cg, D, H, W], adding overlapping contributions.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Col2Im<T>(ConvGeometry g, T* col, T* dx) where T : unmanaged, INumber<T>
+    // dst[k] = src[k] (or dst[k] += src[k]) for k < n. Inline vector loop: the rows of small feature maps are 8–64
+    // elements, where a Span copy or TensorPrimitives call costs more in call overhead than in moving the data.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowOp<T>(T* dst, T* src, int n, bool add) where T : unmanaged, INumber<T>
     {
-        int[] o = g.OutSizes;
-        int P = o[0] * o[1] * o[2];
-        int inD = g.In[0], inH = g.In[1], inW = g.In[2];
-        int row = 0;
-        for (int c = 0; c < g.InPerGroup; c++)
-            for (int i = 0; i < g.Kernel[0]; i++)
-                for (int j = 0; j < g.Kernel[1]; j++)
-                    for (int l = 0; l < g.Kernel[2]; l++, row++)
-                    {
-                        T* src = col + (long)row * P;
-                        for (int od = 0; od < o[0]; od++)
-                        {
-                            int id = od * g.Stride[0] - g.PadBegin[0] + i * g.Dilation[0];
-                            if ((uint)id >= (uint)inD) continue;
-                            for (int oh = 0; oh < o[1]; oh++)
-                            {
-                                int ih = oh * g.Stride[1] - g.PadBegin[1] + j * g.Dilation[1];
-                                if ((uint)ih >= (uint)inH) continue;
-                                T* srow = src + (od * o[1] + oh) * o[2];
-                                T* dst = dx + (((long)c * inD + id) * inH + ih) * inW;
-                                int sw = g.Stride[2], iw0 = -g.PadBegin[2] + l * g.Dilation[2];
-                                if (sw == 1)
-                                {
-                                    int lo = Math.Clamp(-iw0, 0, o[2]), hi = Math.Clamp(inW - iw0, lo, o[2]);
-                                    var d = new Span<T>(dst + lo + iw0, hi - lo);
-                                    TensorPrimitives.Add(d, new ReadOnlySpan<T>(srow + lo, hi - lo), d);
-                                    continue;
-                                }
-                                for (int ow = 0; ow < o[2]; ow++)
-                                {
-                                    int iw = ow * sw + iw0;
-                                    if ((uint)iw < (uint)inW) dst[iw] += srow[ow];
-                                }
-                            }
-                        }
-                    }
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            for (; k <= n - Vector256<T>.Count; k += Vector256<T>.Count)
+            {
+                var v = Vector256.Load(src + k);
+                Vector256.Store(add ? v + Vector256.Load(dst + k) : v, dst + k);
+            }
+        for (; k < n; k++) dst[k] = add ? dst[k] + src[k] : src[k];
     }
 
     private static int Workers(int batch) => Math.Max(1, Math.Min(Environment.ProcessorCount, batch));
@@ -123,6 +113,7 @@ public static unsafe class CpuConv
     /// <summary>y [N, O, oD, oH, oW] = conv(x [N, C, D, H, W], w [O, Cg, kD, kH, kW]) + bias (optional, [O]).</summary>
     public static void Forward<T>(ConvGeometry g, T* x, T* w, T* bias, T* y) where T : unmanaged, INumber<T>
     {
+        if (CpuDepthwiseConv.Applies(g)) { CpuDepthwiseConv.Forward(g, x, w, bias, y); return; }
         int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
         bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;
@@ -151,6 +142,7 @@ public static unsafe class CpuConv
     /// <summary>dx [N, C, D, H, W] = convᵀ(dy, w); dx is overwritten.</summary>
     public static void BackwardData<T>(ConvGeometry g, T* dy, T* w, T* dx) where T : unmanaged, INumber<T>
     {
+        if (CpuDepthwiseConv.Applies(g)) { CpuDepthwiseConv.BackwardData(g, dy, w, dx); return; }
         int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
         bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;
@@ -173,6 +165,25 @@ public static unsafe class CpuConv
 
     /// <summary>dw [O, Cg, kD, kH, kW] = Σ_n dy[n] · im2col(x[n])ᵀ; dw is overwritten. Optional db [O] = Σ dy.</summary>
     public static void BackwardWeight<T>(ConvGeometry g, T* dy, T* x, T* dw, T* db) where T : unmanaged, INumber<T>
+    {
+        if (CpuDepthwiseConv.Applies(g)) CpuDepthwiseConv.BackwardWeight(g, dy, x, dw);
+        else BackwardWeightGemm(g, dy, x, dw);
+        if (db == null) return;
+        int P = g.OutPlane;
+        long outSample = (long)g.OutChannels * P;
+        for (int o = 0; o < g.OutChannels; o++)
+        {
+            T s = T.Zero;
+            for (int n = 0; n < g.Batch; n++)
+            {
+                T* row = dy + n * outSample + (long)o * P;
+                for (int p = 0; p < P; p++) s += row[p];
+            }
+            db[o] = s;
+        }
+    }
+
+    private static void BackwardWeightGemm<T>(ConvGeometry g, T* dy, T* x, T* dw) where T : unmanaged, INumber<T>
     {
         int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
@@ -203,16 +214,5 @@ public static unsafe class CpuConv
         partial[0].CopyTo(dst);
         for (int i = 1; i < workers; i++)
             for (int j = 0; j < dst.Length; j++) dst[j] += partial[i][j];
-        if (db == null) return;
-        for (int o = 0; o < g.OutChannels; o++)
-        {
-            T s = T.Zero;
-            for (int n = 0; n < g.Batch; n++)
-            {
-                T* row = dy + n * outSample + (long)o * P;
-                for (int p = 0; p < P; p++) s += row[p];
-            }
-            db[o] = s;
-        }
     }
 }

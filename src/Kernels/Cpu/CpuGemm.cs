@@ -30,7 +30,7 @@ public static unsafe class CpuGemm
         // Many small products: one per core at a time. Few large ones: each product uses every core.
         bool perBatch = batch > 1 && (double)m * n * k < 64 * 64 * 64;
         void One(long b, bool parallel) => Gemm<T>(m, n, k, (T*)pa + b * sbA, rsA, csA, (T*)pb + b * sbB, rsB, csB, (T*)pc + b * sbC, ldc, false, parallel);
-        if (perBatch && (double)m * n * k * batch >= 1 << 18) Parallel.For(0, batch, b => One(b, false));
+        if (perBatch && (double)m * n * k * batch >= 1 << 18 && Environment.ProcessorCount > 1) Parallel.For(0, batch, b => One(b, false));
         else for (long b = 0; b < batch; b++) One(b, !perBatch);
     }
 
@@ -72,6 +72,7 @@ public static unsafe class CpuGemm
         int nr = NR<T>();
         if (k == 0) { if (!accumulate) for (int i = 0; i < m; i++) new Span<T>(c + i * ldc, n).Clear(); return; }
         int workers = parallel ? Environment.ProcessorCount : 1;
+        parallel &= workers > 1; // one core: blocks run inline, no task hand-off and no wait on a pool thread
         // Row block height: enough blocks for every core, at most 16 micro-panels (fits L2 with a KC-deep B panel).
         int mc = Math.Clamp((m + workers - 1) / workers, MR, 16 * MR);
         mc = (mc + MR - 1) / MR * MR;
@@ -117,7 +118,27 @@ public static unsafe class CpuGemm
         {
             int w = Math.Min(nr, nc - j0);
             T* panel = dst + j0 * kc;
-            for (int p = 0; p < kc; p++)
+            int p0 = 0;
+            if (w == nr && csB == 1)
+            {
+                // Full panel of a row-major B: two vector copies per row.
+                int v = Vector256<T>.Count;
+                for (; p0 < kc; p0++)
+                {
+                    T* src = b + p0 * rsB + j0;
+                    Vector256.Load(src).Store(panel + p0 * nr);
+                    Vector256.Load(src + v).Store(panel + p0 * nr + v);
+                }
+            }
+            else if (w == nr && rsB == 1 && typeof(T) == typeof(float) && Avx.IsSupported)
+            {
+                // Full panel of a transposed B (columns contiguous, e.g. im2colᵀ in conv's weight gradient):
+                // 8×8 register transposes instead of a strided gather per element.
+                for (; p0 + 8 <= kc; p0 += 8)
+                    for (int jh = 0; jh < nr; jh += 8)
+                        Transpose8x8((float*)(b + p0 + (j0 + jh) * csB), csB, (float*)(panel + p0 * nr + jh), nr);
+            }
+            for (int p = p0; p < kc; p++)
             {
                 T* src = b + p * rsB + j0 * csB;
                 T* o = panel + p * nr;
@@ -126,6 +147,28 @@ public static unsafe class CpuGemm
                 for (int j = w; j < nr; j++) o[j] = T.Zero;
             }
         }
+    }
+
+    // dst[i*ldd + j] = src[j*lds + i] for an 8×8 float block.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, long lds, float* dst, long ldd)
+    {
+        var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + lds);
+        var r2 = Avx.LoadVector256(src + 2 * lds); var r3 = Avx.LoadVector256(src + 3 * lds);
+        var r4 = Avx.LoadVector256(src + 4 * lds); var r5 = Avx.LoadVector256(src + 5 * lds);
+        var r6 = Avx.LoadVector256(src + 6 * lds); var r7 = Avx.LoadVector256(src + 7 * lds);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20)); Avx.Store(dst + ldd, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 2 * ldd, Avx.Permute2x128(u2, u6, 0x20)); Avx.Store(dst + 3 * ldd, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 4 * ldd, Avx.Permute2x128(u0, u4, 0x31)); Avx.Store(dst + 5 * ldd, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 6 * ldd, Avx.Permute2x128(u2, u6, 0x31)); Avx.Store(dst + 7 * ldd, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     // A[mc, kc] → panels of MR rows, each stored p-major: panel[p*MR + i]; missing rows are zero.

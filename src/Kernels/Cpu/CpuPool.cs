@@ -10,11 +10,7 @@ namespace Engine.Kernels.Cpu;
 /// </summary>
 public static unsafe class CpuPool
 {
-    private static void ForPlanes(int planes, long work, Action<int> body)
-    {
-        if (planes > 1 && work >= 1 << 14) Parallel.For(0, planes, body);
-        else for (int p = 0; p < planes; p++) body(p);
-    }
+    private static void ForPlanes(int planes, long work, Action<int> body) => CpuParallel.For(planes, work / Math.Max(1, planes), body);
 
     /// <summary>y, indices [planes, out...] = max over each window of x [planes, in...].</summary>
     public static void MaxForward<T>(PoolGeometry g, T* x, T* y, long* indices) where T : unmanaged, IFloatingPointIeee754<T>

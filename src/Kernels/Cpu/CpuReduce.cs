@@ -88,7 +88,7 @@ public static unsafe class CpuReduce
             var o = op;
             if (seg <= int.MaxValue)
             {
-                if (outer * seg >= 1 << 15 && outer > 1)
+                if (outer * seg >= CpuParallel.MinParallelWork && outer > 1 && Environment.ProcessorCount > 1)
                     Parallel.For(0, outer, i => ((T*)pd)[i] = Segment(o, new ReadOnlySpan<T>((T*)ps + i * seg, (int)seg)));
                 else
                     for (long i = 0; i < outer; i++) pd[i] = Segment(o, new ReadOnlySpan<T>(ps + i * seg, (int)seg));

@@ -79,7 +79,7 @@ public static unsafe class CpuSoftmax
 
     private static void Rows(long rows, int n, Action<long> body)
     {
-        if (rows * n >= 1 << 15 && rows > 1) Parallel.For(0L, rows, body);
+        if (rows * n >= CpuParallel.MinParallelWork && rows > 1 && Environment.ProcessorCount > 1) Parallel.For(0L, rows, body);
         else for (long r = 0; r < rows; r++) body(r);
     }
 }

@@ -205,6 +205,49 @@ public class ConvTests
         }
     }
 
+    /// <summary>
+    /// The direct depthwise kernel (groups = channels) on rows wide enough for its vector loops, with ragged tails,
+    /// channel multipliers 1–3, strides 1–3, dilation, per-side padding, bias and permuted inputs.
+    /// </summary>
+    [Test]
+    public void DepthwiseMatchesTheDirectLoopOnWideRows()
+    {
+        var r = TestContext.CurrentContext.Random;
+        for (int t = 0; t < 40; t++)
+        {
+            var c = new ConvCase { Spatial = t % 8 == 7 ? 3 : 2, N = r.Next(1, 4), Bias = r.NextBool(), Groups = r.Next(2, 6) };
+            c.C = c.Groups; c.O = c.Groups * r.Next(1, 4);
+            for (int d = 3 - c.Spatial; d < 3; d++)
+            {
+                c.In[d] = d == 2 ? r.Next(1, 41) : r.Next(1, 9);
+                c.K[d] = r.Next(1, 6);
+                c.Stride[d] = r.Next(3) == 0 ? r.Next(2, 4) : 1;
+                c.Dil[d] = r.Next(4) == 0 ? 2 : 1;
+                c.PadB[d] = r.Next(0, 4);
+                c.PadE[d] = r.NextBool() ? c.PadB[d] : r.Next(0, 4);
+                // Grow the input until the dilated kernel fits in the padded input.
+                c.In[d] = Math.Max(c.In[d], c.Dil[d] * (c.K[d] - 1) + 1 - c.PadB[d] - c.PadE[d]);
+            }
+            CheckAgainstOracle(c, t % 2 == 0 ? DType.Float32 : DType.Float64, r);
+        }
+    }
+
+    [Test]
+    public void DepthwiseGradCheck()
+    {
+        using var scope = Tensor.NewDisposeScope();
+        var g = TestUtil.Gen();
+        // multiplier 2, 11 columns (two 4-wide double vectors and a tail), padding 1, bias
+        TestUtil.GradCheck(t => Functional.Conv2d(t[0], t[1], t[2], padding: 1, groups: 2),
+            TestUtil.Leaf(g, 2, 2, 3, 11), TestUtil.Leaf(g, 4, 1, 3, 3), TestUtil.Leaf(g, 4));
+        // stride 2 (scalar rows), dilation 2, per-side padding, non-contiguous input
+        TestUtil.GradCheck(t => Functional.Conv2d(t[0], t[1], null, [2, 2], [1, 0, 2, 1], [2, 2], 3),
+            TestUtil.StridedLeaf(g, 1, 3, 5, 9), TestUtil.Leaf(g, 3, 1, 2, 3));
+        // depthwise conv3d
+        TestUtil.GradCheck(t => Functional.Conv3d(t[0], t[1], t[2], stride: 1, padding: 1, groups: 2),
+            TestUtil.Leaf(g, 1, 2, 3, 3, 6), TestUtil.Leaf(g, 2, 1, 2, 2, 3), TestUtil.Leaf(g, 2));
+    }
+
     [Test]
     public void LinearMatchesTheDirectLoop()
     {
