@@ -23,7 +23,7 @@ public sealed partial class Tensor
             for (int i = 0; i < t.Rank; i++)
                 if (i != d && t._shape[i] != first._shape[i])
                     throw new ShapeException(op, $"sizes must match except in dimension {d}: got {ShapeUtil.Format(first._shape)} and {ShapeUtil.Format(t._shape)}");
-            total += t._shape[d];
+            total = ShapeUtil.CheckedAdd(op, total, t._shape[d], $"the concatenated size of dimension {d}");
         }
         var shape = first.Shape; shape[d] = total;
         var r = Empty(shape, first.DType, first.Device, op: op);
@@ -137,7 +137,7 @@ public sealed partial class Tensor
             var z = Zeros(inShape, g.DType, g.Device);
             z.ScatterAddInPlace(d, index, g);
             return [z];
-        });
+        }, saved: [index]);
     }
 
     /// <summary>A copy of this tensor with <paramref name="src"/> added at the positions <paramref name="index"/> names along <paramref name="dim"/>.</summary>
@@ -148,7 +148,7 @@ public sealed partial class Tensor
         Checks.SameDType(op, this, src);
         var owned = CloneNoGrad();
         owned.ScatterAddInPlace(d, index, src);
-        return Autograd.Record(owned, op, [this, src], (g, need) => [need[0] ? g : null, need[1] ? g.Gather(d, index) : null]);
+        return Autograd.Record(owned, op, [this, src], (g, need) => [need[0] ? g : null, need[1] ? g.Gather(d, index) : null], saved: [index]);
     }
 
     internal void ScatterAddInPlace(int d, Tensor index, Tensor src)
@@ -160,7 +160,7 @@ public sealed partial class Tensor
             throw new ShapeException(op, $"index shape {ShapeUtil.Format(index._shape)} must equal src shape {ShapeUtil.Format(src._shape)}");
         CheckGatherShapes(op, index, d, this);
         CheckIndex(op, index, _shape[d]);
-        Backend.ScatterAdd(View(op), index.View(op), src.View(op), d);
+        Backend.ScatterAdd(WriteView(op), index.View(op), src.View(op), d);
     }
 
     /// <summary>The slices at positions <paramref name="index"/> (1-D int64) along <paramref name="dim"/>.</summary>
@@ -180,7 +180,7 @@ public sealed partial class Tensor
             var z = Zeros(inShape, g.DType, g.Device);
             z.Backend.IndexAdd(z.View("index_add"), index.View("index_add"), g.View("index_add"), d);
             return [z];
-        });
+        }, saved: [index]);
     }
 
     /// <summary>Elementwise choice: <paramref name="x"/> where <paramref name="condition"/> is true, else <paramref name="y"/> (all broadcast).</summary>
@@ -198,7 +198,7 @@ public sealed partial class Tensor
         {
             using var zero = g.ScalarLike(0);
             return [need[0] ? Where(condition, g, zero).SumTo(x._shape) : null, need[1] ? Where(condition, zero, g).SumTo(y._shape) : null];
-        });
+        }, saved: [condition]);
     }
 
     /// <summary>A copy with <paramref name="value"/> where <paramref name="mask"/> (bool, broadcast) is true.</summary>
@@ -224,6 +224,8 @@ public sealed partial class Tensor
             numClasses = (long)mx.Item() + 1;
         }
         CheckIndex(op, this, numClasses);
+        // The result's shape is checked before the classes are enumerated (a huge count is a shape error, not an overflow).
+        ShapeUtil.CheckedBytes(op, [.. _shape, numClasses], DType.Int64.ElementSize());
         using var classes = Arange(0, numClasses, 1, DType.Int64, Device);
         using var col = Unsqueeze(-1);
         using var eq = col.Eq(classes);

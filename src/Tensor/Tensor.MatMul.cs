@@ -40,7 +40,8 @@ public sealed partial class Tensor
         Tensor x = this, y = other;
         return Autograd.Record(r, op, [this, other], (g, need) =>
             [need[0] ? g.MatMul(y.Transpose(-1, -2)).SumTo(x._shape) : null,
-             need[1] ? x.Transpose(-1, -2).MatMul(g).SumTo(y._shape) : null]);
+             need[1] ? x.Transpose(-1, -2).MatMul(g).SumTo(y._shape) : null],
+            saved: [other.RequiresGrad ? x : null, RequiresGrad ? y : null]);
     }
 
     // A [B, rows, cols] view of t broadcast over the batch dims: strided in place when the batch dims

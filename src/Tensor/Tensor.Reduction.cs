@@ -100,7 +100,7 @@ public sealed partial class Tensor
         {
             var mask = x.Eq(r.Reshape(keep)).To(g.DType);
             return [mask.Mul(g.Reshape(keep)).Div(mask.Sum(d, keepDim: true))];
-        });
+        }, saved: [x, r]);
     }
 
     /// <summary>Max along <paramref name="dim"/>: the values and the index of the first maximum (int64).</summary>
@@ -135,7 +135,7 @@ public sealed partial class Tensor
             var ii = keepDim ? idx : idx.Unsqueeze(d);
             z.ScatterAddInPlace(d, ii, gi);
             return [z];
-        });
+        }, saved: [idx]);
         return (values, ix);
     }
 

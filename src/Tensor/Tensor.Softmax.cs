@@ -35,6 +35,6 @@ public sealed partial class Tensor
             var dx = Empty(r._shape, r.DType, r.Device, op: op + "_backward");
             r.Backend.SoftmaxBackward(dx.View(op), gc.View(op), r.View(op), log, scale);
             return [dx];
-        });
+        }, saved: [r]);
     }
 }
