@@ -12,7 +12,7 @@ public sealed partial class Tensor
         if (tensors.Count == 0) throw new ArgumentValueException(op, "expected a non-empty list of tensors");
         var first = tensors[0];
         first.StorageOf(op);
-        int d = NormDim(op, dim, first.Rank);
+        int d = first.DimOf(op, dim);
         long total = 0;
         foreach (var t in tensors)
         {
@@ -63,10 +63,10 @@ public sealed partial class Tensor
     /// <summary>Splits into views of <paramref name="splitSize"/> along <paramref name="dim"/> (the last may be smaller).</summary>
     public Tensor[] Split(long splitSize, int dim = 0)
     {
-        int d = NormDim("split", dim, Rank);
+        int d = DimOf("split", dim);
         if (splitSize <= 0) throw new ArgumentValueException("split", $"split size must be positive, got {splitSize}");
         var parts = new List<Tensor>();
-        for (long s = 0; s < _shape[d] || (s == 0 && _shape[d] == 0); s += splitSize)
+        for (long s = 0; s < _shape[d] || (s == 0 && _shape[d] == 0); s = splitSize >= _shape[d] - s ? _shape[d] : s + splitSize)
         {
             parts.Add(Narrow(d, s, Math.Min(splitSize, _shape[d] - s)));
             if (_shape[d] == 0) break;
@@ -77,9 +77,13 @@ public sealed partial class Tensor
     /// <summary>Splits into views of the given sizes along <paramref name="dim"/>; the sizes must add up to the dim.</summary>
     public Tensor[] Split(long[] sizes, int dim = 0)
     {
-        int d = NormDim("split", dim, Rank);
+        int d = DimOf("split", dim);
         long sum = 0;
-        foreach (var s in sizes) { if (s < 0) throw new ArgumentValueException("split", $"negative split size {s}"); sum += s; }
+        foreach (var s in sizes)
+        {
+            if (s < 0) throw new ArgumentValueException("split", $"negative split size {s}");
+            sum = ShapeUtil.CheckedAdd("split", sum, s, "the sum of the split sizes");
+        }
         if (sum != _shape[d]) throw new ShapeException("split", $"split sizes ({string.Join(", ", sizes)}) sum to {sum} but dimension {d} has size {_shape[d]}");
         var parts = new Tensor[sizes.Length];
         long at = 0;
@@ -91,8 +95,8 @@ public sealed partial class Tensor
     public Tensor[] Chunk(int chunks, int dim = 0)
     {
         if (chunks <= 0) throw new ArgumentValueException("chunk", $"number of chunks must be positive, got {chunks}");
-        int d = NormDim("chunk", dim, Rank);
-        long size = Math.Max(1, (_shape[d] + chunks - 1) / chunks);
+        int d = DimOf("chunk", dim);
+        long size = _shape[d] == 0 ? 1 : (_shape[d] - 1) / chunks + 1; // ⌈n/chunks⌉ without overflow
         return Split(size, d);
     }
 
@@ -126,7 +130,7 @@ public sealed partial class Tensor
     {
         const string op = "gather";
         StorageOf(op);
-        int d = NormDim(op, dim, Rank);
+        int d = DimOf(op, dim);
         CheckGatherShapes(op, index, d, this);
         CheckIndex(op, index, _shape[d]);
         var r = Empty(index._shape, DType, Device, op: op);
@@ -144,7 +148,7 @@ public sealed partial class Tensor
     public Tensor ScatterAdd(int dim, Tensor index, Tensor src)
     {
         const string op = "scatter_add";
-        int d = NormDim(op, dim, Rank);
+        int d = DimOf(op, dim);
         Checks.SameDType(op, this, src);
         var owned = CloneNoGrad();
         owned.ScatterAddInPlace(d, index, src);
@@ -168,7 +172,7 @@ public sealed partial class Tensor
     {
         const string op = "index_select";
         StorageOf(op);
-        int d = NormDim(op, dim, Rank);
+        int d = DimOf(op, dim);
         if (index.Rank != 1) throw new ShapeException(op, $"index must be 1-D, got shape {ShapeUtil.Format(index.ShapeSpan)}");
         CheckIndex(op, index, _shape[d]);
         var shape = Shape; shape[d] = index._shape[0];
@@ -225,7 +229,9 @@ public sealed partial class Tensor
         }
         CheckIndex(op, this, numClasses);
         // The result's shape is checked before the classes are enumerated (a huge count is a shape error, not an overflow).
-        ShapeUtil.CheckedBytes(op, [.. _shape, numClasses], DType.Int64.ElementSize());
+        long bytes = ShapeUtil.CheckedBytes(op, [.. _shape, numClasses], DType.Int64.ElementSize());
+        if (numClasses > Array.MaxLength) throw new ArgumentValueException(op, $"{numClasses} classes are more than the {Array.MaxLength} one-hot supports");
+        if (Device.Type == DeviceType.Cpu) Engine.Kernels.Cpu.HostBlockCache.CheckFits(op, bytes);
         using var classes = Arange(0, numClasses, 1, DType.Int64, Device);
         using var col = Unsqueeze(-1);
         using var eq = col.Eq(classes);

@@ -99,6 +99,7 @@ public sealed partial class Tensor
     public Tensor Transpose(int dim0, int dim1)
     {
         int a = NormDim("transpose", dim0, Rank), b = NormDim("transpose", dim1, Rank);
+        if (Rank == 0) return Permute(); // PyTorch: transposing a 0-dim tensor (dims 0 or -1) is the identity
         var p = new int[Rank];
         for (int i = 0; i < Rank; i++) p[i] = i;
         (p[a], p[b]) = (p[b], p[a]);
@@ -120,7 +121,7 @@ public sealed partial class Tensor
     /// <summary>Elements start … start+length-1 along <paramref name="dim"/>, as a view.</summary>
     public Tensor Narrow(int dim, long start, long length)
     {
-        int d = NormDim("narrow", dim, Rank);
+        int d = DimOf("narrow", dim);
         if (start < 0) start += _shape[d];
         // compared without forming start + length, which can overflow
         if (start < 0 || length < 0 || start > _shape[d] || length > _shape[d] - start)
@@ -131,7 +132,7 @@ public sealed partial class Tensor
     /// <summary>Elements start, start+step, … below end along <paramref name="dim"/> (Python's a[start:end:step]), as a view.</summary>
     public Tensor Slice(int dim, long start, long end, long step = 1)
     {
-        int d = NormDim("slice", dim, Rank);
+        int d = DimOf("slice", dim);
         if (step <= 0) throw new ArgumentValueException("slice", $"step must be positive, got {step}");
         long size = _shape[d];
         if (start < 0) start += size;
@@ -154,7 +155,7 @@ public sealed partial class Tensor
     /// <summary>The slice at <paramref name="index"/> along <paramref name="dim"/>, with that dim removed.</summary>
     public Tensor Select(int dim, long index)
     {
-        int d = NormDim("select", dim, Rank);
+        int d = DimOf("select", dim);
         long i = index < 0 ? index + _shape[d] : index;
         if (i < 0 || i >= _shape[d]) throw new IndexException("select", $"index {index} is out of bounds for dimension {d} with size {_shape[d]}");
         return Narrow(d, i, 1).Squeeze(d);

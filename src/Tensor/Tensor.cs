@@ -79,7 +79,7 @@ public sealed partial class Tensor : IDisposable
     public long NumEl => ShapeUtil.NumEl(_shape);
 
     /// <summary>Size of dimension <paramref name="dim"/> (negative counts from the end).</summary>
-    public long Size(int dim) => _shape[NormDim("size", dim, Rank)];
+    public long Size(int dim) => _shape[DimOf("size", dim)];
 
     /// <summary>True when the elements are laid out row-major without gaps.</summary>
     public bool IsContiguous => ShapeUtil.IsContiguous(_shape, _strides);

@@ -31,6 +31,9 @@ public static unsafe class HostBlockCache
 
     private static readonly long s_physical = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
+    /// <summary>Bytes of memory the machine (or the container's limit) offers the process.</summary>
+    internal static long PhysicalBytes => s_physical;
+
     /// <summary>
     /// A 64-byte aligned block of at least <paramref name="bytes"/>. A request beyond the machine's memory, or one the
     /// allocator refuses after the cache was emptied, raises <see cref="DeviceOutOfMemoryException"/> (device "cpu").

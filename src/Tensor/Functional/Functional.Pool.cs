@@ -92,7 +92,10 @@ public static partial class Functional
         long plane = 1, positions = 0;
         foreach (var o in outSizes) { plane = ShapeUtil.ToInt(op, plane * o, "the output plane (spatial elements per channel)"); positions += o; }
         long bytes = ShapeUtil.CheckedBytes(op, PoolOutShape(x, outSizes), x.DType.ElementSize());
-        Engine.Kernels.Cpu.HostBlockCache.CheckFits(op, 12 * positions);
+        // The tables are host memory on every device, the meta device included (where they are the only cost).
+        if (12 * positions > Engine.Kernels.Cpu.HostBlockCache.PhysicalBytes / 4)
+            throw new ShapeException(op, $"output size {ShapeUtil.Format(PoolOutShape(x, outSizes))} needs {12 * positions} bytes of pooling window tables, " +
+                "more than a quarter of the machine's memory");
         if (x.Device.Type == DeviceType.Cpu) Engine.Kernels.Cpu.HostBlockCache.CheckFits(op, bytes);
     }
 
