@@ -111,7 +111,7 @@ public class ShapeFuzzTests
     public void ShapeTakingOpsSucceedConsistentlyOrRaiseTypedErrors()
     {
         // A fixed seed for CI; ENGINE_FUZZ_SEED explores others (a failure names each case, so it replays).
-        int seed = int.TryParse(Environment.GetEnvironmentVariable("ENGINE_FUZZ_SEED"), out var s0) ? s0 : 20261203;
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("ENGINE_FUZZ_SEED"), out var envSeed) ? envSeed : 20261203;
         var f = new Fuzzer(seed);
         var failures = new List<string>();
         var clock = Stopwatch.StartNew();
