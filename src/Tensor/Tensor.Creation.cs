@@ -185,6 +185,8 @@ public sealed partial class Tensor
         var want = DTypeOf<T>("to_array");
         if (want != DType)
             throw new DTypeException("to_array", $"tensor has dtype {DType.Name()} but {typeof(T).Name}[] was requested");
+        if (NumEl > Array.MaxLength)
+            throw new ShapeException("to_array", $"a tensor of shape {ShapeUtil.Format(_shape)} has {NumEl} elements, more than a .NET array holds ({Array.MaxLength})");
         var result = new T[NumEl];
         using var c = ContiguousNoGrad();
         Backend.CopyToHost(c.View("to_array"), MemoryMarshal.AsBytes(result.AsSpan()));

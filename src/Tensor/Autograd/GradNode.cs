@@ -68,7 +68,11 @@ public sealed class GradNode
         }
     }
 
-    internal void Release() => _backward = null;
+    internal void Release()
+    {
+        _backward = null;
+        if (_saved is not null) Array.Clear(_saved); // the closure was the saved tensors' user; the check goes with it
+    }
 
     /// <inheritdoc/>
     public override string ToString() => $"<{Name}Backward>";

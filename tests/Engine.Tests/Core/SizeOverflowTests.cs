@@ -119,6 +119,21 @@ public class SizeOverflowTests
     }
 
     [Test]
+    public void KernelsIndexingWithIntsRejectLargerDimensions()
+    {
+        using var tall = Tensor.Zeros([3_000_000_000L, 1], DType.Float32, Device.Meta);
+        using var row = Tensor.Zeros([1, 2], DType.Float32, Device.Meta);
+        Raises<ShapeException>(() => tall.MatMul(row), "matmul");
+        using var wide = Tensor.Zeros([1, 3_000_000_000L], DType.Float32, Device.Meta);
+        Raises<ShapeException>(() => wide.Softmax(1), "softmax");
+        using var bytes = Tensor.Zeros([3_000_000_000L], DType.UInt8, Device.Meta);
+        Raises<ShapeException>(() => bytes.ToArray<byte>(), "to_array");
+        using var scalar = Tensor.Scalar(1.0);
+        Raises<IndexException>(() => scalar.Select(0, 0), "select");
+        Raises<IndexException>(() => scalar.Size(0), "size");
+    }
+
+    [Test]
     public void ConvolutionAndPoolingSizesBeyondTheKernels32BitRangeAreShapeErrors()
     {
         using var wide = Tensor.Zeros([1, 1, 2, 3_000_000_000L], DType.Float32, Device.Meta);
