@@ -10,7 +10,26 @@ public sealed record ConvGeometry(
     int[] In, int[] Kernel, int[] Stride, int[] PadBegin, int[] PadEnd, int[] Dilation)
 {
     /// <summary>Output size of spatial dim d.</summary>
-    public int Out(int d) => (In[d] + PadBegin[d] + PadEnd[d] - Dilation[d] * (Kernel[d] - 1) - 1) / Stride[d] + 1;
+    public int Out(int d) => (int)(((long)In[d] + PadBegin[d] + PadEnd[d] - (long)Dilation[d] * (Kernel[d] - 1) - 1) / Stride[d] + 1);
+
+    /// <summary>
+    /// Checks that every size the kernels form in 32-bit ints fits: padded extents, dilated kernel extents, output
+    /// sizes, input and output planes, kernel volume and im2col rows; a <see cref="ShapeException"/> naming
+    /// <paramref name="op"/> otherwise. Called by the tensor layer before the output is allocated.
+    /// </summary>
+    public void Validate(string op)
+    {
+        long inPlane = 1, outPlane = 1, volume = 1;
+        for (int d = 0; d < 3; d++)
+        {
+            ShapeUtil.ToInt(op, (long)In[d] + PadBegin[d] + PadEnd[d], $"the padded input extent of spatial dim {d}");
+            ShapeUtil.ToInt(op, (long)Dilation[d] * (Kernel[d] - 1) + 1, $"the dilated kernel extent of spatial dim {d}");
+            inPlane = ShapeUtil.ToInt(op, inPlane * In[d], "the input plane (spatial elements per channel)");
+            outPlane = ShapeUtil.ToInt(op, outPlane * Out(d), "the output plane (spatial elements per channel)");
+            volume = ShapeUtil.ToInt(op, volume * Kernel[d], "the kernel volume");
+        }
+        ShapeUtil.ToInt(op, (long)InPerGroup * volume, "the im2col rows (input channels per group × kernel volume)");
+    }
 
     /// <summary>Output spatial sizes.</summary>
     public int[] OutSizes => [Out(0), Out(1), Out(2)];

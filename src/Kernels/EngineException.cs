@@ -8,6 +8,9 @@ public class EngineException : Exception
 
     /// <summary>Creates the exception; the message is prefixed with the op name.</summary>
     public EngineException(string op, string message) : base($"{op}: {message}") => Op = op;
+
+    /// <summary>Creates the exception wrapping the error that caused it.</summary>
+    public EngineException(string op, string message, Exception? inner) : base($"{op}: {message}", inner) => Op = op;
 }
 
 /// <summary>Shapes that do not fit the operation (mismatch, not broadcastable, wrong rank).</summary>
@@ -20,13 +23,24 @@ public sealed class DTypeException(string op, string message) : EngineException(
 public sealed class DeviceException(string op, string message) : EngineException(op, message);
 
 /// <summary>
-/// A device allocation that failed even after the caching allocator released its cache and retried: names the request
-/// and the device's memory state, so the user can tell a too-large batch from memory held by live tensors.
+/// An allocation that failed even after the caching allocator released its cache and retried, on a GPU or on the CPU
+/// (device "cpu": host memory, including a request larger than the machine's memory): names the request and the
+/// device's memory state, so the user can tell a too-large batch from memory held by live tensors.
 /// </summary>
-public sealed class DeviceOutOfMemoryException(string op, string device, long requested, long allocated, long reserved, long free, long total)
+public sealed class DeviceOutOfMemoryException(string op, string device, long requested, long allocated, long reserved, long free, long total,
+    Exception? inner = null)
     : EngineException(op, $"out of memory on {device}: requested {requested} bytes; {allocated} bytes allocated by live tensors, " +
-        $"{reserved} bytes reserved by the engine (allocated + cached), {free} bytes free of {total} on the device")
+        $"{reserved} bytes reserved by the engine (allocated + cached), {free} bytes free of {total} on the device", inner)
 {
+    /// <summary>The device, as <see cref="Engine.Device"/> prints it (<c>cpu</c>, <c>cuda:0</c>).</summary>
+    public string Device { get; } = device;
+
+    /// <summary>Bytes of memory the device has in all.</summary>
+    public long Total { get; } = total;
+
+    /// <summary>The same failure reported by <paramref name="op"/> (the tensor op that asked for the memory).</summary>
+    public DeviceOutOfMemoryException For(string op) => new(op, Device, Requested, Allocated, Reserved, Free, Total, this);
+
     /// <summary>Bytes requested.</summary>
     public long Requested { get; } = requested;
 

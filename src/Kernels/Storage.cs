@@ -7,6 +7,7 @@ namespace Engine.Kernels;
 public abstract class Storage
 {
     private int _refs = 1;
+    private int _version;
 
     /// <summary>The device that owns the memory.</summary>
     public abstract Device Device { get; }
@@ -19,6 +20,16 @@ public abstract class Storage
 
     /// <summary>References currently held (tensors and views sharing this storage); 0 once released.</summary>
     public int RefCount => Math.Max(Volatile.Read(ref _refs), 0);
+
+    /// <summary>
+    /// How many in-place writes this memory has seen (PyTorch's version counter, shared by every view of it). Autograd
+    /// records it when an op saves a tensor for backward and checks it before using the tensor, so a saved tensor
+    /// changed in place raises instead of giving a wrong gradient.
+    /// </summary>
+    public int Version => Volatile.Read(ref _version);
+
+    /// <summary>Counts one in-place write (every op that writes into existing memory calls this).</summary>
+    public void BumpVersion() => Interlocked.Increment(ref _version);
 
     /// <summary>Creates a storage of <paramref name="byteLength"/> bytes holding one reference.</summary>
     protected Storage(long byteLength) => ByteLength = byteLength;

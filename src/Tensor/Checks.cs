@@ -62,5 +62,15 @@ public sealed partial class Tensor
         return (int)(dim < 0 ? dim + r : dim);
     }
 
+    /// <summary>
+    /// <see cref="NormDim"/> for ops that index a real dimension of this tensor: a 0-dim tensor has none, so any dim
+    /// is an <see cref="IndexException"/> (NormDim alone would accept 0 and -1, as reductions of scalars do).
+    /// </summary>
+    internal int DimOf(string op, long dim)
+    {
+        if (Rank == 0) throw new IndexException(op, $"dimension {dim} specified, but the tensor has no dimensions (a 0-dim tensor)");
+        return NormDim(op, dim, Rank);
+    }
+
     internal void MarkRequiresGrad() => _requiresGrad = true;
 }

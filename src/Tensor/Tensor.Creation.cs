@@ -40,9 +40,11 @@ public sealed partial class Tensor
     /// <summary>Values start, start+step, … below end (PyTorch's arange). Float32 unless a dtype is given.</summary>
     public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Float32, Device? device = null)
     {
-        if (step == 0 || double.IsNaN(step)) throw new ArgumentValueException("arange", "step must be non-zero");
+        if (step == 0 || !double.IsFinite(step)) throw new ArgumentValueException("arange", $"step must be finite and non-zero, got {step}");
+        if (!double.IsFinite(start) || !double.IsFinite(end)) throw new ArgumentValueException("arange", $"start and end must be finite, got [{start}, {end})");
         if ((end - start) / step < 0) throw new ArgumentValueException("arange", $"the range [{start}, {end}) with step {step} goes the wrong way");
-        long n = (long)Math.Ceiling((end - start) / step);
+        double count = Math.Ceiling((end - start) / step);
+        long n = StagedCount("arange", count, $"the range [{start}, {end}) with step {step}");
         var v = new double[n];
         for (long i = 0; i < n; i++) v[i] = start + i * step;
         return FromDoubles(v, dtype, device);
@@ -55,7 +57,7 @@ public sealed partial class Tensor
     public static Tensor Linspace(double start, double end, long steps, DType dtype = DType.Float32, Device? device = null)
     {
         if (steps < 0) throw new ArgumentValueException("linspace", $"number of steps must be non-negative, got {steps}");
-        var v = new double[steps];
+        var v = new double[StagedCount("linspace", steps, $"{steps} steps")];
         if (steps == 1) v[0] = start;
         else if (steps > 1)
         {
@@ -65,6 +67,15 @@ public sealed partial class Tensor
             for (long i = 0; i < steps; i++) v[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
         }
         return FromDoubles(v, dtype, device);
+    }
+
+    // arange and linspace compute their values in a float64 array: more than an array holds is an error naming the op.
+    private static long StagedCount(string op, double count, string what)
+    {
+        if (!(count <= Array.MaxLength))
+            throw new ArgumentValueException(op, $"{what} has {count:G6} elements, more than the {Array.MaxLength} one tensor of this op can hold");
+        Engine.Kernels.Cpu.HostBlockCache.CheckFits(op, (long)count * sizeof(double));
+        return (long)count;
     }
 
     /// <summary>A 1-D tensor of <paramref name="v"/> converted to <paramref name="dtype"/>, freeing the float64 staging tensor.</summary>
@@ -174,6 +185,8 @@ public sealed partial class Tensor
         var want = DTypeOf<T>("to_array");
         if (want != DType)
             throw new DTypeException("to_array", $"tensor has dtype {DType.Name()} but {typeof(T).Name}[] was requested");
+        if (NumEl > Array.MaxLength)
+            throw new ShapeException("to_array", $"a tensor of shape {ShapeUtil.Format(_shape)} has {NumEl} elements, more than a .NET array holds ({Array.MaxLength})");
         var result = new T[NumEl];
         using var c = ContiguousNoGrad();
         Backend.CopyToHost(c.View("to_array"), MemoryMarshal.AsBytes(result.AsSpan()));

@@ -73,7 +73,8 @@ public sealed partial class Tensor
     {
         var r = BinaryKernel("mul", BinaryOp.Mul, this, other);
         Tensor x = this, y = other;
-        return Autograd.Record(r, "mul", [this, other], (g, n) => [n[0] ? g.Mul(y).SumTo(x._shape) : null, n[1] ? g.Mul(x).SumTo(y._shape) : null]);
+        return Autograd.Record(r, "mul", [this, other], (g, n) => [n[0] ? g.Mul(y).SumTo(x._shape) : null, n[1] ? g.Mul(x).SumTo(y._shape) : null],
+            saved: [other.RequiresGrad ? x : null, RequiresGrad ? y : null]);
     }
 
     /// <summary>this / other elementwise (floating point), broadcasting.</summary>
@@ -83,7 +84,7 @@ public sealed partial class Tensor
         var r = BinaryKernel("div", BinaryOp.Div, this, other);
         Tensor x = this, y = other;
         return Autograd.Record(r, "div", [this, other], (g, n) =>
-            [n[0] ? g.Div(y).SumTo(x._shape) : null, n[1] ? g.Mul(r).Div(y).Neg().SumTo(y._shape) : null]);
+            [n[0] ? g.Div(y).SumTo(x._shape) : null, n[1] ? g.Mul(r).Div(y).Neg().SumTo(y._shape) : null], saved: [y, other.RequiresGrad ? r : null]);
     }
 
     /// <summary>this ^ exponent elementwise (floating point), broadcasting.</summary>
@@ -94,7 +95,7 @@ public sealed partial class Tensor
         Tensor x = this, y = exponent;
         return Autograd.Record(r, "pow", [this, exponent], (g, n) =>
             [n[0] ? g.Mul(y).Mul(x.Pow(y.Sub(1.0))).SumTo(x._shape) : null,
-             n[1] ? g.Mul(r).Mul(x.Log()).SumTo(y._shape) : null]);
+             n[1] ? g.Mul(r).Mul(x.Log()).SumTo(y._shape) : null], saved: [x, y, exponent.RequiresGrad ? r : null]);
     }
 
     /// <summary>Elementwise maximum, broadcasting; NaN propagates. Ties split the gradient evenly.</summary>
@@ -112,7 +113,7 @@ public sealed partial class Tensor
             // weight of x: 1 where it wins, 1/2 on ties, 0 where it loses
             var w = BinaryKernel(op, wins, x, y, DType.Bool).To(g.DType).Add(BinaryKernel(op, BinaryOp.Eq, x, y, DType.Bool).To(g.DType).Mul(0.5));
             return [n[0] ? g.Mul(w).SumTo(x._shape) : null, n[1] ? g.Mul(w.RSub(1.0)).SumTo(y._shape) : null];
-        });
+        }, saved: [x, y]);
     }
 
     /// <summary>this + s.</summary>
@@ -146,7 +147,7 @@ public sealed partial class Tensor
     public Tensor RDiv(double s)
     {
         var r = FloatUnary("rdiv", UnaryOp.ScalarDiv, s);
-        Autograd.Record(r, "rdiv", [this], (g, _) => [g.Mul(r).Mul(r).Mul(-1.0 / s)]);
+        Autograd.Record(r, "rdiv", [this], (g, _) => [g.Mul(r).Mul(r).Mul(-1.0 / s)], saved: [r]);
         if (OpTrace.IsActive) OpTrace.Annotate(r, ("numerator", s));
         return r;
     }
@@ -159,7 +160,7 @@ public sealed partial class Tensor
     {
         var r = FloatUnary("pow", UnaryOp.PowScalar, p);
         Tensor x = this;
-        Autograd.Record(r, "pow", [this], (g, _) => [BinaryKernel("pow_backward", BinaryOp.PowScalarBackward, g, x, a: p)]);
+        Autograd.Record(r, "pow", [this], (g, _) => [BinaryKernel("pow_backward", BinaryOp.PowScalarBackward, g, x, a: p)], saved: [x]);
         if (OpTrace.IsActive) OpTrace.Annotate(r, ("exponent", p));
         return r;
     }
@@ -176,7 +177,7 @@ public sealed partial class Tensor
     {
         var r = UnaryKernel("abs", UnaryOp.Abs, this);
         Tensor x = this;
-        return Autograd.Record(r, "abs", [this], (g, _) => [BinaryKernel("abs_backward", BinaryOp.AbsBackward, g, x)]);
+        return Autograd.Record(r, "abs", [this], (g, _) => [BinaryKernel("abs_backward", BinaryOp.AbsBackward, g, x)], saved: [x]);
     }
 
     /// <summary>this².</summary>
@@ -184,7 +185,7 @@ public sealed partial class Tensor
     {
         var r = UnaryKernel("square", UnaryOp.Square, this);
         Tensor x = this;
-        return Autograd.Record(r, "square", [this], (g, _) => [g.Mul(x).Mul(2.0)]);
+        return Autograd.Record(r, "square", [this], (g, _) => [g.Mul(x).Mul(2.0)], saved: [x]);
     }
 
     /// <summary>−1, 0 or 1 by the sign of each element (no gradient).</summary>
@@ -194,7 +195,7 @@ public sealed partial class Tensor
     public Tensor Exp()
     {
         var r = FloatUnary("exp", UnaryOp.Exp);
-        return Autograd.Record(r, "exp", [this], (g, _) => [g.Mul(r)]);
+        return Autograd.Record(r, "exp", [this], (g, _) => [g.Mul(r)], saved: [r]);
     }
 
     /// <summary>Natural log.</summary>
@@ -202,21 +203,21 @@ public sealed partial class Tensor
     {
         var r = FloatUnary("log", UnaryOp.Log);
         Tensor x = this;
-        return Autograd.Record(r, "log", [this], (g, _) => [g.Div(x)]);
+        return Autograd.Record(r, "log", [this], (g, _) => [g.Div(x)], saved: [x]);
     }
 
     /// <summary>Square root.</summary>
     public Tensor Sqrt()
     {
         var r = FloatUnary("sqrt", UnaryOp.Sqrt);
-        return Autograd.Record(r, "sqrt", [this], (g, _) => [g.Div(r).Mul(0.5)]);
+        return Autograd.Record(r, "sqrt", [this], (g, _) => [g.Div(r).Mul(0.5)], saved: [r]);
     }
 
     /// <summary>1/√this.</summary>
     public Tensor Rsqrt()
     {
         var r = FloatUnary("rsqrt", UnaryOp.Rsqrt);
-        return Autograd.Record(r, "rsqrt", [this], (g, _) => [g.Mul(r.Pow(3.0)).Mul(-0.5)]);
+        return Autograd.Record(r, "rsqrt", [this], (g, _) => [g.Mul(r.Pow(3.0)).Mul(-0.5)], saved: [r]);
     }
 
     /// <summary>Clamps into [min, max]; either bound may be null. Gradient passes where min ≤ x ≤ max.</summary>
@@ -231,7 +232,7 @@ public sealed partial class Tensor
         }
         var r = UnaryKernel("clamp", UnaryOp.Clamp, this, lo, hi);
         Tensor x = this;
-        Autograd.Record(r, "clamp", [this], (g, _) => [BinaryKernel("clamp_backward", BinaryOp.ClampBackward, g, x, a: lo, b: hi)]);
+        Autograd.Record(r, "clamp", [this], (g, _) => [BinaryKernel("clamp_backward", BinaryOp.ClampBackward, g, x, a: lo, b: hi)], saved: [x]);
         if (OpTrace.IsActive) OpTrace.Annotate(r, ("min", lo), ("max", hi));
         return r;
     }
@@ -279,7 +280,7 @@ public sealed partial class Tensor
         if (spec.FloatOnly) Checks.Float(spec.Name, this);
         var r = UnaryKernel(spec.Name, op, this, parameter);
         Tensor saved = spec.SavesOutput ? r : this;
-        Autograd.Record(r, spec.Name, [this], (g, _) => [BinaryKernel(spec.Name + "_backward", spec.Backward, g, saved, a: parameter)]);
+        Autograd.Record(r, spec.Name, [this], (g, _) => [BinaryKernel(spec.Name + "_backward", spec.Backward, g, saved, a: parameter)], saved: [saved]);
         if (OpTrace.IsActive) OpTrace.Annotate(r, ("parameter", parameter));
         return r;
     }
@@ -335,11 +336,11 @@ public sealed partial class Tensor
         if (!shape.AsSpan().SequenceEqual(_shape))
             throw new ShapeException("add_", $"cannot add shape {ShapeUtil.Format(other._shape)} into {ShapeUtil.Format(_shape)} in place");
         using var _ = GradMode.Disable();
-        if (alpha == 1) Backend.Binary(BinaryOp.Add, View("add_"), View("add_"), other.ViewAs("add_", _shape), 0, 0);
+        if (alpha == 1) Backend.Binary(BinaryOp.Add, WriteView("add_"), View("add_"), other.ViewAs("add_", _shape), 0, 0);
         else
         {
             using var scaled = other.Mul(alpha);
-            Backend.Binary(BinaryOp.Add, View("add_"), View("add_"), scaled.ViewAs("add_", _shape), 0, 0);
+            Backend.Binary(BinaryOp.Add, WriteView("add_"), View("add_"), scaled.ViewAs("add_", _shape), 0, 0);
         }
         return this;
     }
@@ -348,7 +349,7 @@ public sealed partial class Tensor
     public Tensor MulInPlace(double s)
     {
         CheckInPlace("mul_");
-        Backend.Unary(UnaryOp.Affine, View("mul_"), View("mul_"), s, 0);
+        Backend.Unary(UnaryOp.Affine, WriteView("mul_"), View("mul_"), s, 0);
         return this;
     }
 
@@ -356,7 +357,7 @@ public sealed partial class Tensor
     public Tensor FillInPlace(double value)
     {
         CheckInPlace("fill_");
-        Backend.Fill(View("fill_"), value);
+        Backend.Fill(WriteView("fill_"), value);
         return this;
     }
 

@@ -12,7 +12,7 @@ public sealed partial class Tensor
         if (tensors.Count == 0) throw new ArgumentValueException(op, "expected a non-empty list of tensors");
         var first = tensors[0];
         first.StorageOf(op);
-        int d = NormDim(op, dim, first.Rank);
+        int d = first.DimOf(op, dim);
         long total = 0;
         foreach (var t in tensors)
         {
@@ -23,7 +23,7 @@ public sealed partial class Tensor
             for (int i = 0; i < t.Rank; i++)
                 if (i != d && t._shape[i] != first._shape[i])
                     throw new ShapeException(op, $"sizes must match except in dimension {d}: got {ShapeUtil.Format(first._shape)} and {ShapeUtil.Format(t._shape)}");
-            total += t._shape[d];
+            total = ShapeUtil.CheckedAdd(op, total, t._shape[d], $"the concatenated size of dimension {d}");
         }
         var shape = first.Shape; shape[d] = total;
         var r = Empty(shape, first.DType, first.Device, op: op);
@@ -65,10 +65,10 @@ public sealed partial class Tensor
     /// <summary>Splits into views of <paramref name="splitSize"/> along <paramref name="dim"/> (the last may be smaller).</summary>
     public Tensor[] Split(long splitSize, int dim = 0)
     {
-        int d = NormDim("split", dim, Rank);
+        int d = DimOf("split", dim);
         if (splitSize <= 0) throw new ArgumentValueException("split", $"split size must be positive, got {splitSize}");
         var parts = new List<Tensor>();
-        for (long s = 0; s < _shape[d] || (s == 0 && _shape[d] == 0); s += splitSize)
+        for (long s = 0; s < _shape[d] || (s == 0 && _shape[d] == 0); s = splitSize >= _shape[d] - s ? _shape[d] : s + splitSize)
         {
             parts.Add(Narrow(d, s, Math.Min(splitSize, _shape[d] - s)));
             if (_shape[d] == 0) break;
@@ -79,9 +79,13 @@ public sealed partial class Tensor
     /// <summary>Splits into views of the given sizes along <paramref name="dim"/>; the sizes must add up to the dim.</summary>
     public Tensor[] Split(long[] sizes, int dim = 0)
     {
-        int d = NormDim("split", dim, Rank);
+        int d = DimOf("split", dim);
         long sum = 0;
-        foreach (var s in sizes) { if (s < 0) throw new ArgumentValueException("split", $"negative split size {s}"); sum += s; }
+        foreach (var s in sizes)
+        {
+            if (s < 0) throw new ArgumentValueException("split", $"negative split size {s}");
+            sum = ShapeUtil.CheckedAdd("split", sum, s, "the sum of the split sizes");
+        }
         if (sum != _shape[d]) throw new ShapeException("split", $"split sizes ({string.Join(", ", sizes)}) sum to {sum} but dimension {d} has size {_shape[d]}");
         var parts = new Tensor[sizes.Length];
         long at = 0;
@@ -93,8 +97,8 @@ public sealed partial class Tensor
     public Tensor[] Chunk(int chunks, int dim = 0)
     {
         if (chunks <= 0) throw new ArgumentValueException("chunk", $"number of chunks must be positive, got {chunks}");
-        int d = NormDim("chunk", dim, Rank);
-        long size = Math.Max(1, (_shape[d] + chunks - 1) / chunks);
+        int d = DimOf("chunk", dim);
+        long size = _shape[d] == 0 ? 1 : (_shape[d] - 1) / chunks + 1; // ⌈n/chunks⌉ without overflow
         return Split(size, d);
     }
 
@@ -128,7 +132,7 @@ public sealed partial class Tensor
     {
         const string op = "gather";
         StorageOf(op);
-        int d = NormDim(op, dim, Rank);
+        int d = DimOf(op, dim);
         CheckGatherShapes(op, index, d, this);
         CheckIndex(op, index, _shape[d]);
         var r = Empty(index._shape, DType, Device, op: op);
@@ -139,18 +143,18 @@ public sealed partial class Tensor
             var z = Zeros(inShape, g.DType, g.Device);
             z.ScatterAddInPlace(d, index, g);
             return [z];
-        });
+        }, saved: [index]);
     }
 
     /// <summary>A copy of this tensor with <paramref name="src"/> added at the positions <paramref name="index"/> names along <paramref name="dim"/>.</summary>
     public Tensor ScatterAdd(int dim, Tensor index, Tensor src)
     {
         const string op = "scatter_add";
-        int d = NormDim(op, dim, Rank);
+        int d = DimOf(op, dim);
         Checks.SameDType(op, this, src);
         var owned = CloneNoGrad();
         owned.ScatterAddInPlace(d, index, src);
-        return Autograd.Record(owned, op, [this, src], (g, need) => [need[0] ? g : null, need[1] ? g.Gather(d, index) : null]);
+        return Autograd.Record(owned, op, [this, src], (g, need) => [need[0] ? g : null, need[1] ? g.Gather(d, index) : null], saved: [index]);
     }
 
     internal void ScatterAddInPlace(int d, Tensor index, Tensor src)
@@ -162,7 +166,7 @@ public sealed partial class Tensor
             throw new ShapeException(op, $"index shape {ShapeUtil.Format(index._shape)} must equal src shape {ShapeUtil.Format(src._shape)}");
         CheckGatherShapes(op, index, d, this);
         CheckIndex(op, index, _shape[d]);
-        Backend.ScatterAdd(View(op), index.View(op), src.View(op), d);
+        Backend.ScatterAdd(WriteView(op), index.View(op), src.View(op), d);
     }
 
     /// <summary>The slices at positions <paramref name="index"/> (1-D int64) along <paramref name="dim"/>.</summary>
@@ -170,7 +174,7 @@ public sealed partial class Tensor
     {
         const string op = "index_select";
         StorageOf(op);
-        int d = NormDim(op, dim, Rank);
+        int d = DimOf(op, dim);
         if (index.Rank != 1) throw new ShapeException(op, $"index must be 1-D, got shape {ShapeUtil.Format(index.ShapeSpan)}");
         CheckIndex(op, index, _shape[d]);
         var shape = Shape; shape[d] = index._shape[0];
@@ -182,7 +186,7 @@ public sealed partial class Tensor
             var z = Zeros(inShape, g.DType, g.Device);
             z.Backend.IndexAdd(z.View("index_add"), index.View("index_add"), g.View("index_add"), d);
             return [z];
-        });
+        }, saved: [index]);
     }
 
     /// <summary>Elementwise choice: <paramref name="x"/> where <paramref name="condition"/> is true, else <paramref name="y"/> (all broadcast).</summary>
@@ -200,7 +204,7 @@ public sealed partial class Tensor
         {
             using var zero = g.ScalarLike(0);
             return [need[0] ? Where(condition, g, zero).SumTo(x._shape) : null, need[1] ? Where(condition, zero, g).SumTo(y._shape) : null];
-        });
+        }, saved: [condition]);
     }
 
     /// <summary>A copy with <paramref name="value"/> where <paramref name="mask"/> (bool, broadcast) is true.</summary>
@@ -226,6 +230,10 @@ public sealed partial class Tensor
             numClasses = (long)mx.Item() + 1;
         }
         CheckIndex(op, this, numClasses);
+        // The result's shape is checked before the classes are enumerated (a huge count is a shape error, not an overflow).
+        long bytes = ShapeUtil.CheckedBytes(op, [.. _shape, numClasses], DType.Int64.ElementSize());
+        if (numClasses > Array.MaxLength) throw new ArgumentValueException(op, $"{numClasses} classes are more than the {Array.MaxLength} one-hot supports");
+        if (Device.Type == DeviceType.Cpu) Engine.Kernels.Cpu.HostBlockCache.CheckFits(op, bytes);
         using var classes = Arange(0, numClasses, 1, DType.Int64, Device);
         using var col = Unsqueeze(-1);
         using var eq = col.Eq(classes);

@@ -30,6 +30,8 @@ public sealed partial class Tensor
         long m = _shape[^2], k = _shape[^1], k2 = other._shape[^2], n = other._shape[^1];
         if (k != k2)
             throw new ShapeException(op, $"shapes {ShapeUtil.Format(_shape)} and {ShapeUtil.Format(other._shape)} cannot be multiplied ({m}x{k} and {k2}x{n})");
+        // The GEMM kernels index rows, columns and the inner dimension with ints.
+        ShapeUtil.ToInt(op, m, "the row count"); ShapeUtil.ToInt(op, n, "the column count"); ShapeUtil.ToInt(op, k, "the inner dimension");
         var batch = Checks.Broadcast(op, _shape.AsSpan(0, Rank - 2), other._shape.AsSpan(0, other.Rank - 2));
         long b = ShapeUtil.NumEl(batch);
         var outShape = batch.Append(m).Append(n).ToArray();
@@ -40,7 +42,8 @@ public sealed partial class Tensor
         Tensor x = this, y = other;
         return Autograd.Record(r, op, [this, other], (g, need) =>
             [need[0] ? g.MatMul(y.Transpose(-1, -2)).SumTo(x._shape) : null,
-             need[1] ? x.Transpose(-1, -2).MatMul(g).SumTo(y._shape) : null]);
+             need[1] ? x.Transpose(-1, -2).MatMul(g).SumTo(y._shape) : null],
+            saved: [other.RequiresGrad ? x : null, RequiresGrad ? y : null]);
     }
 
     // A [B, rows, cols] view of t broadcast over the batch dims: strided in place when the batch dims

@@ -102,7 +102,7 @@ public sealed partial class Tensor
         {
             var mask = x.Eq(r.Reshape(keep)).To(g.DType);
             return [mask.Mul(g.Reshape(keep)).Div(mask.Sum(d, keepDim: true))];
-        });
+        }, saved: [x, r]);
         if (OpTrace.IsActive) OpTrace.Annotate(extreme, ("dims", d), ("keep_dim", keepDim));
         return extreme;
     }
@@ -139,7 +139,7 @@ public sealed partial class Tensor
             var ii = keepDim ? idx : idx.Unsqueeze(d);
             z.ScatterAddInPlace(d, ii, gi);
             return [z];
-        });
+        }, saved: [idx]);
         if (OpTrace.IsActive) OpTrace.Annotate(values, ("dims", new[] { d }), ("keep_dim", keepDim));
         return (values, ix);
     }

@@ -1,3 +1,5 @@
+using Engine.Kernels;
+
 namespace Engine;
 
 public sealed partial class Tensor
@@ -18,6 +20,7 @@ public sealed partial class Tensor
     {
         StorageOf(op);
         Checks.Float(op, this);
+        if (Rank > 0) ShapeUtil.ToInt(op, _shape[NormDim(op, dim, Rank)], "the softmax dimension's size"); // the kernels loop over it in ints
         if (Rank == 0) return Unsqueeze(0).SoftmaxAlong(op, 0, log, scale).Squeeze(0);
         int d = NormDim(op, dim, Rank);
         if (d == Rank - 1) return SoftmaxLast(op, log, scale);
@@ -35,7 +38,7 @@ public sealed partial class Tensor
             var dx = Empty(r._shape, r.DType, r.Device, op: op + "_backward");
             r.Backend.SoftmaxBackward(dx.View(op), gc.View(op), r.View(op), log, scale);
             return [dx];
-        });
+        }, saved: [r]);
         if (OpTrace.IsActive) OpTrace.Annotate(soft, ("scale", scale));
         return soft;
     }

@@ -9,17 +9,17 @@ public sealed partial class Tensor
     {
         var s = (long[])shape.Clone();
         int infer = -1;
-        long known = 1;
         for (int i = 0; i < s.Length; i++)
         {
             if (s[i] == -1)
             {
                 if (infer >= 0) throw new ShapeException(op, $"only one dimension can be inferred in {ShapeUtil.Format(shape)}");
                 infer = i;
+                s[i] = 1;
             }
             else if (s[i] < 0) throw new ShapeException(op, $"invalid size {s[i]} in shape {ShapeUtil.Format(shape)}");
-            else known *= s[i];
         }
+        long known = ShapeUtil.CheckedNumEl(op, s); // the known sizes, checked for overflow (the -1 counted as 1)
         if (infer >= 0)
         {
             if (known == 0 || numel % known != 0)
@@ -101,6 +101,7 @@ public sealed partial class Tensor
     public Tensor Transpose(int dim0, int dim1)
     {
         int a = NormDim("transpose", dim0, Rank), b = NormDim("transpose", dim1, Rank);
+        if (Rank == 0) return Permute(); // PyTorch: transposing a 0-dim tensor (dims 0 or -1) is the identity
         var p = new int[Rank];
         for (int i = 0; i < Rank; i++) p[i] = i;
         (p[a], p[b]) = (p[b], p[a]);
@@ -122,25 +123,27 @@ public sealed partial class Tensor
     /// <summary>Elements start … start+length-1 along <paramref name="dim"/>, as a view.</summary>
     public Tensor Narrow(int dim, long start, long length)
     {
-        int d = NormDim("narrow", dim, Rank);
+        int d = DimOf("narrow", dim);
         if (start < 0) start += _shape[d];
-        if (start < 0 || length < 0 || start + length > _shape[d])
-            throw new IndexException("narrow", $"range [{start}, {start + length}) is out of bounds for dimension {d} of size {_shape[d]}");
+        // compared without forming start + length, which can overflow
+        if (start < 0 || length < 0 || start > _shape[d] || length > _shape[d] - start)
+            throw new IndexException("narrow", $"start {start} and length {length} are out of bounds for dimension {d} of size {_shape[d]}");
         return Slice(d, start, start + length, 1);
     }
 
     /// <summary>Elements start, start+step, … below end along <paramref name="dim"/> (Python's a[start:end:step]), as a view.</summary>
     public Tensor Slice(int dim, long start, long end, long step = 1)
     {
-        int d = NormDim("slice", dim, Rank);
+        int d = DimOf("slice", dim);
         if (step <= 0) throw new ArgumentValueException("slice", $"step must be positive, got {step}");
         long size = _shape[d];
         if (start < 0) start += size;
         if (end < 0) end += size;
         start = Math.Clamp(start, 0, size); end = Math.Clamp(end, start, size);
-        long len = (end - start + step - 1) / step;
+        long len = end == start ? 0 : (end - start - 1) / step + 1; // ceil((end − start) / step) without overflow
         var ns = Shape; ns[d] = len;
-        var nst = Strides; nst[d] = _strides[d] * step;
+        // With two or more elements step < size, so the stride stays within the tensor's span; with fewer it is unused.
+        var nst = Strides; nst[d] = len > 1 ? _strides[d] * step : _strides[d];
         var inShape = _shape;
         long s0 = start;
         var sliced = Autograd.Record(Alias(ns, nst, _offset + start * _strides[d], "slice"), "slice", [this], (g, _) =>
@@ -156,7 +159,7 @@ public sealed partial class Tensor
     /// <summary>The slice at <paramref name="index"/> along <paramref name="dim"/>, with that dim removed.</summary>
     public Tensor Select(int dim, long index)
     {
-        int d = NormDim("select", dim, Rank);
+        int d = DimOf("select", dim);
         long i = index < 0 ? index + _shape[d] : index;
         if (i < 0 || i >= _shape[d]) throw new IndexException("select", $"index {index} is out of bounds for dimension {d} with size {_shape[d]}");
         return Narrow(d, i, 1).Squeeze(d);
@@ -177,9 +180,11 @@ public sealed partial class Tensor
                 if (j < 0) throw new ShapeException("expand", $"-1 is not allowed for a new leading dimension in {ShapeUtil.Format(shape)}");
                 target[i] = _shape[j];
             }
+            else if (target[i] < 0) throw new ShapeException("expand", $"invalid size {target[i]} in the target shape {ShapeUtil.Format(shape)}");
             if (j >= 0 && _shape[j] != 1 && _shape[j] != target[i])
                 throw new ShapeException("expand", $"cannot expand shape {ShapeUtil.Format(_shape)} to {ShapeUtil.Format(shape)}: dimension {i} is {_shape[j]}, not 1");
         }
+        ShapeUtil.CheckedNumEl("expand", target);
         var v = ViewAs("expand", target);
         var inShape = _shape;
         return Autograd.Record(Alias(target, v.Strides, _offset, "expand"), "expand", [this], (g, _) => [g.SumTo(inShape)]);
@@ -294,14 +299,18 @@ public sealed partial class Tensor
             long s = src._shape[i], d = _shape[i + Rank - src.Rank];
             if (s != d && s != 1) throw new ShapeException("copy_", $"cannot copy shape {ShapeUtil.Format(src._shape)} into {ShapeUtil.Format(_shape)}");
         }
-        Backend.Copy(View("copy_"), src.ViewAs("copy_", _shape));
+        Backend.Copy(WriteView("copy_"), src.ViewAs("copy_", _shape));
         return this;
     }
 
     internal void CheckInPlace(string op)
     {
         StorageOf(op);
-        if (GradMode.IsEnabled && RequiresGrad && IsLeaf)
+        if (!GradMode.IsEnabled || !RequiresGrad) return;
+        if (IsLeaf)
             throw new AutogradException(op, "a leaf tensor that requires grad is being used in an in-place operation; wrap it in Tensor.NoGrad()");
+        // In-place ops are not recorded in the graph: the gradient would silently ignore this change.
+        throw new AutogradException(op, $"{Describe()} is part of the autograd graph (produced by {GradFn!.Name}) and in-place ops are not " +
+            "recorded, so its gradient would ignore this change; use the out-of-place op, or Clone() it first");
     }
 }

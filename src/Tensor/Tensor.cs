@@ -52,11 +52,11 @@ public sealed partial class Tensor : IDisposable
     internal static Tensor Empty(ReadOnlySpan<long> shape, DType dtype, Device device, bool zero = false, string op = "empty")
     {
         if (t_onMeta > 0) device = Device.Meta;
-        foreach (var d in shape)
-            if (d < 0) throw new ShapeException(op, $"negative dimension in shape {ShapeUtil.Format(shape)}");
+        long bytes = ShapeUtil.CheckedBytes(op, shape, dtype.ElementSize());
         var backend = Backends.For(device, op);
-        long n = ShapeUtil.NumEl(shape);
-        var storage = backend.Allocate(n * dtype.ElementSize(), zero);
+        Storage storage;
+        try { storage = backend.Allocate(bytes, zero); }
+        catch (DeviceOutOfMemoryException e) when (e.Op != op) { throw e.For(op); }
         return new Tensor(storage, shape.ToArray(), ShapeUtil.ContiguousStrides(shape), 0, dtype, shareStorage: false);
     }
 
@@ -79,7 +79,7 @@ public sealed partial class Tensor : IDisposable
     public long NumEl => ShapeUtil.NumEl(_shape);
 
     /// <summary>Size of dimension <paramref name="dim"/> (negative counts from the end).</summary>
-    public long Size(int dim) => _shape[NormDim("size", dim, Rank)];
+    public long Size(int dim) => _shape[DimOf("size", dim)];
 
     /// <summary>True when the elements are laid out row-major without gaps.</summary>
     public bool IsContiguous => ShapeUtil.IsContiguous(_shape, _strides);
@@ -95,6 +95,22 @@ public sealed partial class Tensor : IDisposable
 
     /// <summary>The kernel's view of this tensor.</summary>
     internal StridedView View(string op) => new(StorageOf(op), _offset, _shape, _strides, DType);
+
+    /// <summary>
+    /// The kernel's view of this tensor as the destination of an in-place write: counts the write on the storage's
+    /// version (shared by every view), so autograd can tell that a tensor saved for backward has changed.
+    /// </summary>
+    internal StridedView WriteView(string op)
+    {
+        var s = StorageOf(op);
+        s.BumpVersion();
+        return new StridedView(s, _offset, _shape, _strides, DType);
+    }
+
+    /// <summary>
+    /// In-place writes seen by this tensor's memory so far (PyTorch's <c>_version</c>; views and detached aliases share it).
+    /// </summary>
+    public int Version => StorageOf("version").Version;
 
     /// <summary>The kernel's view of this tensor broadcast to <paramref name="shape"/> (stride 0 on expanded dims).</summary>
     internal StridedView ViewAs(string op, long[] shape)

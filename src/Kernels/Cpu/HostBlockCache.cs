@@ -29,9 +29,19 @@ public static unsafe class HostBlockCache
         return (bytes + step - 1) / step * step;
     }
 
-    /// <summary>A 64-byte aligned block of at least <paramref name="bytes"/>.</summary>
+    private static readonly long s_physical = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+
+    /// <summary>Bytes of memory the machine (or the container's limit) offers the process.</summary>
+    internal static long PhysicalBytes => s_physical;
+
+    /// <summary>
+    /// A 64-byte aligned block of at least <paramref name="bytes"/>. A request beyond the machine's memory, or one the
+    /// allocator refuses after the cache was emptied, raises <see cref="DeviceOutOfMemoryException"/> (device "cpu").
+    /// </summary>
     public static byte* Rent(long bytes)
     {
+        // Refused up front: the OS may overcommit a request it cannot back, and touching it would kill the process.
+        CheckFits("allocate", bytes);
         long size = SizeClass(bytes);
         if (size >= MinCached)
             lock (s_lock)
@@ -40,14 +50,22 @@ public static unsafe class HostBlockCache
                     s_cached -= size;
                     return (byte*)stack.Pop();
                 }
-        var p = (byte*)NativeMemory.AlignedAlloc((nuint)size, 64);
-        if (p == null)
-        {
-            EmptyCache();
-            p = (byte*)NativeMemory.AlignedAlloc((nuint)size, 64);
-            if (p == null) throw new OutOfMemoryException($"host allocation of {bytes} bytes failed (cache emptied and retried)");
-        }
-        return p;
+        try { return (byte*)NativeMemory.AlignedAlloc((nuint)size, 64); }
+        catch (OutOfMemoryException) { EmptyCache(); }
+        try { return (byte*)NativeMemory.AlignedAlloc((nuint)size, 64); }
+        catch (OutOfMemoryException e) { throw OutOfMemory(bytes, e); }
+    }
+
+    /// <summary>Raises <see cref="DeviceOutOfMemoryException"/> for <paramref name="op"/> when <paramref name="bytes"/> exceed the machine's memory.</summary>
+    internal static void CheckFits(string op, long bytes)
+    {
+        if (bytes > s_physical) throw OutOfMemory(bytes, null, op);
+    }
+
+    private static DeviceOutOfMemoryException OutOfMemory(long bytes, Exception? inner, string op = "allocate")
+    {
+        long live = CpuStorage.LiveBytes, used = GC.GetGCMemoryInfo().MemoryLoadBytes;
+        return new DeviceOutOfMemoryException(op, "cpu", bytes, live, live + CachedBytes, Math.Max(s_physical - used, 0), s_physical, inner);
     }
 
     /// <summary>Takes back a block from <see cref="Rent"/> of the same requested size.</summary>

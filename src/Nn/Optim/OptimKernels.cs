@@ -16,28 +16,28 @@ internal static class OptimKernels
     public static void Affine(Tensor dst, Tensor src, double a, double b = 0)
     {
         var shape = dst.Shape;
-        dst.Backend.Unary(UnaryOp.Affine, dst.View(Op), src.ViewAs(Op, shape), a, b);
+        dst.Backend.Unary(UnaryOp.Affine, dst.WriteView(Op), src.ViewAs(Op, shape), a, b);
     }
 
     /// <summary>dst = √src.</summary>
     public static void Sqrt(Tensor dst, Tensor src)
     {
         var shape = dst.Shape;
-        dst.Backend.Unary(UnaryOp.Sqrt, dst.View(Op), src.ViewAs(Op, shape), 0, 0);
+        dst.Backend.Unary(UnaryOp.Sqrt, dst.WriteView(Op), src.ViewAs(Op, shape), 0, 0);
     }
 
     /// <summary>dst = min(max(src, lo), hi).</summary>
     public static void Clamp(Tensor dst, Tensor src, double lo, double hi)
     {
         var shape = dst.Shape;
-        dst.Backend.Unary(UnaryOp.Clamp, dst.View(Op), src.ViewAs(Op, shape), lo, hi);
+        dst.Backend.Unary(UnaryOp.Clamp, dst.WriteView(Op), src.ViewAs(Op, shape), lo, hi);
     }
 
     /// <summary>dst = x op y for Add, Sub, Mul, Div, Maximum.</summary>
     public static void Binary(BinaryOp op, Tensor dst, Tensor x, Tensor y)
     {
         var shape = dst.Shape;
-        dst.Backend.Binary(op, dst.View(Op), x.ViewAs(Op, shape), y.ViewAs(Op, shape), 0, 0);
+        dst.Backend.Binary(op, dst.WriteView(Op), x.ViewAs(Op, shape), y.ViewAs(Op, shape), 0, 0);
     }
 
     /// <summary>
@@ -56,12 +56,12 @@ internal static class OptimKernels
     /// <summary>The fused SGD step (<see cref="FusedOps.Sgd"/>) on the parameter's device.</summary>
     public static void SgdUpdate(Tensor param, Tensor grad, Tensor? buf, double lr, double momentum, double dampening,
         double weightDecay, bool nesterov, bool firstStep) =>
-        FusedOps.Sgd.Run(param.Backend, new(param.View(Op), grad.View(Op), buf?.View(Op), lr, momentum, dampening, weightDecay, nesterov, firstStep));
+        FusedOps.Sgd.Run(param.Backend, new(param.WriteView(Op), grad.View(Op), buf?.WriteView(Op), lr, momentum, dampening, weightDecay, nesterov, firstStep));
 
     /// <summary>The fused Adam/AdamW step (<see cref="FusedOps.Adam"/>) on the parameter's device.</summary>
     public static void AdamUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor? vmax, double lr, double beta1, double beta2,
         double eps, double weightDecay, bool decoupled, double biasCorrection1, double biasCorrection2) =>
-        FusedOps.Adam.Run(param.Backend, new(param.View(Op), grad.View(Op), m.View(Op), v.View(Op), vmax?.View(Op), lr, beta1, beta2, eps,
+        FusedOps.Adam.Run(param.Backend, new(param.WriteView(Op), grad.View(Op), m.WriteView(Op), v.WriteView(Op), vmax?.WriteView(Op), lr, beta1, beta2, eps,
             weightDecay, decoupled, biasCorrection1, biasCorrection2));
 
     /// <summary>dst += alpha·x, using <paramref name="tmp"/> (not <paramref name="x"/>) for alpha·x when alpha ≠ ±1.</summary>

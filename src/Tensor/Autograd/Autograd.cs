@@ -7,9 +7,11 @@ internal static class Autograd
 {
     /// <summary>
     /// Records <paramref name="result"/> as produced by op <paramref name="name"/> from <paramref name="inputs"/>
-    /// when grad mode is on and any input requires grad. Returns <paramref name="result"/>.
+    /// when grad mode is on and any input requires grad. Returns <paramref name="result"/>. <paramref name="saved"/> lists
+    /// every tensor the backward closure reads (inputs or the result, not its own temporaries): their versions are
+    /// recorded now and checked before the closure runs, so one changed in place in between raises.
     /// </summary>
-    public static Tensor Record(Tensor result, string name, Tensor?[] inputs, BackwardFn backward)
+    public static Tensor Record(Tensor result, string name, Tensor?[] inputs, BackwardFn backward, Tensor?[]? saved = null)
     {
         if (OpTrace.IsActive) OpTrace.Add(name, inputs, result);
         if (!GradMode.IsEnabled) return result;
@@ -20,7 +22,7 @@ internal static class Autograd
         if (!any) return result;
         var kept = new Tensor?[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) if (needed[i]) kept[i] = inputs[i];
-        result.GradFn = new GradNode(name, kept, needed, backward);
+        result.GradFn = new GradNode(name, kept, needed, backward, saved);
         result.MarkRequiresGrad();
         return result;
     }

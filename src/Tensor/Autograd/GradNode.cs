@@ -18,6 +18,8 @@ public sealed class GradNode
     internal readonly Tensor?[] Inputs;
     internal readonly bool[] Needed;
     private BackwardFn? _backward;
+    private readonly Tensor?[]? _saved;
+    private readonly int[]? _savedVersions;
 
     /// <summary>The op that made this node, e.g. <c>mul</c>.</summary>
     public string Name { get; }
@@ -28,9 +30,14 @@ public sealed class GradNode
     /// </summary>
     public SpatialWindow? Window { get; internal set; }
 
-    internal GradNode(string name, Tensor?[] inputs, bool[] needed, BackwardFn backward)
+    internal GradNode(string name, Tensor?[] inputs, bool[] needed, BackwardFn backward, Tensor?[]? saved)
     {
         Name = name; Inputs = inputs; Needed = needed; _backward = backward;
+        if (saved is null || saved.Length == 0) return;
+        _saved = saved;
+        _savedVersions = new int[saved.Length];
+        for (int i = 0; i < saved.Length; i++)
+            if (saved[i] is { IsDisposed: false } t) _savedVersions[i] = t.Version;
     }
 
     /// <summary>True once the saved tensors were released by a backward pass.</summary>
@@ -40,10 +47,32 @@ public sealed class GradNode
     {
         var fn = _backward ?? throw new AutogradException("backward",
             $"trying to backward through the graph a second time (node '{Name}'): its saved tensors were freed after the first backward; pass retainGraph: true to the first call");
+        CheckSavedVersions();
         return fn(grad, Needed);
     }
 
-    internal void Release() => _backward = null;
+    // One int compare per saved tensor: a saved tensor written in place since the forward pass would make the closure
+    // compute a wrong gradient, so it raises as PyTorch does.
+    private void CheckSavedVersions()
+    {
+        if (_saved is null) return;
+        for (int i = 0; i < _saved.Length; i++)
+        {
+            if (_saved[i] is not { IsDisposed: false } t) continue; // a disposed one fails loudly in the closure
+            int now = t.Version;
+            if (now != _savedVersions![i])
+                throw new AutogradException(Name,
+                    $"one of the variables needed for gradient computation has been modified by an inplace operation: {t.Describe()}, " +
+                    $"saved by {Name} for backward, is at version {now}; expected version {_savedVersions[i]} instead. " +
+                    "Use the out-of-place op, or Clone() the tensor before changing it in place");
+        }
+    }
+
+    internal void Release()
+    {
+        _backward = null;
+        if (_saved is not null) Array.Clear(_saved); // the closure was the saved tensors' user; the check goes with it
+    }
 
     /// <inheritdoc/>
     public override string ToString() => $"<{Name}Backward>";

@@ -36,11 +36,11 @@ public static partial class Functional
     /// <see cref="ConvPadding.Valid"/> pads nothing. Stride and dilation as one value or (h, w).
     /// </summary>
     public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias, ConvPadding padding, int[]? stride = null, int[]? dilation = null, int groups = 1) =>
-        ConvNd("conv2d", 2, x, w, bias, stride ?? [1], PaddingFor("conv2d", padding, KernelOf(w, 2), stride ?? [1], dilation ?? [1]), dilation ?? [1], groups);
+        ConvNd("conv2d", 2, x, w, bias, stride ?? [1], PaddingFor("conv2d", padding, KernelOf("conv2d", w, 2), stride ?? [1], dilation ?? [1]), dilation ?? [1], groups);
 
     /// <summary>3-D convolution with PyTorch's string padding (see the 2-D overload); stride and dilation as one value or (t, h, w).</summary>
     public static Tensor Conv3d(Tensor x, Tensor w, Tensor? bias, ConvPadding padding, int[]? stride = null, int[]? dilation = null, int groups = 1) =>
-        ConvNd("conv3d", 3, x, w, bias, stride ?? [1], PaddingFor("conv3d", padding, KernelOf(w, 3), stride ?? [1], dilation ?? [1]), dilation ?? [1], groups);
+        ConvNd("conv3d", 3, x, w, bias, stride ?? [1], PaddingFor("conv3d", padding, KernelOf("conv3d", w, 3), stride ?? [1], dilation ?? [1]), dilation ?? [1], groups);
 
     /// <summary>
     /// The explicit padding PyTorch uses for a string padding mode: none for <see cref="ConvPadding.Valid"/>; for
@@ -61,7 +61,7 @@ public static partial class Functional
         var perSide = new int[2 * spatial];
         for (int d = 0; d < spatial; d++)
         {
-            int total = dilation[d] * (kernel[d] - 1);
+            int total = ShapeUtil.ToInt(op, (long)dilation[d] * (kernel[d] - 1), "the 'same' padding (dilation × (kernel − 1))");
             perSide[2 * d] = total / 2;
             perSide[2 * d + 1] = total - total / 2;
         }
@@ -69,8 +69,8 @@ public static partial class Functional
         return symmetric ? [.. Enumerable.Range(0, spatial).Select(d => perSide[2 * d])] : perSide;
     }
 
-    private static int[] KernelOf(Tensor w, int spatial) =>
-        w.Rank == spatial + 2 ? [.. w.ShapeSpan[2..].ToArray().Select(k => (int)k)] : [.. Enumerable.Repeat(1, spatial)]; // a bad rank fails in ConvNd
+    private static int[] KernelOf(string op, Tensor w, int spatial) =>
+        w.Rank == spatial + 2 ? [.. w.ShapeSpan[2..].ToArray().Select(k => ShapeUtil.ToInt(op, k, "the kernel size"))] : [.. Enumerable.Repeat(1, spatial)]; // a bad rank fails in ConvNd
 
     private static int[] Per(string op, string what, int[] v, int spatial, int min)
     {
@@ -126,12 +126,15 @@ public static partial class Functional
         var kernel = new int[spatial];
         for (int d = 0; d < spatial; d++)
         {
-            inSizes[d] = (int)x.Size(2 + d); kernel[d] = (int)w.Size(2 + d);
-            long padded = inSizes[d] + padB[d] + padE[d], span = (long)dilation[d] * (kernel[d] - 1) + 1;
+            inSizes[d] = ShapeUtil.ToInt(op, x.Size(2 + d), $"the input size of spatial dim {d}");
+            kernel[d] = ShapeUtil.ToInt(op, w.Size(2 + d), $"the kernel size of spatial dim {d}");
+            long padded = (long)inSizes[d] + padB[d] + padE[d], span = (long)dilation[d] * (kernel[d] - 1) + 1;
             if (padded < span)
                 throw new ShapeException(op, $"kernel size {ShapeUtil.Format(w.ShapeSpan[2..])} (dilated extent {span} in spatial dim {d}) is larger than the padded input size {padded} (input {ShapeUtil.Format(x.ShapeSpan)})");
         }
-        var g = new ConvGeometry((int)n, (int)c, (int)o, groups, To3(inSizes, 1), To3(kernel, 1), To3(stride, 1), To3(padB, 0), To3(padE, 0), To3(dilation, 1));
+        var g = new ConvGeometry(ShapeUtil.ToInt(op, n, "the batch size"), ShapeUtil.ToInt(op, c, "the input channel count"),
+            ShapeUtil.ToInt(op, o, "the output channel count"), groups, To3(inSizes, 1), To3(kernel, 1), To3(stride, 1), To3(padB, 0), To3(padE, 0), To3(dilation, 1));
+        g.Validate(op);
         var outShape = new long[spatial + 2];
         outShape[0] = n; outShape[1] = o;
         for (int d = 0; d < spatial; d++) outShape[2 + d] = g.Out(3 - spatial + d);
@@ -160,7 +163,7 @@ public static partial class Functional
                 if (!need[1]) { dw.Dispose(); dw = null; }
             }
             return [dx, dw, db];
-        });
+        }, saved: [w.RequiresGrad ? x : null, x.RequiresGrad ? w : null]);
         if (OpTrace.IsActive) OpTrace.Annotate(y, ("stride", stride), ("padding_begin", padB), ("padding_end", padE), ("dilation", dilation), ("groups", groups));
         return SpatialWindow.Attach(y, kernel, stride, padB, dilation);
     }

@@ -128,7 +128,7 @@ public static partial class Functional
             return MixImagesByViews(images, box, partner, inPlace);
         if (inPlace)
         {
-            FusedOps.CutMixImages.Run(images.Backend, new(images.View(op), images.View(op), partner.View(op), box.Y1, box.Y2, box.X1, box.X2));
+            FusedOps.CutMixImages.Run(images.Backend, new(images.WriteView(op), images.View(op), partner.View(op), box.Y1, box.Y2, box.X1, box.X2));
             return images;
         }
         using var src = images.ContiguousNoGrad();

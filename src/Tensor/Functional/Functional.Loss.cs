@@ -239,7 +239,7 @@ public static partial class Functional
             var dt = need[1] ? Tensor.Empty(shape, input.DType, input.Device, op: op) : null;
             FusedOps.KlDivBackward.Run(input.Backend, new(dx?.View(op), dt?.View(op), gc.View(op), xc.View(op), tc.View(op), logTarget, reduce ? scale : 1.0));
             return [dx is null ? null : Unbroadcast(dx, inShape), dt is null ? null : Unbroadcast(dt, tShape)];
-        });
+        }, saved: [input, target]);
     }
 
     // A gradient of the broadcast shape summed back to an operand's shape.

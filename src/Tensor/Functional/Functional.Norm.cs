@@ -15,8 +15,7 @@ public static partial class Functional
         const string op = "batch_norm";
         CheckFloatOperands(op, x, runningMean, runningVar, weight, bias);
         if (x.Rank < 2) throw new ShapeException(op, $"expected an input of at least 2 dims (N, C, ...), got shape {ShapeUtil.Format(x.ShapeSpan)}");
-        int n = (int)x.Size(0), c = (int)x.Size(1);
-        int s = (int)(x.NumEl / Math.Max(1L, (long)n * c));
+        var (n, c, s) = NormDims(op, x);
         foreach (var (t, name) in new[] { (runningMean, "running_mean"), (runningVar, "running_var"), (weight, "weight"), (bias, "bias") })
             if (t is not null && (t.Rank != 1 || t.Size(0) != c))
                 throw new ShapeException(op, $"{name} must have shape [{c}] for input {ShapeUtil.Format(x.ShapeSpan)}, got {ShapeUtil.Format(t.ShapeSpan)}");
@@ -35,7 +34,8 @@ public static partial class Functional
         var mean = Tensor.Empty([c], x.DType, x.Device, op: op);
         var invStd = Tensor.Empty([c], x.DType, x.Device, op: op);
         var p = new BatchNormParams(n, c, s, training, momentum, eps);
-        x.Backend.BatchNormForward(p, y.View(op), xc.View(op), new(wc?.View(op), bc?.View(op), runningMean?.View(op), runningVar?.View(op)),
+        x.Backend.BatchNormForward(p, y.View(op), xc.View(op), new(wc?.View(op), bc?.View(op), 
+            training ? runningMean?.WriteView(op) : runningMean?.View(op), training ? runningVar?.WriteView(op) : runningVar?.View(op)),
             new(mean.View(op), invStd.View(op)));
         var result = Autograd.Record(y, op, [x, weight, bias], (gy, need) =>
         {
@@ -48,7 +48,7 @@ public static partial class Functional
             x.Backend.BatchNormBackward(p, new(dx?.View(op), dw?.View(op), db?.View(op)), gyc.View(op), xb.View(op), wb?.View(op),
                 new(mean.View(op), invStd.View(op)));
             return [dx, dw, db];
-        });
+        }, saved: [x, weight]);
         if (OpTrace.IsActive)
         {
             OpTrace.Annotate(result, ("training", training), ("eps", eps), ("momentum", momentum));
@@ -56,6 +56,11 @@ public static partial class Functional
         }
         return result;
     }
+
+    // Batch, channels and the elements per (sample, channel), as the 32-bit ints the kernels loop with.
+    private static (int N, int C, int S) NormDims(string op, Tensor x) =>
+        (ShapeUtil.ToInt(op, x.Size(0), "the batch size"), ShapeUtil.ToInt(op, x.Size(1), "the channel count"),
+         ShapeUtil.ToInt(op, x.NumEl / Math.Max(1L, x.Size(0) * x.Size(1)), "the elements per sample and channel"));
 
     /// <summary>
     /// Local response normalisation across channels (AlexNet): y = x / (k + α/n · Σ x²)^β, the sum over the
@@ -67,8 +72,7 @@ public static partial class Functional
         CheckFloatOperands(op, x);
         if (x.Rank < 3) throw new ShapeException(op, $"expected an input of at least 3 dims (N, C, ...), got shape {ShapeUtil.Format(x.ShapeSpan)}");
         if (size < 1) throw new ArgumentValueException(op, $"size must be at least 1, got {size}");
-        int n = (int)x.Size(0), c = (int)x.Size(1);
-        int s = (int)(x.NumEl / Math.Max(1L, (long)n * c));
+        var (n, c, s) = NormDims(op, x);
         using var xc = x.ContiguousNoGrad();
         var y = Tensor.Empty(x.ShapeSpan, x.DType, x.Device, op: op);
         var p = new LrnParams(n, c, s, size, alpha, beta, k);
@@ -80,7 +84,7 @@ public static partial class Functional
             var dx = Tensor.Empty(x.ShapeSpan, x.DType, x.Device, op: op);
             x.Backend.LrnBackward(p, dx.View(op), gyc.View(op), xb.View(op), y.View(op));
             return [dx];
-        });
+        }, saved: [x, y]);
         if (OpTrace.IsActive) OpTrace.Annotate(result, ("size", size), ("alpha", alpha), ("beta", beta), ("k", k));
         return result;
     }

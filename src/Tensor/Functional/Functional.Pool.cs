@@ -66,10 +66,10 @@ public static partial class Functional
     /// <summary>PyTorch's pooling output size, including the ceil-mode rule that the last window must start inside the input or left padding.</summary>
     internal static int PoolOutSize(int input, int kernel, int stride, int pad, int dilation, bool ceil)
     {
-        long num = (long)input + 2 * pad - (long)dilation * (kernel - 1) - 1 + (ceil ? stride - 1 : 0);
+        long num = (long)input + 2L * pad - (long)dilation * (kernel - 1) - 1 + (ceil ? stride - 1L : 0);
         long o = (long)Math.Floor((double)num / stride) + 1;
-        if (ceil && (o - 1) * stride >= input + pad) o--;
-        return (int)o;
+        if (ceil && (o - 1) * stride >= (long)input + pad) o--;
+        return (int)Math.Clamp(o, int.MinValue, int.MaxValue); // callers reject o < 1; o cannot exceed the input size + 1
     }
 
     private static (int planes, int[] inSizes) PoolInput(string op, int spatial, Tensor x)
@@ -79,8 +79,24 @@ public static partial class Functional
         if (x.Rank != spatial + 2)
             throw new ShapeException(op, $"expected a {spatial + 2}-D input ({(spatial == 2 ? "N, C, H, W" : "N, C, T, H, W")}), got shape {ShapeUtil.Format(x.ShapeSpan)}");
         var inSizes = new int[spatial];
-        for (int d = 0; d < spatial; d++) inSizes[d] = (int)x.Size(2 + d);
-        return ((int)(x.Size(0) * x.Size(1)), inSizes);
+        for (int d = 0; d < spatial; d++) inSizes[d] = ShapeUtil.ToInt(op, x.Size(2 + d), $"the input size of spatial dim {d}");
+        long plane = 1;
+        foreach (var n in inSizes) plane = ShapeUtil.ToInt(op, plane * n, "the input plane (spatial elements per channel)");
+        return (ShapeUtil.ToInt(op, x.Size(0) * x.Size(1), "the number of planes (N × C)"), inSizes);
+    }
+
+    // The window tables cost 12 bytes per output position and dim, and the output's size is known before they are
+    // built: both are checked first, so an absurd output size is a typed error rather than a failed allocation.
+    private static void CheckPoolOutput(string op, Tensor x, int[] outSizes)
+    {
+        long plane = 1, positions = 0;
+        foreach (var o in outSizes) { plane = ShapeUtil.ToInt(op, plane * o, "the output plane (spatial elements per channel)"); positions += o; }
+        long bytes = ShapeUtil.CheckedBytes(op, PoolOutShape(x, outSizes), x.DType.ElementSize());
+        // The tables are host memory on every device, the meta device included (where they are the only cost).
+        if (12 * positions > Engine.Kernels.Cpu.HostBlockCache.PhysicalBytes / 4)
+            throw new ShapeException(op, $"output size {ShapeUtil.Format(PoolOutShape(x, outSizes))} needs {12 * positions} bytes of pooling window tables, " +
+                "more than a quarter of the machine's memory");
+        if (x.Device.Type == DeviceType.Cpu) Engine.Kernels.Cpu.HostBlockCache.CheckFits(op, bytes);
     }
 
     private static long[] PoolOutShape(Tensor x, int[] outSizes)
@@ -111,15 +127,23 @@ public static partial class Functional
         for (int d = 0; d < spatial; d++)
         {
             int k = kernel[d], s = stride[d], p = padding[d], dl = dilation[d], n = inSizes[d];
-            if (2 * p > (k - 1) * dl + 1) throw new ArgumentValueException(op, $"padding should be at most half of the effective kernel size, got padding {p} for kernel {k} and dilation {dl}");
+            if (2L * p > (long)(k - 1) * dl + 1) throw new ArgumentValueException(op, $"padding should be at most half of the effective kernel size, got padding {p} for kernel {k} and dilation {dl}");
             int o = PoolOutSize(n, k, s, p, dl, ceilMode);
             if (o < 1) throw new ShapeException(op, $"input of shape {ShapeUtil.Format(x.ShapeSpan)} is too small for kernel {ShapeUtil.Format(kernel.Select(v => (long)v).ToArray())}: output size would be {o}");
             outSizes[d] = o;
+        }
+        CheckPoolOutput(op, x, outSizes);
+        for (int d = 0; d < spatial; d++)
+        {
+            int k = kernel[d], s = stride[d], p = padding[d], dl = dilation[d], n = inSizes[d], o = outSizes[d];
             start[d] = new int[o]; end[d] = new int[o]; div[d] = new int[o];
             for (int i = 0; i < o; i++)
             {
-                int st = i * s - p, en = Math.Min(st + (k - 1) * dl + 1, n);
-                while (st < 0) st += dl;
+                // In long: i·s − p and the window's far end can pass the int range before being clamped to the input.
+                long st0 = (long)i * s - p;
+                int en = (int)Math.Min(st0 + (long)(k - 1) * dl + 1, n);
+                if (st0 < 0) st0 += (-st0 + dl - 1) / dl * dl; // the first dilated tap inside the input
+                int st = (int)Math.Min(st0, n);
                 // A dilated window over a tiny input can skip every real position: it would have no maximum and
                 // an index outside the plane (which backward would write through).
                 if (st >= en) throw new ShapeException(op, $"input of shape {ShapeUtil.Format(x.ShapeSpan)} is too small for kernel {k} with padding {p} and dilation {dl} in spatial dim {d}: pooling window {i} holds no input element");
@@ -144,7 +168,7 @@ public static partial class Functional
             var dx = Tensor.Empty(x.ShapeSpan, x.DType, x.Device, op: op);
             x.Backend.MaxPoolBackward(g, dx.View(op), gyc.View(op), idx.View(op));
             return [dx];
-        });
+        }, saved: [idx]);
         return (result, idx);
     }
 
@@ -160,16 +184,22 @@ public static partial class Functional
         for (int d = 0; d < spatial; d++)
         {
             int k = kernel[d], s = stride[d], p = padding[d], n = inSizes[d];
-            if (2 * p > k) throw new ArgumentValueException(op, $"padding should be at most half of the kernel size, got padding {p} for kernel {k}");
+            if (2L * p > k) throw new ArgumentValueException(op, $"padding should be at most half of the kernel size, got padding {p} for kernel {k}");
             int o = PoolOutSize(n, k, s, p, 1, ceilMode);
             if (o < 1) throw new ShapeException(op, $"input of shape {ShapeUtil.Format(x.ShapeSpan)} is too small for kernel {k}: output size would be {o}");
             outSizes[d] = o;
+        }
+        CheckPoolOutput(op, x, outSizes);
+        for (int d = 0; d < spatial; d++)
+        {
+            int k = kernel[d], s = stride[d], p = padding[d], n = inSizes[d], o = outSizes[d];
             start[d] = new int[o]; end[d] = new int[o]; div[d] = new int[o];
             for (int i = 0; i < o; i++)
             {
-                int st = i * s - p, en = Math.Min(st + k, n + p);
-                int padded = en - st;
-                st = Math.Max(st, 0); en = Math.Min(en, n);
+                // In long: the padded window can reach past the int range; its clamped ends cannot.
+                long st0 = (long)i * s - p, en0 = Math.Min(st0 + k, (long)n + p);
+                int padded = ShapeUtil.ToInt(op, en0 - st0, "the padded pooling window");
+                int st = (int)Math.Clamp(st0, 0, n), en = (int)Math.Clamp(en0, 0, n);
                 start[d][i] = st; end[d][i] = en;
                 div[d][i] = divisorOverride is not null ? 1 : countIncludePad ? padded : Math.Max(en - st, 1);
             }
@@ -206,6 +236,11 @@ public static partial class Functional
             int o = outSizes[d], n = inSizes[d];
             if (o < 1) throw new ArgumentValueException(op, $"output size must be positive, got {ShapeUtil.Format(outSizes.Select(v => (long)v).ToArray())}");
             if (n < 1) throw new ShapeException(op, $"input of shape {ShapeUtil.Format(x.ShapeSpan)} has an empty spatial dim");
+        }
+        CheckPoolOutput(op, x, outSizes);
+        for (int d = 0; d < spatial; d++)
+        {
+            int o = outSizes[d], n = inSizes[d];
             start[d] = new int[o]; end[d] = new int[o]; div[d] = new int[o];
             for (int i = 0; i < o; i++)
             {
