@@ -57,7 +57,7 @@ internal static class SamplingPlot
     public static void Write(string path, Sequential net, Tensor images, IReadOnlyList<string> titles)
     {
         var points = Points(net, images);
-        int n = (int)images.Size(0), height = (int)images.Size(2), width = (int)images.Size(3), gap = 8;
+        int n = (int)images.Size(0), height = (int)images.Size(2), width = (int)images.Size(3), gap = width;   // room for points outside the image
         var canvas = new double[height, n * (width + gap) - gap];
         for (int r = 0; r < height; r++)
             for (int c = 0; c < canvas.GetLength(1); c++) canvas[r, c] = double.NaN;
@@ -81,9 +81,9 @@ internal static class SamplingPlot
         hm.NaNCellColor = ScottPlot.Colors.White;
         plot.MoveToBottom(hm);
         plot.Title($"Sampling locations of the centre unit of the last deformable layer (red: {points[0].Learned.Count:N0} learned; blue: regular grid; green: the unit)");
-        plot.Axes.SetLimits(-6, canvas.GetLength(1) + 5, -6, height + 6);
+        plot.Axes.SetLimits(-gap / 2.0, canvas.GetLength(1) + gap / 2.0, -gap / 2.0, height + gap / 2.0);
         plot.Axes.SquareUnits();
-        plot.SavePng(path, 300 * n, 420);
+        plot.SavePng(path, 330 * n, 460);
     }
 
     private static void Markers(ScottPlot.Plot plot, List<(double Y, double X)> points, int x0, int height, ScottPlot.Color color, float size, ScottPlot.MarkerShape shape)

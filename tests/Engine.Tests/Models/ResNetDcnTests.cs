@@ -11,8 +11,9 @@ namespace Engine.Tests.Models;
 [TestFixture]
 public sealed class ResNetDcnTests
 {
+    // resnet50_dcn shares the code path (Bottleneck's conv2 instead of both BasicBlock convs); the zoo builds, trains and
+    // compares it with PyTorch, so its 2 x 26M-parameter build is not repeated here
     [TestCase("resnet18_dcn", "resnet18", 2 + 2 + 2, 2)]
-    [TestCase("resnet50_dcn", "resnet50", 4 + 6 + 3, 1)]
     public void ThreeByThreeConvsOfLayer2To4AreDeformable(string name, string plainName, int blocks, int perBlock)
     {
         using var model = ModelRegistry.Create(name, new ModelOptions(10, 3, new Generator(0)));
