@@ -55,6 +55,12 @@ public sealed class OnnxExportTests
                 else if (bname.EndsWith("running_var", StringComparison.Ordinal)) b.CopyFrom(Tensor.Rand(b.Shape, b.DType, g).Add(0.5));
         int size = Math.Max(info.MinSize, Math.Min(32, info.DefaultSize));
         long[] shape = [1, .. info.InputShape(size, info.IsVideo ? Math.Min(info.Frames, 4) : null)];
+        if (model.NamedModules().Any(m => m.Module is DeformConv2d or DeformConv2dPack))
+        {
+            // ONNX's DeformConv arrived in opset 19: at opset 17 the export must refuse, naming the op.
+            Assert.That(() => Onnx.ToBytes(model, shape), Throws.TypeOf<OnnxExportException>().With.Message.Contains("deform_im2col"));
+            return;
+        }
         var bytes = Onnx.ToBytes(model, shape);
         var x = Tensor.Randn(shape, DType.Float32, g);
         using var expected = Tensor.NoGrad();
