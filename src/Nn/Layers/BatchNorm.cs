@@ -14,8 +14,8 @@ public abstract class BatchNormBase : Module
     public long NumFeatures { get; }
     /// <summary>Added to the variance.</summary>
     public double Eps { get; }
-    /// <summary>Running-average factor, or null for a cumulative average.</summary>
-    public double? Momentum { get; }
+    /// <summary>Running-average factor, or null for a cumulative average (settable, as PyTorch's attribute: <see cref="BatchNormStatistics"/> uses it).</summary>
+    public double? Momentum { get; set; }
     /// <summary>Whether running statistics are kept (otherwise batch statistics are used in eval too).</summary>
     public bool TrackRunningStats { get; }
 
@@ -45,6 +45,15 @@ public abstract class BatchNormBase : Module
             RegisterBuffer("running_var", Tensor.Ones([numFeatures], dtype));
             RegisterBuffer("num_batches_tracked", Tensor.Zeros([], DType.Int64));
         }
+    }
+
+    /// <summary>Running statistics back to their initial values (mean 0, variance 1, no batches tracked), as PyTorch's reset_running_stats.</summary>
+    public void ResetRunningStats()
+    {
+        using var _ = Tensor.NoGrad();
+        RunningMean?.FillInPlace(0);
+        RunningVar?.FillInPlace(1);
+        NumBatchesTracked?.FillInPlace(0);
     }
 
     /// <inheritdoc/>
