@@ -27,14 +27,10 @@ internal static class EvalCommand
         try
         {
             OptionFiles.ReadableFile("--checkpoint", checkpoint);
-            var recorded = RecordedValues(checkpoint);
-            string? Recorded(string key) => recorded.GetValueOrDefault(key);
-            var info = ModelRegistry.Info(modelName ?? Recorded("model") ?? "lenet5");
             var dataInfo = FashionMnist.Info;
-            // The side training used (recorded since --image-size exists), else the rule train applies by default.
-            int side = ModelInput.Side(info, dataInfo, int.TryParse(Recorded("image_size"), CultureInfo.InvariantCulture, out int size) ? size : 0);
+            var (info, side, auxLogits) = ModelInput.FromCheckpoint(checkpoint, modelName, dataInfo);
             var device = TrainCommand.ResolveDevice(deviceName, log);
-            using var net = info.Create(ModelInput.Options(dataInfo) with { AuxLogits = Recorded("aux_logits") != "false" });
+            using var net = info.Create(ModelInput.Options(dataInfo) with { AuxLogits = auxLogits });
             var ckpt = Checkpoint.Load(checkpoint, net);
             net.To(device);
             var test = FashionMnist.Load(data, train: false);
@@ -60,26 +56,5 @@ internal static class EvalCommand
             log.WriteLine(EngineCommand.Describe(e));
             return 2;
         }
-    }
-
-    /// <summary>The string values 'engine train' recorded in the checkpoint's "extra" metadata (model, image size, heads).</summary>
-    private static Dictionary<string, string> RecordedValues(string checkpoint)
-    {
-        var header = SafeTensors.ReadHeader(checkpoint);
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!header.Metadata.TryGetValue("extra", out var json)) return result;
-        try
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(json);
-            if (doc.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
-                throw new CheckpointException("eval", checkpoint, "the 'extra' metadata is not a JSON object");
-            foreach (var p in doc.RootElement.EnumerateObject())
-                if (p.Value.ValueKind == System.Text.Json.JsonValueKind.String) result[p.Name] = p.Value.GetString()!;
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new CheckpointException("eval", checkpoint, $"the 'extra' metadata is not valid JSON: {e.Message}", e);
-        }
-        return result;
     }
 }

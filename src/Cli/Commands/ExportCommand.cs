@@ -33,15 +33,12 @@ internal static class ExportCommand
         try
         {
             if (batch < 1) throw new ArgumentValueException("export", $"--batch must be at least 1, got {batch}");
-            if (!File.Exists(checkpoint)) throw new ArgumentValueException("export", $"no checkpoint '{checkpoint}'");
-            var metadata = SafeTensors.ReadHeader(checkpoint).Metadata;
-            string? recorded = PretrainedWeights.RecordedModel(metadata);
-            var info = ModelRegistry.Info(modelName ?? recorded ?? "lenet5");
-            if (info.IsVideo) throw new ArgumentValueException("export", $"{info.Name} is a video model; export it in code with Onnx.Export(model, [N, C, T, H, W], path)");
+            OptionFiles.ReadableFile("checkpoint", checkpoint);
             var dataInfo = FashionMnist.Info;
-            int side = ModelInput.Side(info, dataInfo, RecordedSide(metadata));
+            var (info, side, auxLogits) = ModelInput.FromCheckpoint(checkpoint, modelName, dataInfo);
+            if (info.IsVideo) throw new ArgumentValueException("export", $"{info.Name} is a video model; export it in code with Onnx.Export(model, [N, C, T, H, W], path)");
             // Auxiliary heads as trained (the checkpoint holds them); in eval mode they do not run, so the graph has none.
-            using var net = info.Create(ModelInput.Options(dataInfo) with { AuxLogits = Recorded(metadata, "aux_logits") != "false" });
+            using var net = info.Create(ModelInput.Options(dataInfo) with { AuxLogits = auxLogits });
             Checkpoint.Load(checkpoint, net);
             long[] shape = [batch, dataInfo.Channels, side, side];
             Onnx.Export(net, shape, output);
@@ -49,26 +46,10 @@ internal static class ExportCommand
                 $"wrote {output} ({format}, opset 17): {info.Name}, input 'input' [{string.Join(", ", shape)}] float32, output 'output' [{batch}, {dataInfo.NumClasses}]"));
             return 0;
         }
-        catch (EngineException e)
+        catch (Exception e) when (EngineCommand.IsUserError(e))
         {
-            log.WriteLine($"error: {e.Message}");
+            log.WriteLine(EngineCommand.Describe(e));
             return 2;
         }
-    }
-
-    private static int RecordedSide(IReadOnlyDictionary<string, string> metadata) =>
-        int.TryParse(Recorded(metadata, "image_size"), CultureInfo.InvariantCulture, out int s) ? s : 0;
-
-    // A string value training recorded in the checkpoint's "extra" metadata, or null.
-    private static string? Recorded(IReadOnlyDictionary<string, string> metadata, string key)
-    {
-        if (!metadata.TryGetValue("extra", out var json)) return null;
-        try
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(json);
-            return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && doc.RootElement.TryGetProperty(key, out var v)
-                && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
-        }
-        catch (System.Text.Json.JsonException) { return null; }
     }
 }

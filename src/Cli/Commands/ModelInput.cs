@@ -12,6 +12,19 @@ namespace Engine.Cli;
 /// </summary>
 internal static class ModelInput
 {
+    /// <summary>
+    /// The model a checkpoint of 'engine train' holds, from the values training recorded in it (model, image side,
+    /// auxiliary heads): <paramref name="modelName"/> when given, else the recorded one (lenet5 for checkpoints that
+    /// record none); the side training used, else the rule train applies by default.
+    /// </summary>
+    public static (ModelInfo Info, int Side, bool AuxLogits) FromCheckpoint(string checkpoint, string? modelName, DatasetInfo data)
+    {
+        var recorded = Checkpoint.ReadExtra(checkpoint);
+        var info = ModelRegistry.Info(modelName ?? recorded.GetValueOrDefault("model") ?? "lenet5");
+        int side = Side(info, data, int.TryParse(recorded.GetValueOrDefault("image_size"), System.Globalization.CultureInfo.InvariantCulture, out int s) ? s : 0);
+        return (info, side, recorded.GetValueOrDefault("aux_logits") != "false");
+    }
+
     /// <summary>The side images are given to <paramref name="info"/>: <paramref name="requested"/> when above 0, else max(dataset side, minimum input).</summary>
     public static int Side(ModelInfo info, DatasetInfo data, int requested = 0)
     {

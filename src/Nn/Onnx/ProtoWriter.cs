@@ -46,12 +46,9 @@ internal sealed class ProtoWriter
     {
         var inner = new ProtoWriter();
         body(inner);
-        inner.Flush();
         Tag(field, 2);
         Varint((ulong)inner.Length);
-        Flush();
-        _segments.AddRange(inner._segments);
-        Length += inner.Length;
+        inner.CopyTo(this);
     }
 
     /// <summary>Appends everything written to this writer to <paramref name="other"/> (by reference).</summary>

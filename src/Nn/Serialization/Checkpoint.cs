@@ -190,6 +190,12 @@ public static class Checkpoint
         return v;
     }
 
+    /// <summary>
+    /// The extra strings <paramref name="path"/> was saved with (<see cref="Save"/>'s <c>extra</c>; empty when none), read from
+    /// the header alone; malformed extra values raise <see cref="CheckpointException"/> naming the file, as <see cref="Load"/> does.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ReadExtra(string path) => ParseExtra(path, SafeTensors.ReadHeader(path).Metadata);
+
     private static Dictionary<string, string> ParseExtra(string path, IReadOnlyDictionary<string, string> meta)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
