@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch's side of issue 19's CPU comparison: the cases of benchmarks/Engine.Benchmarks/CpuVsTorch.cs, timed the
-same way (warm-up calls, then timed calls until both --reps and --min-seconds are reached; median).
+same way (warm-up calls for at least --warmup-seconds, then timed calls until both --reps and --min-seconds are reached; median).
 
     /usr/bin/python3 benchmarks/cpu_vs_torch.py --threads 2 --cases gemm1024,conv_fwd --json out.json
 
@@ -16,9 +16,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from torch_reference import build  # noqa: E402
 
 
-def timed(fn, warmup, reps, min_seconds, clock):
-    for _ in range(warmup):
-        fn()
+def timed(fn, warmup, reps, min_seconds, clock, warmup_seconds=0.0):
+    # Both sides warm up for the same calls and seconds (the engine's JIT needs the seconds; PyTorch gets them too).
+    i, start = 0, time.perf_counter()
+    while i < warmup or time.perf_counter() - start < warmup_seconds:
+        fn(); i += 1
     times, start = [], time.perf_counter()
     while len(times) < reps or (time.perf_counter() - start < min_seconds and len(times) < 100_000):
         t0 = clock(); fn(); times.append(clock() - t0)
@@ -110,6 +112,7 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--cases", required=True)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--warmup-seconds", type=float, default=2.0)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--min-seconds", type=float, default=1.0)
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="cpu: process CPU time, as the engine's --clock cpu")
@@ -121,7 +124,7 @@ def main():
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, clock {a.clock}")
     rows = []
     for name in a.cases.split(","):
-        median = timed(create(name), a.warmup, a.reps, a.min_seconds, clock)
+        median = timed(create(name), a.warmup, a.reps, a.min_seconds, clock, a.warmup_seconds)
         rows.append({"case": name, "seconds": median})
         print(f"{name:<28} {median * 1e3:10.3f} ms", flush=True)
     if a.json:

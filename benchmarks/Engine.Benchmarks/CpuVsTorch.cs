@@ -27,7 +27,7 @@ namespace Engine.Benchmarks;
 /// <item>Single ops for profiling, forward + sum + backward: <c>conv:N:C:O:H:K:stride:groups</c> (square, padding K/2,
 /// no bias) and <c>bnrelu:N:C:H</c> (training batch norm then ReLU).</item>
 /// </list>
-/// Usage: <c>--cpu-vs-torch [--print-cases] [--cases a,b,...] [--warmup N] [--reps N] [--min-seconds S] [--clock wall|cpu] [--json file]</c>.
+/// Usage: <c>--cpu-vs-torch [--print-cases] [--cases a,b,...] [--warmup N] [--warmup-seconds S] [--reps N] [--min-seconds S] [--clock wall|cpu] [--json file]</c>.
 /// <c>--clock cpu</c> times each call by the process's CPU time (clock_gettime(CLOCK_PROCESS_CPUTIME_ID), the clock of
 /// python's time.process_time) instead of the wall clock: on a machine shared with other work, a single-threaded run
 /// then counts only the time it actually ran, not the time it waited for a core.
@@ -61,6 +61,7 @@ public static partial class CpuVsTorch
         int warmup = int.Parse(Option(args, "--warmup") ?? "3", CultureInfo.InvariantCulture);
         int reps = int.Parse(Option(args, "--reps") ?? "10", CultureInfo.InvariantCulture);
         double minSeconds = double.Parse(Option(args, "--min-seconds") ?? "1", CultureInfo.InvariantCulture);
+        double warmupSeconds = double.Parse(Option(args, "--warmup-seconds") ?? "2", CultureInfo.InvariantCulture);
         string? json = Option(args, "--json");
         bool cpuClock = (Option(args, "--clock") ?? "wall") switch
         {
@@ -75,7 +76,7 @@ public static partial class CpuVsTorch
         {
             double median;
             using (var c = Create(name))
-                median = Time(c.Step, warmup, reps, minSeconds, cpuClock);
+                median = Time(c.Step, warmup, reps, minSeconds, cpuClock, warmupSeconds);
             Console.WriteLine($"{name,-28} {median * 1e3,10:F3} ms");
             sb.Append(first ? "" : ",\n").Append(CultureInfo.InvariantCulture, $" {{\"case\": \"{name}\", \"seconds\": {median:R}}}");
             first = false;
@@ -91,10 +92,16 @@ public static partial class CpuVsTorch
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    /// <summary>Median seconds of <paramref name="step"/> after <paramref name="warmup"/> calls.</summary>
-    public static double Time(Action step, int warmup, int reps, double minSeconds, bool cpuClock = false)
+    /// <summary>
+    /// Median seconds of <paramref name="step"/> after at least <paramref name="warmup"/> calls and
+    /// <paramref name="warmupSeconds"/> of warm-up. The time floor matters: .NET compiles a method first without
+    /// optimisation and recompiles it optimised only after ~30 calls and a quiet 100 ms, so a few warm-up calls of a
+    /// 50 ms training step time partly unoptimised code (the conv-BN-ReLU step measured 84 ms after 3 calls, 52 ms after 40).
+    /// </summary>
+    public static double Time(Action step, int warmup, int reps, double minSeconds, bool cpuClock = false, double warmupSeconds = 0)
     {
-        for (int i = 0; i < warmup; i++) step();
+        var warm = Stopwatch.StartNew();
+        for (int i = 0; i < warmup || warm.Elapsed.TotalSeconds < warmupSeconds; i++) step();
         var times = new List<double>();
         var total = Stopwatch.StartNew();
         while (times.Count < reps || (total.Elapsed.TotalSeconds < minSeconds && times.Count < 100_000))

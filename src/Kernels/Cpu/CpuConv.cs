@@ -9,7 +9,8 @@ namespace Engine.Kernels.Cpu;
 /// unfolds each sample's input into a [Cg·kvol, P] matrix (P output positions), so the convolution of one
 /// group is W_g [Og, Cg·kvol] · col. Backward data is W_gᵀ · dy folded back with col2im, backward weight
 /// dy · colᵀ summed over the batch. Samples are spread over cores (each with its own col buffer and a
-/// single-threaded GEMM); a batch of one instead gives every core to the GEMM. A 1×1, stride-1, unpadded
+/// single-threaded GEMM); a batch of one instead gives every core to the GEMM. Small planes put several samples
+/// side by side in one col matrix, so one GEMM covers about <see cref="TargetColumns"/> output positions. A 1×1, stride-1, unpadded
 /// convolution skips im2col: the input already is the col matrix. Depthwise convolutions (one input channel per
 /// group) go to <see cref="CpuDepthwiseConv"/> instead.
 /// </summary>
@@ -23,18 +24,19 @@ public static unsafe class CpuConv
     }
 
     /// <summary>Unfolds one group of one sample: x [Cg, D, H, W] → col [Cg·kvol, P].</summary>
-    public static void Im2Col<T>(ConvGeometry g, T* x, T* col) where T : unmanaged, INumber<T> => Walk(g, x, col, fold: false);
+    public static void Im2Col<T>(ConvGeometry g, T* x, T* col) where T : unmanaged, INumber<T> => Walk(g, x, col, g.OutPlane, fold: false);
 
     /// <summary>Folds col [Cg·kvol, P] back into dx [Cg, D, H, W], adding overlapping contributions.</summary>
-    public static void Col2Im<T>(ConvGeometry g, T* col, T* dx) where T : unmanaged, INumber<T> => Walk(g, dx, col, fold: true);
+    public static void Col2Im<T>(ConvGeometry g, T* col, T* dx) where T : unmanaged, INumber<T> => Walk(g, dx, col, g.OutPlane, fold: true);
 
     /// <summary>
     /// The im2col row walk shared by both directions: for every col row (c, i, j, l) and output row (od, oh), the input
     /// row it reads. Unfold copies it into col (zeros where the window leaves the input); fold adds col back into x.
+    /// Col rows are <paramref name="ld"/> apart, so several samples' unfoldings can sit side by side in one matrix.
     /// Geometry is hoisted into locals: rows of small feature maps are 8–32 elements, so per-row overhead dominates.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Walk<T>(ConvGeometry g, T* x, T* col, bool fold) where T : unmanaged, INumber<T>
+    private static void Walk<T>(ConvGeometry g, T* x, T* col, long ld, bool fold) where T : unmanaged, INumber<T>
     {
         int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2);
         int P = oD * oH * oW;
@@ -49,7 +51,7 @@ public static unsafe class CpuConv
                 for (int j = 0; j < kH; j++)
                     for (int l = 0; l < kW; l++, row++)
                     {
-                        T* crow = col + row * P;
+                        T* crow = col + row * ld;
                         int iw0 = -pw + l * dw;
                         // Output columns [lo, hi) read input columns ow·sw + iw0 inside [0, inW).
                         int lo = iw0 >= 0 ? 0 : Math.Min(oW, (-iw0 + sw - 1) / sw);
@@ -98,16 +100,41 @@ public static unsafe class CpuConv
 
     private static int Workers(int batch) => Math.Max(1, Math.Min(Environment.ProcessorCount, batch));
 
-    // Runs body(sample, worker) over the batch: samples split into contiguous chunks, one per worker.
-    private static void ForSamples(int batch, Action<int, int> body)
+    /// <summary>
+    /// Output positions one GEMM should cover. Planes smaller than this are unfolded side by side, several samples per
+    /// GEMM: an 8×8 plane alone gives a 64-column product whose weight packing costs as much as its arithmetic, and a
+    /// 1×1 plane (late pointwise layers) a single column of a 16-wide micro-kernel.
+    /// </summary>
+    internal const int TargetColumns = 256;
+
+    /// <summary>
+    /// Runs body(first sample, samples, worker) over the batch: samples split into contiguous chunks, one per worker,
+    /// each chunk walked in groups that fill <see cref="TargetColumns"/> output positions.
+    /// </summary>
+    private static void ForGroups(ConvGeometry g, Action<int, int, int> body)
     {
-        int workers = Workers(batch);
-        if (workers == 1) { for (int n = 0; n < batch; n++) body(n, 0); return; }
-        int per = (batch + workers - 1) / workers;
-        Parallel.For(0, workers, w =>
+        int batch = g.Batch, workers = Workers(batch), per = (batch + workers - 1) / workers;
+        int group = Math.Clamp(TargetColumns / Math.Max(1, g.OutPlane), 1, per);
+        void Chunk(int w)
         {
-            for (int n = w * per; n < Math.Min(batch, (w + 1) * per); n++) body(n, w);
-        });
+            int end = Math.Min(batch, (w + 1) * per);
+            for (int n = w * per; n < end; n += group) body(n, Math.Min(group, end - n), w);
+        }
+        if (workers == 1) Chunk(0);
+        else Parallel.For(0, workers, Chunk);
+    }
+
+    // Moves rows of P elements between per-sample tensors (row r of sample s at src + s·sampleStride + r·P) and one
+    // matrix with the samples side by side (row r of sample s at buf + r·nb·P + s·P); toBuf picks the direction.
+    private static void Gather<T>(T* tensor, long sampleStride, T* buf, int rows, int P, int nb, bool toBuf) where T : unmanaged, INumber<T>
+    {
+        long ld = (long)nb * P;
+        for (int s = 0; s < nb; s++)
+            for (int r = 0; r < rows; r++)
+            {
+                T* t = tensor + s * sampleStride + (long)r * P, b = buf + r * ld + (long)s * P;
+                if (toBuf) RowOp(b, t, P, add: false); else RowOp(t, b, P, add: false);
+            }
     }
 
     /// <summary>y [N, O, oD, oH, oW] = conv(x [N, C, D, H, W], w [O, Cg, kD, kH, kW]) + bias (optional, [O]).</summary>
@@ -118,24 +145,33 @@ public static unsafe class CpuConv
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
         bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;
         nint xp = (nint)x, wp = (nint)w, bp = (nint)bias, yp = (nint)y;
-        ForSamples(g.Batch, (n, _) =>
+        ForGroups(g, (n0, nb, _) =>
         {
-            T* col = pointwise ? null : (T*)Scratch.Get(2, (long)K * P * sizeof(T));
+            long cols = (long)nb * P;
+            bool direct = pointwise && nb == 1; // the input already is the col matrix
+            T* col = direct ? null : (T*)Scratch.Get(2, K * cols * sizeof(T));
+            T* outBuf = nb == 1 ? null : (T*)Scratch.Get(3, Og * cols * sizeof(T));
             for (int grp = 0; grp < g.Groups; grp++)
             {
-                T* xs = (T*)xp + n * inSample + (long)grp * cg * g.InPlane;
+                T* xs = (T*)xp + n0 * inSample + (long)grp * cg * g.InPlane;
                 T* src = xs;
-                if (!pointwise) { Im2Col(g, xs, col); src = col; }
-                T* ys = (T*)yp + n * outSample + (long)grp * Og * P;
-                CpuGemm.Gemm(Og, P, K, (T*)wp + (long)grp * Og * K, K, 1, src, P, 1, ys, P, false, parallelGemm);
+                if (!direct)
+                {
+                    for (int s = 0; s < nb; s++) Walk(g, xs + s * inSample, col + (long)s * P, cols, fold: false);
+                    src = col;
+                }
+                T* ys = (T*)yp + n0 * outSample + (long)grp * Og * P;
+                CpuGemm.Gemm(Og, (int)cols, K, (T*)wp + (long)grp * Og * K, K, 1, src, cols, 1, nb == 1 ? ys : outBuf, cols, false, parallelGemm);
+                if (nb > 1) Gather(ys, outSample, outBuf, Og, P, nb, toBuf: false);
             }
             if (bp != 0)
-                for (int o = 0; o < g.OutChannels; o++)
-                {
-                    T bv = ((T*)bp)[o];
-                    T* row = (T*)yp + n * outSample + (long)o * P;
-                    for (int p = 0; p < P; p++) row[p] += bv;
-                }
+                for (int s = 0; s < nb; s++)
+                    for (int o = 0; o < g.OutChannels; o++)
+                    {
+                        T bv = ((T*)bp)[o];
+                        T* row = (T*)yp + (n0 + s) * outSample + (long)o * P;
+                        for (int p = 0; p < P; p++) row[p] += bv;
+                    }
         });
     }
 
@@ -147,18 +183,25 @@ public static unsafe class CpuConv
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
         bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;
         nint dyp = (nint)dy, wp = (nint)w, dxp = (nint)dx;
-        ForSamples(g.Batch, (n, _) =>
+        ForGroups(g, (n0, nb, _) =>
         {
-            T* col = pointwise ? null : (T*)Scratch.Get(2, (long)K * P * sizeof(T));
+            long cols = (long)nb * P;
+            bool direct = pointwise && nb == 1;
+            T* col = direct ? null : (T*)Scratch.Get(2, K * cols * sizeof(T));
+            T* dyBuf = nb == 1 ? null : (T*)Scratch.Get(3, Og * cols * sizeof(T));
             for (int grp = 0; grp < g.Groups; grp++)
             {
-                T* dxs = (T*)dxp + n * inSample + (long)grp * cg * g.InPlane;
-                T* dys = (T*)dyp + n * outSample + (long)grp * Og * P;
+                T* dxs = (T*)dxp + n0 * inSample + (long)grp * cg * g.InPlane;
+                T* dys = (T*)dyp + n0 * outSample + (long)grp * Og * P;
                 T* wg = (T*)wp + (long)grp * Og * K;
-                if (pointwise) { CpuGemm.Gemm(K, P, Og, wg, 1, K, dys, P, 1, dxs, P, false, parallelGemm); continue; }
-                CpuGemm.Gemm(K, P, Og, wg, 1, K, dys, P, 1, col, P, false, parallelGemm);
-                new Span<T>(dxs, cg * g.InPlane).Clear();
-                Col2Im(g, col, dxs);
+                if (nb > 1) { Gather(dys, outSample, dyBuf, Og, P, nb, toBuf: true); dys = dyBuf; }
+                if (direct) { CpuGemm.Gemm(K, P, Og, wg, 1, K, dys, P, 1, dxs, P, false, parallelGemm); continue; }
+                CpuGemm.Gemm(K, (int)cols, Og, wg, 1, K, dys, cols, 1, col, cols, false, parallelGemm);
+                for (int s = 0; s < nb; s++)
+                {
+                    new Span<T>(dxs + s * inSample, cg * g.InPlane).Clear();
+                    Walk(g, dxs + s * inSample, col + (long)s * P, cols, fold: true);
+                }
             }
         });
     }
@@ -195,18 +238,27 @@ public static unsafe class CpuConv
         var partial = new T[workers][];
         for (int i = 0; i < workers; i++) partial[i] = new T[wSize];
         nint dyp = (nint)dy, xp = (nint)x;
-        ForSamples(g.Batch, (n, worker) =>
+        ForGroups(g, (n0, nb, worker) =>
         {
-            T* col = pointwise ? null : (T*)Scratch.Get(2, (long)K * P * sizeof(T));
+            long cols = (long)nb * P;
+            bool direct = pointwise && nb == 1;
+            T* col = direct ? null : (T*)Scratch.Get(2, K * cols * sizeof(T));
+            T* dyBuf = nb == 1 ? null : (T*)Scratch.Get(3, Og * cols * sizeof(T));
             fixed (T* acc = partial[worker])
             {
                 for (int grp = 0; grp < g.Groups; grp++)
                 {
-                    T* xs = (T*)xp + n * inSample + (long)grp * cg * g.InPlane;
+                    T* xs = (T*)xp + n0 * inSample + (long)grp * cg * g.InPlane;
                     T* src = xs;
-                    if (!pointwise) { Im2Col(g, xs, col); src = col; }
-                    T* dys = (T*)dyp + n * outSample + (long)grp * Og * P;
-                    CpuGemm.Gemm(Og, K, P, dys, P, 1, src, 1, P, acc + (long)grp * Og * K, K, true, parallelGemm);
+                    if (!direct)
+                    {
+                        for (int s = 0; s < nb; s++) Walk(g, xs + s * inSample, col + (long)s * P, cols, fold: false);
+                        src = col;
+                    }
+                    T* dys = (T*)dyp + n0 * outSample + (long)grp * Og * P;
+                    if (nb > 1) { Gather(dys, outSample, dyBuf, Og, P, nb, toBuf: true); dys = dyBuf; }
+                    // The reduction runs over every position of every sample in the group.
+                    CpuGemm.Gemm(Og, K, (int)cols, dys, cols, 1, src, 1, cols, acc + (long)grp * Og * K, K, true, parallelGemm);
                 }
             }
         });

@@ -13,12 +13,24 @@ internal static class CpuParallel
     /// <summary>Runs body(i) for i in [0, count); <paramref name="workPerItem"/> (elements touched) decides the split.</summary>
     public static void For(int count, long workPerItem, Action<int> body)
     {
-        int workers = (int)Math.Min(Math.Min(Environment.ProcessorCount, count), Math.Max(1, count * workPerItem / MinParallelWork));
+        int workers = Chunks(count, workPerItem);
         if (workers <= 1) { for (int i = 0; i < count; i++) body(i); return; }
         int per = (count + workers - 1) / workers;
         Parallel.For(0, workers, wk =>
         {
             for (int i = wk * per; i < Math.Min(count, (wk + 1) * per); i++) body(i);
         });
+    }
+
+    /// <summary>How many contiguous chunks (at most one per core) a loop of <paramref name="count"/> items should run in.</summary>
+    public static int Chunks(int count, long workPerItem) =>
+        (int)Math.Max(1, Math.Min(Math.Min(Environment.ProcessorCount, count), count * workPerItem / MinParallelWork));
+
+    /// <summary>Runs body(chunk, begin, end) for <paramref name="chunks"/> contiguous ranges covering [0, count).</summary>
+    public static void ForChunks(int count, int chunks, Action<int, int, int> body)
+    {
+        int per = (count + chunks - 1) / chunks;
+        if (chunks <= 1) { body(0, 0, count); return; }
+        Parallel.For(0, chunks, k => body(k, Math.Min(count, k * per), Math.Min(count, (k + 1) * per)));
     }
 }

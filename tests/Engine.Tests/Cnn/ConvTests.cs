@@ -197,6 +197,10 @@ public class ConvTests
             Case2(2, 2, 3, 1, 2, 3, 3, 3, [1, 1], [2, 2], [2, 2], [2, 2], true),    // more padding than input
             Case2(1, 2, 2, 1, 1, 1, 2, 2, [1, 1], [1, 0], [0, 1], [1, 1], true),    // 1x1 image, asymmetric padding
             Case2(2, 3, 2, 1, 7, 5, 2, 4, [3, 1], [0, 2], [1, 0], [1, 2], false),   // kernel larger than stride, odd sizes
+            // Small planes: several samples unfolded side by side into one GEMM, groups of uneven size per worker.
+            Case2(11, 4, 6, 2, 5, 4, 3, 3, [1, 1], [1, 1], [1, 1], [1, 1], true),
+            Case2(9, 6, 4, 1, 3, 3, 1, 1, [1, 1], [0, 0], [0, 0], [1, 1], true),    // pointwise, grouped samples
+            Case2(13, 3, 5, 1, 2, 2, 2, 2, [1, 1], [1, 0], [0, 1], [1, 1], false),  // 2×2 output planes
         };
         foreach (var c in cases)
         {
