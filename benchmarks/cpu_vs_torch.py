@@ -71,6 +71,7 @@ def step_case(model, batch, channels, size):
 
 
 def create(name):
+    f = name.split(":")
     torch.manual_seed(7)
     if name == "gemm1024":
         a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
@@ -79,6 +80,15 @@ def create(name):
             with torch.no_grad():
                 a @ b
         return mm
+    if f[0] == "gemm" and len(f) in (4, 5):
+        m, n, k = map(int, f[1:4])
+        a = torch.randn(m, k)
+        b = torch.randn(n, k).t() if len(f) == 5 and f[4] == "t" else torch.randn(k, n)
+
+        def mmk():
+            with torch.no_grad():
+                a @ b
+        return mmk
     if name in ("conv_fwd", "conv_fwdbwd"):
         return conv_case((64, 64, 32, 32), (64, 64, 3, 3), 1, name == "conv_fwdbwd")
     if name == "dwconv_fwdbwd":

@@ -24,6 +24,7 @@ namespace Engine.Benchmarks;
 /// <item><c>convbn6_b1</c>, <c>lenet5_b1</c>, <c>mlp_b1</c> (784→128→10): the same steps at batch 1, where dispatch,
 /// allocation and threading costs dominate.</item>
 /// <item><c>model:name:size:batch</c>: a model-zoo SGD training step as in <see cref="ModelBenchmarks"/>.</item>
+/// <item><c>gemm:M:N:K</c> (optionally <c>:t</c>, B given transposed): one float32 product, for the conv layers' GEMM shapes.</item>
 /// <item>Single ops for profiling, forward + sum + backward: <c>conv:N:C:O:H:K:stride:groups</c> (square, padding K/2,
 /// no bias) and <c>bnrelu:N:C:H</c> (training batch norm then ReLU).</item>
 /// </list>
@@ -154,6 +155,13 @@ public static partial class CpuVsTorch
         }
         var f = name.Split(':');
         int I(int i) => int.Parse(f[i], CultureInfo.InvariantCulture);
+        if ((f.Length == 4 || f.Length == 5) && f[0] == "gemm")
+        {
+            bool bt = f.Length == 5 && f[4] == "t";
+            var a = Tensor.Randn([I(1), I(3)], DType.Float32, g).DetachFromDisposeScope();
+            var b = (bt ? Tensor.Randn([I(2), I(3)], DType.Float32, g).T : Tensor.Randn([I(3), I(2)], DType.Float32, g)).DetachFromDisposeScope();
+            return new Case(() => { using var _ = Tensor.NoGrad(); a.MatMul(b).Dispose(); }, a, b);
+        }
         if (f.Length == 8 && f[0] == "conv")
             return ConvCase(g, [I(1), I(2), I(4), I(4)], [I(3), I(2) / I(7), I(5), I(5)], I(7), backward: true, stride: I(6), padding: I(5) / 2);
         if (f.Length == 4 && f[0] == "bnrelu")

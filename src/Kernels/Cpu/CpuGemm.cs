@@ -9,12 +9,15 @@ namespace Engine.Kernels.Cpu;
 /// Blocked matrix product C = A·B for float32 and float64 (Goto/BLIS structure): B is packed into KC×NR
 /// column panels, A into MR×KC row panels, so the micro-kernel streams both from contiguous memory and keeps
 /// an MR×NR tile of C (6 rows × two 256-bit vectors) in registers across the whole KC loop, doing one FMA per
-/// loaded pair. Blocks of A rows are spread over cores. A and B may have any strides (transposed views are
-/// packed directly, never copied first); C is row-major with row stride ldc.
+/// loaded pair. Cores each take a slice of the longer side of C and run the whole blocked product on it. A and B
+/// may have any strides (transposed views are packed directly, never copied first); C is row-major with row stride ldc.
 /// </summary>
 public static unsafe class CpuGemm
 {
     private const int MR = 6, KC = 256, NC = 4080; // NC: a multiple of both NRs (16, 8) below L2-sized B panels
+
+    /// <summary>Multiply-adds per core below which a product runs on one core (a hand-off costs a few microseconds).</summary>
+    private const double MinParallelMacs = 1 << 16;
 
     private static int NR<T>() where T : unmanaged => 2 * Vector256<T>.Count;
 
@@ -72,10 +75,25 @@ public static unsafe class CpuGemm
         int nr = NR<T>();
         if (k == 0) { if (!accumulate) for (int i = 0; i < m; i++) new Span<T>(c + i * ldc, n).Clear(); return; }
         int workers = parallel ? Environment.ProcessorCount : 1;
-        parallel &= workers > 1; // one core: blocks run inline, no task hand-off and no wait on a pool thread
-        // Row block height: enough blocks for every core, at most 16 micro-panels (fits L2 with a KC-deep B panel).
-        int mc = Math.Clamp((m + workers - 1) / workers, MR, 16 * MR);
-        mc = (mc + MR - 1) / MR * MR;
+        if (workers > 1 && (double)m * n * k >= MinParallelMacs * workers)
+        {
+            // One independent product per core over a slice of the longer side: each core packs its own panels, so no
+            // core waits for another's B panel and there is no barrier per KC step (1024³ on 2 cores: 12.6 → 11.9 ms).
+            bool splitN = n >= m;
+            int unit = splitN ? nr : MR, units = ((splitN ? n : m) + unit - 1) / unit;
+            int parts = Math.Min(workers, units), per = (units + parts - 1) / parts * unit;
+            nint aS = (nint)a, bS = (nint)b, cS = (nint)c;
+            int total = splitN ? n : m;
+            Parallel.For(0, parts, w =>
+            {
+                int s0 = w * per, len = Math.Min(per, total - s0);
+                if (len <= 0) return;
+                if (splitN) Blocked(m, len, k, (T*)aS, rsA, csA, (T*)bS + s0 * csB, rsB, csB, (T*)cS + s0, ldc, accumulate, false);
+                else Blocked(len, n, k, (T*)aS + s0 * rsA, rsA, csA, (T*)bS, rsB, csB, (T*)cS + s0 * ldc, ldc, accumulate, false);
+            });
+            return;
+        }
+        int mc = Math.Min(16 * MR, (m + MR - 1) / MR * MR); // at most 16 micro-panels: fits L2 beside a B micro-panel
         int mBlocks = (m + mc - 1) / mc;
         int ncMax = Math.Min(NC, (n + nr - 1) / nr * nr);
         nint aP = (nint)a, cP = (nint)c;
@@ -103,8 +121,7 @@ public static unsafe class CpuGemm
                                         Math.Min(MR, mcb - ir), Math.Min(nr, nc - jr), !first);
                         }
                     }
-                    if (mBlocks > 1 && parallel) Parallel.For(0, mBlocks, Block);
-                    else for (int blk = 0; blk < mBlocks; blk++) Block(blk);
+                    for (int blk = 0; blk < mBlocks; blk++) Block(blk);
                 }
             }
         }

@@ -119,6 +119,7 @@ public class MatMulTests
     private static readonly (int M, int K, int N)[] Sizes =
     [
         (1, 1, 1), (7, 13, 5), (65, 33, 129), (1, 64, 1), (33, 1, 17), (6, 256, 16), (13, 300, 70), (97, 40, 8), (5, 7, 4100), (32, 32, 32), (300, 20, 20),
+        (301, 40, 37), (70, 50, 1030), // over the per-core threshold: rows split over cores, then columns
     ];
 
     [Test]
