@@ -141,6 +141,7 @@ public static unsafe class CpuConv
     public static void Forward<T>(ConvGeometry g, T* x, T* w, T* bias, T* y) where T : unmanaged, INumber<T>
     {
         if (CpuDepthwiseConv.Applies(g)) { CpuDepthwiseConv.Forward(g, x, w, bias, y); return; }
+        if (CpuDirectConv.AppliesForward<T>(g)) { CpuDirectConv.Forward(g, x, w, bias, y); return; }
         int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
         bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;
@@ -179,6 +180,7 @@ public static unsafe class CpuConv
     public static void BackwardData<T>(ConvGeometry g, T* dy, T* w, T* dx) where T : unmanaged, INumber<T>
     {
         if (CpuDepthwiseConv.Applies(g)) { CpuDepthwiseConv.BackwardData(g, dy, w, dx); return; }
+        if (CpuDirectConv.AppliesBackwardData<T>(g)) { CpuDirectConv.BackwardData(g, dy, w, dx); return; }
         int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
         bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;

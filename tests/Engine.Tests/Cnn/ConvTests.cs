@@ -236,6 +236,36 @@ public class ConvTests
         }
     }
 
+    /// <summary>
+    /// The direct kernel (unit stride along W, vectorised along output rows; backward data too when every stride is 1)
+    /// on rows wide enough for its vectors with ragged ends, output channel counts that leave partial 6-channel tiles,
+    /// groups, strides along D/H, dilation, per-side padding, bias and permuted inputs.
+    /// </summary>
+    [Test]
+    public void DirectKernelMatchesTheDirectLoopOnWideRows()
+    {
+        var r = TestContext.CurrentContext.Random;
+        for (int t = 0; t < 40; t++)
+        {
+            int groups = r.Next(4) == 0 ? 2 : 1;
+            var c = new ConvCase { Spatial = t % 8 == 7 ? 3 : 2, N = r.Next(1, 4), Bias = r.NextBool(), Groups = groups };
+            c.C = groups * r.Next(1, 5); c.O = groups * r.Next(1, 14);
+            for (int d = 3 - c.Spatial; d < 3; d++)
+            {
+                c.In[d] = d == 2 ? r.Next(8, 41) : r.Next(1, 9);
+                c.K[d] = r.Next(1, 5);
+                c.Stride[d] = d < 2 && r.Next(3) == 0 ? 2 : 1;
+                c.Dil[d] = r.Next(4) == 0 ? 2 : 1;
+                c.PadB[d] = r.Next(0, 3);
+                c.PadE[d] = r.NextBool() ? c.PadB[d] : r.Next(0, 3);
+                c.In[d] = Math.Max(c.In[d], c.Dil[d] * (c.K[d] - 1) + 1 - c.PadB[d] - c.PadE[d]);
+            }
+            if (c.K[2] == 1) c.K[2] = 3; // not pointwise
+            c.In[2] = Math.Max(c.In[2], c.Dil[2] * (c.K[2] - 1) + 1);
+            CheckAgainstOracle(c, t % 2 == 0 ? DType.Float32 : DType.Float64, r);
+        }
+    }
+
     [Test]
     public void DepthwiseGradCheck()
     {

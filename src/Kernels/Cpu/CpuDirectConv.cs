@@ -1,0 +1,250 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Engine.Kernels.Cpu;
+
+/// <summary>
+/// Direct convolution for unit stride along W (any kernel, padding, dilation, H/D stride, groups), vectorised along
+/// the output rows: each output vector (V consecutive positions of a row) is Σ over (c, kd, kh, kw) of a weight times
+/// the input vector at a fixed offset in a zero-padded copy of the sample, so no im2col matrix is written and nothing
+/// is packed per sample. A register tile holds 6 output channels × 2 output vectors (12 accumulators): per tap, 2
+/// unaligned input loads and 6 weight broadcasts feed 12 FMAs, as in the GEMM micro-kernel, with the taps' offsets
+/// from a table (4 × 3 would need all 16 vector registers, and the JIT then spills 8 accumulators every tap). im2col + GEMM instead writes and packs a matrix kvol times the input's size, which on the small
+/// planes of CIFAR-sized networks costs as much as the arithmetic. Backward data with all strides 1 is the same
+/// kernel on the flipped, channel-swapped weights (<see cref="BackwardData{T}"/>).
+/// </summary>
+public static unsafe class CpuDirectConv
+{
+    private const int TileO = 6, TileS = 2;
+
+    /// <summary>
+    /// True when this kernel computes the forward pass of <paramref name="g"/>: unit stride along W, not pointwise (a
+    /// 1×1 conv is a plain GEMM on the input), no more than a quarter of each vector wasted past the row end, and the
+    /// padded sample addressable with 32-bit offsets.
+    /// </summary>
+    public static bool AppliesForward<T>(ConvGeometry g) where T : unmanaged
+    {
+        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported || g.Stride[2] != 1 || g.KernelVolume == 1) return false;
+        int v = Vector256<T>.Count, oW = g.Out(2);
+        if ((oW + v - 1) / v * v * 4 > 5 * oW) return false;
+        return (long)g.InPerGroup * Padded(g, 0) * Padded(g, 1) * PaddedW<T>(g) < int.MaxValue;
+    }
+
+    /// <summary>
+    /// True when backward data of <paramref name="g"/> runs here: all strides 1, no side padded by more than the dilated
+    /// kernel's extent − 1 (the transposed conv's padding k_eff − 1 − pad must not be negative), and the transposed
+    /// conv applies.
+    /// </summary>
+    public static bool AppliesBackwardData<T>(ConvGeometry g) where T : unmanaged
+    {
+        for (int d = 0; d < 3; d++)
+        {
+            int keff = g.Dilation[d] * (g.Kernel[d] - 1) + 1;
+            if (g.Stride[d] != 1 || g.PadBegin[d] > keff - 1 || g.PadEnd[d] > keff - 1) return false;
+        }
+        return AppliesForward<T>(Transposed(g));
+    }
+
+    private static int Padded(ConvGeometry g, int d) => g.In[d] + g.PadBegin[d] + g.PadEnd[d];
+
+    // Padded row length: room for the last (partial) output vector's loads at every kw tap.
+    private static int PaddedW<T>(ConvGeometry g) where T : unmanaged
+    {
+        int v = Vector256<T>.Count;
+        return Math.Max(Padded(g, 2), (g.Out(2) + v - 1) / v * v + g.Dilation[2] * (g.Kernel[2] - 1));
+    }
+
+    /// <summary>
+    /// The conv whose forward pass is g's backward data (all strides 1): input dy with O channels, output dx with C,
+    /// padding k_eff − 1 − pad on each side, same kernel and dilation.
+    /// </summary>
+    private static ConvGeometry Transposed(ConvGeometry g)
+    {
+        var pb = new int[3];
+        var pe = new int[3];
+        for (int d = 0; d < 3; d++)
+        {
+            int keff = g.Dilation[d] * (g.Kernel[d] - 1) + 1;
+            pb[d] = keff - 1 - g.PadBegin[d];
+            pe[d] = keff - 1 - g.PadEnd[d];
+        }
+        return new ConvGeometry(g.Batch, g.OutChannels, g.InChannels, g.Groups, g.OutSizes, g.Kernel, [1, 1, 1], pb, pe, g.Dilation);
+    }
+
+    /// <summary>y [N, O, oD, oH, oW] = conv(x, w) + bias (optional); requires <see cref="AppliesForward{T}"/>.</summary>
+    public static void Forward<T>(ConvGeometry g, T* x, T* w, T* bias, T* y) where T : unmanaged, INumber<T>
+    {
+        int og = g.OutPerGroup, K = g.InPerGroup * g.KernelVolume, tiles = (og + TileO - 1) / TileO;
+        var packed = new T[g.Groups * tiles * K * TileO];
+        fixed (T* wp = packed)
+        {
+            // packed[grp][tile][k][j] = w[grp·Og + tile·4 + j][k]; rows past Og are zero.
+            for (int grp = 0; grp < g.Groups; grp++)
+                for (int o = 0; o < og; o++)
+                {
+                    T* src = w + (long)(grp * og + o) * K;
+                    T* dst = wp + ((long)(grp * tiles + o / TileO) * K) * TileO + o % TileO;
+                    for (int k = 0; k < K; k++) dst[k * TileO] = src[k];
+                }
+            Run(g, x, wp, bias, y);
+        }
+    }
+
+    /// <summary>dx [N, C, D, H, W] = convᵀ(dy, w), overwritten; requires <see cref="AppliesBackwardData{T}"/>.</summary>
+    public static void BackwardData<T>(ConvGeometry g, T* dy, T* w, T* dx) where T : unmanaged, INumber<T>
+    {
+        var t = Transposed(g);
+        int cg = g.InPerGroup, og = g.OutPerGroup, kvol = g.KernelVolume, K = og * kvol, tiles = (cg + TileO - 1) / TileO;
+        var packed = new T[g.Groups * tiles * K * TileO];
+        fixed (T* wp = packed)
+        {
+            // The transposed conv's weight for output c, input o, tap q is w[o, c, flipped q].
+            for (int grp = 0; grp < g.Groups; grp++)
+                for (int c = 0; c < cg; c++)
+                {
+                    T* dst = wp + ((long)(grp * tiles + c / TileO) * K) * TileO + c % TileO;
+                    for (int o = 0; o < og; o++)
+                    {
+                        T* src = w + ((long)(grp * og + o) * cg + c) * kvol;
+                        for (int q = 0; q < kvol; q++) dst[(o * kvol + q) * TileO] = src[kvol - 1 - q];
+                    }
+                }
+            Run(t, dy, wp, null, dx);
+        }
+    }
+
+    // The forward pass over packed weights [groups][tiles][K][4]: samples over cores (a batch smaller than the cores
+    // splits output-channel tiles instead), each with its own padded copy of the input.
+    private static void Run<T>(ConvGeometry g, T* x, T* wp, T* bias, T* y) where T : unmanaged, INumber<T>
+    {
+        int v = Vector256<T>.Count;
+        int cg = g.InPerGroup, og = g.OutPerGroup, kvol = g.KernelVolume, K = cg * kvol, tiles = (og + TileO - 1) / TileO;
+        int dp = Padded(g, 0), hp = Padded(g, 1), wpd = PaddedW<T>(g);
+        int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2), P = g.OutPlane;
+        long padPlane = (long)dp * hp * wpd, inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
+        // Tap offsets into the padded sample, in the weights' (c, kd, kh, kw) order.
+        var off = new int[K];
+        for (int c = 0, k = 0; c < cg; c++)
+            for (int kd = 0; kd < g.Kernel[0]; kd++)
+                for (int kh = 0; kh < g.Kernel[1]; kh++)
+                    for (int kw = 0; kw < g.Kernel[2]; kw++, k++)
+                        off[k] = (int)(c * padPlane + ((long)kd * g.Dilation[0] * hp + (long)kh * g.Dilation[1]) * wpd + kw * g.Dilation[2]);
+        // Output vectors: (row, first column) pairs, V columns each (the last of a row may be partial).
+        int perRow = (oW + v - 1) / v, segs = oD * oH * perRow;
+        nint xp = (nint)x, wpp = (nint)wp, bp = (nint)bias, yp = (nint)y;
+        int oSplit = g.Batch >= Environment.ProcessorCount ? 1 : Math.Max(1, Math.Min(tiles, Environment.ProcessorCount / g.Batch));
+        int items = g.Batch * oSplit;
+        CpuParallel.For(items, (long)P * og * K / oSplit / 16, item =>
+        {
+            int n = item / oSplit, part = item % oSplit;
+            int t0 = part * tiles / oSplit, t1 = (part + 1) * tiles / oSplit;
+            T* pad = (T*)Scratch.Get(2, cg * padPlane * sizeof(T));
+            fixed (int* offp = off)
+                for (int grp = 0; grp < g.Groups; grp++)
+                {
+                    PadSample(g, (T*)xp + n * inSample + (long)grp * cg * g.InPlane, pad, dp, hp, wpd);
+                    T* ys = (T*)yp + n * outSample + (long)grp * og * P;
+                    for (int tile = t0; tile < t1; tile++)
+                    {
+                        int o0 = tile * TileO, mo = Math.Min(TileO, og - o0);
+                        T* wt = (T*)wpp + ((long)(grp * tiles + tile) * K) * TileO;
+                        T* bt = bp == 0 ? null : (T*)bp + grp * og + o0;
+                        for (int s0 = 0; s0 < segs; s0 += TileS)
+                            Tile(g, pad, offp, K, wt, bt, ys + (long)o0 * P, P, mo, s0, Math.Min(TileS, segs - s0), perRow, oH, oW, hp, wpd);
+                    }
+                }
+        });
+    }
+
+    // Zero-padded copy of one sample's group: [cg, D, H, W] → [cg, dp, hp, wpd] with the input at (padD, padH, padW).
+    private static void PadSample<T>(ConvGeometry g, T* x, T* pad, int dp, int hp, int wpd) where T : unmanaged, INumber<T>
+    {
+        int inD = g.In[0], inH = g.In[1], inW = g.In[2];
+        long padPlane = (long)dp * hp * wpd;
+        new Span<T>(pad, (int)(g.InPerGroup * padPlane)).Clear();
+        for (int c = 0; c < g.InPerGroup; c++)
+            for (int d = 0; d < inD; d++)
+                for (int h = 0; h < inH; h++)
+                {
+                    T* src = x + (((long)c * inD + d) * inH + h) * inW;
+                    T* dst = pad + c * padPlane + ((long)(d + g.PadBegin[0]) * hp + h + g.PadBegin[1]) * wpd + g.PadBegin[2];
+                    new ReadOnlySpan<T>(src, inW).CopyTo(new Span<T>(dst, inW));
+                }
+    }
+
+    // One register tile: output channels [0, mo) of the tile (rows P apart from y), output vectors s0 .. s0+ns−1.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile<T>(ConvGeometry g, T* pad, int* off, int K, T* wt, T* bias, T* y, long P, int mo, int s0, int ns,
+        int perRow, int oH, int oW, int hp, int wpd) where T : unmanaged, INumber<T>
+    {
+        int v = Vector256<T>.Count;
+        T* b0 = null, b1 = null;
+        long p0 = 0, p1 = 0;
+        int n0 = 0, n1 = 0;
+        for (int i = 0; i < TileS; i++)
+        {
+            // A missing second vector of a short last tile repeats the first one (computed, not stored).
+            int s = s0 + (i < ns ? i : 0), row = s / perRow, col = (s - row * perRow) * v;
+            int od = row / oH, oh = row - od * oH;
+            T* b = pad + ((long)od * g.Stride[0] * hp + (long)oh * g.Stride[1]) * wpd + col;
+            long pos = (long)row * oW + col;
+            int valid = i < ns ? Math.Min(v, oW - col) : 0;
+            if (i == 0) { b0 = b; p0 = pos; n0 = valid; }
+            else { b1 = b; p1 = pos; n1 = valid; }
+        }
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int k = 0; k < K; k++)
+        {
+            int o = off[k];
+            var x0 = Vector256.Load(b0 + o);
+            var x1 = Vector256.Load(b1 + o);
+            var w0 = Vector256.Create(wt[0]); c00 = Fmadd(w0, x0, c00); c01 = Fmadd(w0, x1, c01);
+            var w1 = Vector256.Create(wt[1]); c10 = Fmadd(w1, x0, c10); c11 = Fmadd(w1, x1, c11);
+            var w2 = Vector256.Create(wt[2]); c20 = Fmadd(w2, x0, c20); c21 = Fmadd(w2, x1, c21);
+            var w3 = Vector256.Create(wt[3]); c30 = Fmadd(w3, x0, c30); c31 = Fmadd(w3, x1, c31);
+            var w4 = Vector256.Create(wt[4]); c40 = Fmadd(w4, x0, c40); c41 = Fmadd(w4, x1, c41);
+            var w5 = Vector256.Create(wt[5]); c50 = Fmadd(w5, x0, c50); c51 = Fmadd(w5, x1, c51);
+            wt += TileO;
+        }
+        if (mo == TileO && n0 == v && n1 == v && bias == null)
+        {
+            // Full tile: straight into y (as the GEMM micro-kernel; any call here makes the JIT spill the accumulators).
+            T* q0 = y + p0, q1 = y + p1;
+            c00.Store(q0); c10.Store(q0 + P); c20.Store(q0 + 2 * P); c30.Store(q0 + 3 * P); c40.Store(q0 + 4 * P); c50.Store(q0 + 5 * P);
+            c01.Store(q1); c11.Store(q1 + P); c21.Store(q1 + 2 * P); c31.Store(q1 + 3 * P); c41.Store(q1 + 4 * P); c51.Store(q1 + 5 * P);
+            return;
+        }
+        T* acc = stackalloc T[2 * TileO * 8];
+        c00.Store(acc); c10.Store(acc + v); c20.Store(acc + 2 * v); c30.Store(acc + 3 * v); c40.Store(acc + 4 * v); c50.Store(acc + 5 * v);
+        T* acc1 = acc + TileO * v;
+        c01.Store(acc1); c11.Store(acc1 + v); c21.Store(acc1 + 2 * v); c31.Store(acc1 + 3 * v); c41.Store(acc1 + 4 * v); c51.Store(acc1 + 5 * v);
+        Put(y, p0, n0, mo, P, bias, acc);
+        Put(y, p1, n1, mo, P, bias, acc1);
+    }
+
+    // Stores one output vector of each of the tile's mo channels (buf: one vector per channel; n valid lanes), adding the bias.
+    private static void Put<T>(T* y, long pos, int n, int mo, long P, T* bias, T* buf) where T : unmanaged, INumber<T>
+    {
+        if (n == 0) return;
+        int v = Vector256<T>.Count;
+        for (int j = 0; j < mo; j++)
+        {
+            T* p = y + pos + j * P, b = buf + j * v;
+            if (bias != null) (Vector256.Load(b) + Vector256.Create(bias[j])).Store(b);
+            if (n == v) Vector256.Load(b).Store(p);
+            else for (int i = 0; i < n; i++) p[i] = b[i];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Fmadd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float) && System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            return System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double) && System.Runtime.Intrinsics.X86.Fma.IsSupported)
+            return System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return a * b + c;
+    }
+}
