@@ -212,6 +212,9 @@ public static unsafe class CpuConv
     public static void BackwardWeight<T>(ConvGeometry g, T* dy, T* x, T* dw, T* db) where T : unmanaged, INumber<T>
     {
         if (CpuDepthwiseConv.Applies(g)) CpuDepthwiseConv.BackwardWeight(g, dy, x, dw);
+        // Direct from 16×16 planes up (16 channels at 32×32: 1.4× faster than im2col + GEMM); on smaller planes its
+        // per-tile lane sums cost more than the unfold they save (64 channels at 8×8: 1.2× slower).
+        else if (CpuDirectConv.AppliesForward<T>(g) && g.OutPlane >= 256) CpuDirectConv.BackwardWeight(g, dy, x, dw);
         else BackwardWeightGemm(g, dy, x, dw);
         if (db == null) return;
         int P = g.OutPlane;

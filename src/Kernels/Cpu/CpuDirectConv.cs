@@ -114,6 +114,130 @@ public static unsafe class CpuDirectConv
         }
     }
 
+    /// <summary>
+    /// dw [O, Cg, kD, kH, kW] = Σ over samples and positions of dy · x at each tap, overwritten; requires
+    /// <see cref="AppliesForward{T}"/>. Vectorised along output rows like the forward pass: a register tile holds 6
+    /// output channels × 2 taps (12 accumulators of products dy·x, summed across lanes once per tile), fed per output
+    /// vector by 6 dy loads and 2 input loads at the taps' offsets. dy is copied with each row zero-padded to whole
+    /// vectors, so lanes past the row end add nothing. Small planes are processed several samples at a time so each
+    /// tile's lane sums are spread over enough positions.
+    /// </summary>
+    public static void BackwardWeight<T>(ConvGeometry g, T* dy, T* x, T* dw) where T : unmanaged, INumber<T>
+    {
+        int v = Vector256<T>.Count;
+        int cg = g.InPerGroup, og = g.OutPerGroup, kvol = g.KernelVolume, K = cg * kvol;
+        int dp = Padded(g, 0), hp = Padded(g, 1), wpd = PaddedW<T>(g);
+        int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2), P = g.OutPlane, rows = oD * oH, perRow = (oW + v - 1) / v, dyRow = perRow * v;
+        long padPlane = (long)dp * hp * wpd, padSample = cg * padPlane, dyPlane = (long)rows * dyRow, dySample = og * dyPlane;
+        long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P, wSize = (long)g.OutChannels * K;
+        var off = TapOffsets(g, padPlane, hp, wpd);
+        int workers = Math.Max(1, Math.Min(Environment.ProcessorCount, g.Batch)), per = (g.Batch + workers - 1) / workers;
+        int group = Math.Clamp(512 / Math.Max(1, P), 1, per);
+        var partial = new T[workers][];
+        for (int i = 0; i < workers; i++) partial[i] = new T[wSize];
+        nint xp = (nint)x, dyp = (nint)dy;
+        void Chunk(int worker)
+        {
+            int end = Math.Min(g.Batch, (worker + 1) * per);
+            T* acc = stackalloc T[2 * TileO * 8];
+            fixed (T* dwp = partial[worker])
+            fixed (int* offp = off)
+                for (int n0 = worker * per; n0 < end; n0 += group)
+                {
+                    int nb = Math.Min(group, end - n0);
+                    T* pad = (T*)Scratch.Get(2, nb * padSample * sizeof(T));
+                    T* dyb = (T*)Scratch.Get(3, nb * dySample * sizeof(T));
+                    for (int grp = 0; grp < g.Groups; grp++)
+                    {
+                        for (int s = 0; s < nb; s++)
+                        {
+                            PadSample(g, (T*)xp + (n0 + s) * inSample + (long)grp * cg * g.InPlane, pad + s * padSample, dp, hp, wpd);
+                            PadRows((T*)dyp + (n0 + s) * outSample + (long)grp * og * P, dyb + s * dySample, og * rows, oW, dyRow);
+                        }
+                        for (int o0 = 0; o0 < og; o0 += TileO)
+                        {
+                            int mo = Math.Min(TileO, og - o0);
+                            for (int k = 0; k < K; k += 2)
+                            {
+                                int k1 = Math.Min(k + 1, K - 1);
+                                WeightTile(g, pad, padSample, offp[k], offp[k1], dyb + o0 * dyPlane, dySample, dyPlane, mo, nb, oH, perRow, dyRow, hp, wpd, acc);
+                                for (int j = 0; j < mo; j++)
+                                {
+                                    T* row = dwp + (long)(grp * og + o0 + j) * K;
+                                    row[k] += Vector256.Sum(Vector256.Load(acc + 2 * j * v));
+                                    if (k1 != k) row[k1] += Vector256.Sum(Vector256.Load(acc + (2 * j + 1) * v));
+                                }
+                            }
+                        }
+                    }
+                }
+        }
+        if (workers == 1) Chunk(0);
+        else Parallel.For(0, workers, Chunk);
+        var dst = new Span<T>(dw, (int)wSize);
+        partial[0].CopyTo(dst);
+        for (int i = 1; i < workers; i++)
+            for (int j = 0; j < dst.Length; j++) dst[j] += partial[i][j];
+    }
+
+    // Copies rows of n elements into rows of ld (≥ n) elements, zero-filling each row's tail.
+    private static void PadRows<T>(T* src, T* dst, long rows, int n, int ld) where T : unmanaged, INumber<T>
+    {
+        for (long r = 0; r < rows; r++)
+        {
+            new ReadOnlySpan<T>(src + r * n, n).CopyTo(new Span<T>(dst + r * ld, n));
+            for (int i = n; i < ld; i++) dst[r * ld + i] = T.Zero;
+        }
+    }
+
+    // Lane-wise Σ over every output vector of nb samples of dy[j]·x at taps ka, kb, for the tile's mo channels (dy
+    // planes dyPlane apart; channels past mo repeat the last one, computed and not used). acc gets [j][tap] vectors.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightTile<T>(ConvGeometry g, T* pad, long padSample, int ka, int kb, T* dy, long dySample, long dyPlane, int mo, int nb,
+        int oH, int perRow, int dyRow, int hp, int wpd, T* acc) where T : unmanaged, INumber<T>
+    {
+        int v = Vector256<T>.Count, rows = g.Out(0) * oH, sd = g.Stride[0], sh = g.Stride[1];
+        long d1 = Math.Min(1, mo - 1) * dyPlane, d2 = Math.Min(2, mo - 1) * dyPlane, d3 = Math.Min(3, mo - 1) * dyPlane;
+        long d4 = Math.Min(4, mo - 1) * dyPlane, d5 = Math.Min(5, mo - 1) * dyPlane;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int s = 0; s < nb; s++)
+            for (int r = 0; r < rows; r++)
+            {
+                int od = r / oH, oh = r - od * oH;
+                T* xa = pad + s * padSample + ((long)od * sd * hp + (long)oh * sh) * wpd;
+                T* xb = xa + kb;
+                xa += ka;
+                T* d = dy + s * dySample + (long)r * dyRow;
+                for (int c = 0; c < perRow; c++, xa += v, xb += v, d += v)
+                {
+                    var x0 = Vector256.Load(xa);
+                    var x1 = Vector256.Load(xb);
+                    var y0 = Vector256.Load(d); c00 = Fmadd(y0, x0, c00); c01 = Fmadd(y0, x1, c01);
+                    var y1 = Vector256.Load(d + d1); c10 = Fmadd(y1, x0, c10); c11 = Fmadd(y1, x1, c11);
+                    var y2 = Vector256.Load(d + d2); c20 = Fmadd(y2, x0, c20); c21 = Fmadd(y2, x1, c21);
+                    var y3 = Vector256.Load(d + d3); c30 = Fmadd(y3, x0, c30); c31 = Fmadd(y3, x1, c31);
+                    var y4 = Vector256.Load(d + d4); c40 = Fmadd(y4, x0, c40); c41 = Fmadd(y4, x1, c41);
+                    var y5 = Vector256.Load(d + d5); c50 = Fmadd(y5, x0, c50); c51 = Fmadd(y5, x1, c51);
+                }
+            }
+        c00.Store(acc); c01.Store(acc + v); c10.Store(acc + 2 * v); c11.Store(acc + 3 * v);
+        c20.Store(acc + 4 * v); c21.Store(acc + 5 * v); c30.Store(acc + 6 * v); c31.Store(acc + 7 * v);
+        c40.Store(acc + 8 * v); c41.Store(acc + 9 * v); c50.Store(acc + 10 * v); c51.Store(acc + 11 * v);
+    }
+
+    // Tap offsets into a padded sample, in the weights' (c, kd, kh, kw) order.
+    private static int[] TapOffsets(ConvGeometry g, long padPlane, int hp, int wpd)
+    {
+        var off = new int[g.InPerGroup * g.KernelVolume];
+        for (int c = 0, k = 0; c < g.InPerGroup; c++)
+            for (int kd = 0; kd < g.Kernel[0]; kd++)
+                for (int kh = 0; kh < g.Kernel[1]; kh++)
+                    for (int kw = 0; kw < g.Kernel[2]; kw++, k++)
+                        off[k] = (int)(c * padPlane + ((long)kd * g.Dilation[0] * hp + (long)kh * g.Dilation[1]) * wpd + kw * g.Dilation[2]);
+        return off;
+    }
+
     // The forward pass over packed weights [groups][tiles][K][4]: samples over cores (a batch smaller than the cores
     // splits output-channel tiles instead), each with its own padded copy of the input.
     private static void Run<T>(ConvGeometry g, T* x, T* wp, T* bias, T* y) where T : unmanaged, INumber<T>
@@ -123,13 +247,7 @@ public static unsafe class CpuDirectConv
         int dp = Padded(g, 0), hp = Padded(g, 1), wpd = PaddedW<T>(g);
         int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2), P = g.OutPlane;
         long padPlane = (long)dp * hp * wpd, inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
-        // Tap offsets into the padded sample, in the weights' (c, kd, kh, kw) order.
-        var off = new int[K];
-        for (int c = 0, k = 0; c < cg; c++)
-            for (int kd = 0; kd < g.Kernel[0]; kd++)
-                for (int kh = 0; kh < g.Kernel[1]; kh++)
-                    for (int kw = 0; kw < g.Kernel[2]; kw++, k++)
-                        off[k] = (int)(c * padPlane + ((long)kd * g.Dilation[0] * hp + (long)kh * g.Dilation[1]) * wpd + kw * g.Dilation[2]);
+        var off = TapOffsets(g, padPlane, hp, wpd);
         // Output vectors: (row, first column) pairs, V columns each (the last of a row may be partial).
         int perRow = (oW + v - 1) / v, segs = oD * oH * perRow;
         nint xp = (nint)x, wpp = (nint)wp, bp = (nint)bias, yp = (nint)y;
