@@ -5,30 +5,30 @@ using System.Runtime.Intrinsics;
 namespace Engine.Kernels.Cpu;
 
 /// <summary>
-/// Direct convolution for unit stride along W (any kernel, padding, dilation, H/D stride, groups), vectorised along
-/// the output rows: each output vector (V consecutive positions of a row) is Σ over (c, kd, kh, kw) of a weight times
+/// Direct convolution (any kernel, stride, padding, dilation, groups), vectorised along the output rows: each output vector (V consecutive positions of a row) is Σ over (c, kd, kh, kw) of a weight times
 /// the input vector at a fixed offset in a zero-padded copy of the sample, so no im2col matrix is written and nothing
 /// is packed per sample. A register tile holds 6 output channels × 2 output vectors (12 accumulators): per tap, 2
 /// unaligned input loads and 6 weight broadcasts feed 12 FMAs, as in the GEMM micro-kernel, with the taps' offsets
 /// from a table (4 × 3 would need all 16 vector registers, and the JIT then spills 8 accumulators every tap). im2col + GEMM instead writes and packs a matrix kvol times the input's size, which on the small
 /// planes of CIFAR-sized networks costs as much as the arithmetic. Backward data with all strides 1 is the same
-/// kernel on the flipped, channel-swapped weights (<see cref="BackwardData{T}"/>).
+/// kernel on the flipped, channel-swapped weights (<see cref="BackwardData{T}"/>). A stride along W is handled by
+/// storing each padded row as its stride phases, so the inputs of consecutive outputs are consecutive again.
 /// </summary>
 public static unsafe class CpuDirectConv
 {
-    private const int TileO = 6, TileS = 2;
+    private const int TileO = 6, TileS = 2, KChunk = 256;
 
     /// <summary>
-    /// True when this kernel computes the forward pass of <paramref name="g"/>: unit stride along W, not pointwise (a
+    /// True when this kernel computes the forward pass (and weight gradient) of <paramref name="g"/>: not pointwise (a
     /// 1×1 conv is a plain GEMM on the input), no more than a quarter of each vector wasted past the row end, and the
     /// padded sample addressable with 32-bit offsets.
     /// </summary>
     public static bool AppliesForward<T>(ConvGeometry g) where T : unmanaged
     {
-        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported || g.Stride[2] != 1 || g.KernelVolume == 1) return false;
+        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported || g.KernelVolume == 1) return false;
         int v = Vector256<T>.Count, oW = g.Out(2);
         if ((oW + v - 1) / v * v * 4 > 5 * oW) return false;
-        return (long)g.InPerGroup * Padded(g, 0) * Padded(g, 1) * PaddedW<T>(g) < int.MaxValue;
+        return (long)g.InPerGroup * Padded(g, 0) * Padded(g, 1) * RowStride<T>(g) < int.MaxValue;
     }
 
     /// <summary>
@@ -48,12 +48,16 @@ public static unsafe class CpuDirectConv
 
     private static int Padded(ConvGeometry g, int d) => g.In[d] + g.PadBegin[d] + g.PadEnd[d];
 
-    // Padded row length: room for the last (partial) output vector's loads at every kw tap.
-    private static int PaddedW<T>(ConvGeometry g) where T : unmanaged
+    // A padded input row is stored as W-stride phases: phase q holds padded columns q, q + sw, q + 2·sw, ..., so the
+    // input columns of consecutive outputs (ow·sw + kw·dw) are consecutive within one phase and a strided conv loads
+    // whole vectors too. Each phase has room for the last (partial) output vector's loads at every tap.
+    private static int PhaseLength<T>(ConvGeometry g) where T : unmanaged
     {
-        int v = Vector256<T>.Count;
-        return Math.Max(Padded(g, 2), (g.Out(2) + v - 1) / v * v + g.Dilation[2] * (g.Kernel[2] - 1));
+        int v = Vector256<T>.Count, sw = g.Stride[2];
+        return Math.Max((Padded(g, 2) + sw - 1) / sw, (g.Out(2) + v - 1) / v * v + g.Dilation[2] * (g.Kernel[2] - 1) / sw);
     }
+
+    private static int RowStride<T>(ConvGeometry g) where T : unmanaged => g.Stride[2] * PhaseLength<T>(g);
 
     /// <summary>
     /// The conv whose forward pass is g's backward data (all strides 1): input dy with O channels, output dx with C,
@@ -126,11 +130,11 @@ public static unsafe class CpuDirectConv
     {
         int v = Vector256<T>.Count;
         int cg = g.InPerGroup, og = g.OutPerGroup, kvol = g.KernelVolume, K = cg * kvol;
-        int dp = Padded(g, 0), hp = Padded(g, 1), wpd = PaddedW<T>(g);
+        int dp = Padded(g, 0), hp = Padded(g, 1), wpd = RowStride<T>(g), phase = PhaseLength<T>(g);
         int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2), P = g.OutPlane, rows = oD * oH, perRow = (oW + v - 1) / v, dyRow = perRow * v;
         long padPlane = (long)dp * hp * wpd, padSample = cg * padPlane, dyPlane = (long)rows * dyRow, dySample = og * dyPlane;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P, wSize = (long)g.OutChannels * K;
-        var off = TapOffsets(g, padPlane, hp, wpd);
+        var off = TapOffsets(g, padPlane, hp, wpd, phase);
         int workers = Math.Max(1, Math.Min(Environment.ProcessorCount, g.Batch)), per = (g.Batch + workers - 1) / workers;
         int group = Math.Clamp(512 / Math.Max(1, P), 1, per);
         var partial = new T[workers][];
@@ -151,16 +155,20 @@ public static unsafe class CpuDirectConv
                     {
                         for (int s = 0; s < nb; s++)
                         {
-                            PadSample(g, (T*)xp + (n0 + s) * inSample + (long)grp * cg * g.InPlane, pad + s * padSample, dp, hp, wpd);
+                            PadSample(g, (T*)xp + (n0 + s) * inSample + (long)grp * cg * g.InPlane, pad + s * padSample, dp, hp, wpd, phase);
                             PadRows((T*)dyp + (n0 + s) * outSample + (long)grp * og * P, dyb + s * dySample, og * rows, oW, dyRow);
                         }
+                        // Rows in chunks of about KChunk output vectors per lane sum, as the GEMM's KC blocks.
+                        int rowChunk = Math.Max(1, KChunk / (nb * perRow));
+                        for (int r0 = 0; r0 < rows; r0 += rowChunk)
                         for (int o0 = 0; o0 < og; o0 += TileO)
                         {
                             int mo = Math.Min(TileO, og - o0);
                             for (int k = 0; k < K; k += 2)
                             {
                                 int k1 = Math.Min(k + 1, K - 1);
-                                WeightTile(g, pad, padSample, offp[k], offp[k1], dyb + o0 * dyPlane, dySample, dyPlane, mo, nb, oH, perRow, dyRow, hp, wpd, acc);
+                                WeightTile(g, pad, padSample, offp[k], offp[k1], dyb + o0 * dyPlane, dySample, dyPlane, mo, nb, r0, Math.Min(rows, r0 + rowChunk),
+                                    oH, perRow, dyRow, hp, wpd, acc);
                                 for (int j = 0; j < mo; j++)
                                 {
                                     T* row = dwp + (long)(grp * og + o0 + j) * K;
@@ -190,19 +198,19 @@ public static unsafe class CpuDirectConv
         }
     }
 
-    // Lane-wise Σ over every output vector of nb samples of dy[j]·x at taps ka, kb, for the tile's mo channels (dy
+    // Lane-wise Σ over the output vectors of rows [r0, r1) of nb samples of dy[j]·x at taps ka, kb, for the tile's mo channels (dy
     // planes dyPlane apart; channels past mo repeat the last one, computed and not used). acc gets [j][tap] vectors.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightTile<T>(ConvGeometry g, T* pad, long padSample, int ka, int kb, T* dy, long dySample, long dyPlane, int mo, int nb,
-        int oH, int perRow, int dyRow, int hp, int wpd, T* acc) where T : unmanaged, INumber<T>
+        int r0, int r1, int oH, int perRow, int dyRow, int hp, int wpd, T* acc) where T : unmanaged, INumber<T>
     {
-        int v = Vector256<T>.Count, rows = g.Out(0) * oH, sd = g.Stride[0], sh = g.Stride[1];
+        int v = Vector256<T>.Count, sd = g.Stride[0], sh = g.Stride[1];
         long d1 = Math.Min(1, mo - 1) * dyPlane, d2 = Math.Min(2, mo - 1) * dyPlane, d3 = Math.Min(3, mo - 1) * dyPlane;
         long d4 = Math.Min(4, mo - 1) * dyPlane, d5 = Math.Min(5, mo - 1) * dyPlane;
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int s = 0; s < nb; s++)
-            for (int r = 0; r < rows; r++)
+            for (int r = r0; r < r1; r++)
             {
                 int od = r / oH, oh = r - od * oH;
                 T* xa = pad + s * padSample + ((long)od * sd * hp + (long)oh * sh) * wpd;
@@ -227,14 +235,18 @@ public static unsafe class CpuDirectConv
     }
 
     // Tap offsets into a padded sample, in the weights' (c, kd, kh, kw) order.
-    private static int[] TapOffsets(ConvGeometry g, long padPlane, int hp, int wpd)
+    private static int[] TapOffsets(ConvGeometry g, long padPlane, int hp, int wpd, int phase)
     {
         var off = new int[g.InPerGroup * g.KernelVolume];
         for (int c = 0, k = 0; c < g.InPerGroup; c++)
             for (int kd = 0; kd < g.Kernel[0]; kd++)
                 for (int kh = 0; kh < g.Kernel[1]; kh++)
                     for (int kw = 0; kw < g.Kernel[2]; kw++, k++)
-                        off[k] = (int)(c * padPlane + ((long)kd * g.Dilation[0] * hp + (long)kh * g.Dilation[1]) * wpd + kw * g.Dilation[2]);
+                    {
+                        int col = kw * g.Dilation[2];
+                        off[k] = (int)(c * padPlane + ((long)kd * g.Dilation[0] * hp + (long)kh * g.Dilation[1]) * wpd
+                            + col % g.Stride[2] * phase + col / g.Stride[2]);
+                    }
         return off;
     }
 
@@ -244,10 +256,10 @@ public static unsafe class CpuDirectConv
     {
         int v = Vector256<T>.Count;
         int cg = g.InPerGroup, og = g.OutPerGroup, kvol = g.KernelVolume, K = cg * kvol, tiles = (og + TileO - 1) / TileO;
-        int dp = Padded(g, 0), hp = Padded(g, 1), wpd = PaddedW<T>(g);
+        int dp = Padded(g, 0), hp = Padded(g, 1), wpd = RowStride<T>(g), phase = PhaseLength<T>(g);
         int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2), P = g.OutPlane;
         long padPlane = (long)dp * hp * wpd, inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
-        var off = TapOffsets(g, padPlane, hp, wpd);
+        var off = TapOffsets(g, padPlane, hp, wpd, phase);
         // Output vectors: (row, first column) pairs, V columns each (the last of a row may be partial).
         int perRow = (oW + v - 1) / v, segs = oD * oH * perRow;
         nint xp = (nint)x, wpp = (nint)wp, bp = (nint)bias, yp = (nint)y;
@@ -261,39 +273,63 @@ public static unsafe class CpuDirectConv
             fixed (int* offp = off)
                 for (int grp = 0; grp < g.Groups; grp++)
                 {
-                    PadSample(g, (T*)xp + n * inSample + (long)grp * cg * g.InPlane, pad, dp, hp, wpd);
+                    PadSample(g, (T*)xp + n * inSample + (long)grp * cg * g.InPlane, pad, dp, hp, wpd, phase);
                     T* ys = (T*)yp + n * outSample + (long)grp * og * P;
                     for (int tile = t0; tile < t1; tile++)
                     {
                         int o0 = tile * TileO, mo = Math.Min(TileO, og - o0);
                         T* wt = (T*)wpp + ((long)(grp * tiles + tile) * K) * TileO;
                         T* bt = bp == 0 ? null : (T*)bp + grp * og + o0;
-                        for (int s0 = 0; s0 < segs; s0 += TileS)
-                            Tile(g, pad, offp, K, wt, bt, ys + (long)o0 * P, P, mo, s0, Math.Min(TileS, segs - s0), perRow, oH, oW, hp, wpd);
+                        // Taps in chunks of KChunk, each chunk's sums added to y: float32 rounding as the GEMM's KC
+                        // blocks (one chain over 9·1024 taps drifted past PyTorch's tolerance on wide_resnet50_2), and
+                        // a chunk's input rows stay in cache across the output vectors.
+                        for (int kc = 0; kc < K; kc += KChunk)
+                            for (int s0 = 0; s0 < segs; s0 += TileS)
+                                Tile(g, pad, offp + kc, Math.Min(KChunk, K - kc), wt + (long)kc * TileO, kc == 0 ? bt : null, kc > 0,
+                                    ys + (long)o0 * P, P, mo, s0, Math.Min(TileS, segs - s0), perRow, oH, oW, hp, wpd);
                     }
                 }
         });
     }
 
-    // Zero-padded copy of one sample's group: [cg, D, H, W] → [cg, dp, hp, wpd] with the input at (padD, padH, padW).
-    private static void PadSample<T>(ConvGeometry g, T* x, T* pad, int dp, int hp, int wpd) where T : unmanaged, INumber<T>
+    // Zero-padded copy of one sample's group: [cg, D, H, W] → [cg, dp, hp, row] with the input at (padD, padH, padW),
+    // each row stored as its W-stride phases (see PhaseLength). Each padded row is written once.
+    private static void PadSample<T>(ConvGeometry g, T* x, T* pad, int dp, int hp, int wpd, int phase) where T : unmanaged, INumber<T>
     {
-        int inD = g.In[0], inH = g.In[1], inW = g.In[2];
-        long padPlane = (long)dp * hp * wpd;
-        new Span<T>(pad, (int)(g.InPerGroup * padPlane)).Clear();
+        int inD = g.In[0], inH = g.In[1], inW = g.In[2], pD = g.PadBegin[0], pH = g.PadBegin[1], pW = g.PadBegin[2], sw = g.Stride[2];
         for (int c = 0; c < g.InPerGroup; c++)
-            for (int d = 0; d < inD; d++)
+            for (int d = 0; d < dp; d++)
+            {
+                T* plane = pad + ((long)c * dp + d) * hp * wpd;
+                int id = d - pD;
+                if ((uint)id >= (uint)inD) { new Span<T>(plane, hp * wpd).Clear(); continue; }
+                if (pH > 0) new Span<T>(plane, pH * wpd).Clear();
                 for (int h = 0; h < inH; h++)
                 {
-                    T* src = x + (((long)c * inD + d) * inH + h) * inW;
-                    T* dst = pad + c * padPlane + ((long)(d + g.PadBegin[0]) * hp + h + g.PadBegin[1]) * wpd + g.PadBegin[2];
-                    new ReadOnlySpan<T>(src, inW).CopyTo(new Span<T>(dst, inW));
+                    T* dst = plane + (long)(h + pH) * wpd;
+                    T* src = x + (((long)c * inD + id) * inH + h) * inW;
+                    if (sw == 1)
+                    {
+                        for (int i = 0; i < pW; i++) dst[i] = T.Zero;
+                        new ReadOnlySpan<T>(src, inW).CopyTo(new Span<T>(dst + pW, inW));
+                        for (int i = pW + inW; i < wpd; i++) dst[i] = T.Zero;
+                        continue;
+                    }
+                    for (int q = 0; q < sw; q++)
+                        for (int j = 0; j < phase; j++)
+                        {
+                            int iw = q + j * sw - pW;
+                            dst[q * phase + j] = (uint)iw < (uint)inW ? src[iw] : T.Zero;
+                        }
                 }
+                int below = hp - pH - inH;
+                if (below > 0) new Span<T>(plane + (long)(pH + inH) * wpd, below * wpd).Clear();
+            }
     }
 
     // One register tile: output channels [0, mo) of the tile (rows P apart from y), output vectors s0 .. s0+ns−1.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile<T>(ConvGeometry g, T* pad, int* off, int K, T* wt, T* bias, T* y, long P, int mo, int s0, int ns,
+    private static void Tile<T>(ConvGeometry g, T* pad, int* off, int K, T* wt, T* bias, bool accumulate, T* y, long P, int mo, int s0, int ns,
         int perRow, int oH, int oW, int hp, int wpd) where T : unmanaged, INumber<T>
     {
         int v = Vector256<T>.Count;
@@ -330,6 +366,13 @@ public static unsafe class CpuDirectConv
         {
             // Full tile: straight into y (as the GEMM micro-kernel; any call here makes the JIT spill the accumulators).
             T* q0 = y + p0, q1 = y + p1;
+            if (accumulate)
+            {
+                c00 += Vector256.Load(q0); c10 += Vector256.Load(q0 + P); c20 += Vector256.Load(q0 + 2 * P);
+                c30 += Vector256.Load(q0 + 3 * P); c40 += Vector256.Load(q0 + 4 * P); c50 += Vector256.Load(q0 + 5 * P);
+                c01 += Vector256.Load(q1); c11 += Vector256.Load(q1 + P); c21 += Vector256.Load(q1 + 2 * P);
+                c31 += Vector256.Load(q1 + 3 * P); c41 += Vector256.Load(q1 + 4 * P); c51 += Vector256.Load(q1 + 5 * P);
+            }
             c00.Store(q0); c10.Store(q0 + P); c20.Store(q0 + 2 * P); c30.Store(q0 + 3 * P); c40.Store(q0 + 4 * P); c50.Store(q0 + 5 * P);
             c01.Store(q1); c11.Store(q1 + P); c21.Store(q1 + 2 * P); c31.Store(q1 + 3 * P); c41.Store(q1 + 4 * P); c51.Store(q1 + 5 * P);
             return;
@@ -338,21 +381,20 @@ public static unsafe class CpuDirectConv
         c00.Store(acc); c10.Store(acc + v); c20.Store(acc + 2 * v); c30.Store(acc + 3 * v); c40.Store(acc + 4 * v); c50.Store(acc + 5 * v);
         T* acc1 = acc + TileO * v;
         c01.Store(acc1); c11.Store(acc1 + v); c21.Store(acc1 + 2 * v); c31.Store(acc1 + 3 * v); c41.Store(acc1 + 4 * v); c51.Store(acc1 + 5 * v);
-        Put(y, p0, n0, mo, P, bias, acc);
-        Put(y, p1, n1, mo, P, bias, acc1);
+        Put(y, p0, n0, mo, P, bias, accumulate, acc);
+        Put(y, p1, n1, mo, P, bias, accumulate, acc1);
     }
 
-    // Stores one output vector of each of the tile's mo channels (buf: one vector per channel; n valid lanes), adding the bias.
-    private static void Put<T>(T* y, long pos, int n, int mo, long P, T* bias, T* buf) where T : unmanaged, INumber<T>
+    // Stores (or adds) one output vector of each of the tile's mo channels (buf: one vector per channel; n valid
+    // lanes), adding the bias when given.
+    private static void Put<T>(T* y, long pos, int n, int mo, long P, T* bias, bool accumulate, T* buf) where T : unmanaged, INumber<T>
     {
         if (n == 0) return;
-        int v = Vector256<T>.Count;
         for (int j = 0; j < mo; j++)
         {
-            T* p = y + pos + j * P, b = buf + j * v;
-            if (bias != null) (Vector256.Load(b) + Vector256.Create(bias[j])).Store(b);
-            if (n == v) Vector256.Load(b).Store(p);
-            else for (int i = 0; i < n; i++) p[i] = b[i];
+            T* p = y + pos + j * P, b = buf + j * Vector256<T>.Count;
+            T add = bias != null ? bias[j] : T.Zero;
+            for (int i = 0; i < n; i++) p[i] = (accumulate ? p[i] : T.Zero) + b[i] + add;
         }
     }
 

@@ -237,9 +237,9 @@ public class ConvTests
     }
 
     /// <summary>
-    /// The direct kernel (unit stride along W, vectorised along output rows; backward data too when every stride is 1)
-    /// on rows wide enough for its vectors with ragged ends, output channel counts that leave partial 6-channel tiles,
-    /// groups, strides along D/H, dilation, per-side padding, bias and permuted inputs.
+    /// The direct kernel (vectorised along output rows, W strides through phase-split rows; backward data too when every
+    /// stride is 1) on rows wide enough for its vectors with ragged ends, output channel counts that leave partial
+    /// 6-channel tiles, groups, strides 1–3, dilation, per-side padding, bias and permuted inputs.
     /// </summary>
     [Test]
     public void DirectKernelMatchesTheDirectLoopOnWideRows()
@@ -252,9 +252,9 @@ public class ConvTests
             c.C = groups * r.Next(1, 5); c.O = groups * r.Next(1, 14);
             for (int d = 3 - c.Spatial; d < 3; d++)
             {
-                c.In[d] = d == 2 ? r.Next(8, 41) : r.Next(1, 9);
                 c.K[d] = r.Next(1, 5);
-                c.Stride[d] = d < 2 && r.Next(3) == 0 ? 2 : 1;
+                c.Stride[d] = r.Next(3) == 0 ? r.Next(2, 4) : 1;
+                c.In[d] = d == 2 ? r.Next(8, 41) * c.Stride[d] : r.Next(1, 9);
                 c.Dil[d] = r.Next(4) == 0 ? 2 : 1;
                 c.PadB[d] = r.Next(0, 3);
                 c.PadE[d] = r.NextBool() ? c.PadB[d] : r.Next(0, 3);
