@@ -10,9 +10,13 @@ namespace Engine.Kernels.Cpu;
 /// group is W_g [Og, Cg·kvol] · col. Backward data is W_gᵀ · dy folded back with col2im, backward weight
 /// dy · colᵀ summed over the batch. Samples are spread over cores (each with its own col buffer and a
 /// single-threaded GEMM); a batch of one instead gives every core to the GEMM. Small planes put several samples
-/// side by side in one col matrix, so one GEMM covers about <see cref="TargetColumns"/> output positions. A 1×1, stride-1, unpadded
-/// convolution skips im2col: the input already is the col matrix. Depthwise convolutions (one input channel per
-/// group) go to <see cref="CpuDepthwiseConv"/> instead.
+/// side by side in one col matrix, so one GEMM covers about <see cref="TargetColumns"/> output positions. A 1×1,
+/// stride-1, unpadded convolution skips im2col: the input already is the col matrix. Two other kernels take the
+/// geometries they do better: depthwise convolutions (one input channel per group) go to
+/// <see cref="CpuDepthwiseConv"/>, and most others (not pointwise, output rows filling at least 80% of their vectors) to
+/// <see cref="CpuDirectConv"/> for the forward pass, backward data when all strides are 1, and the weight gradient
+/// from 16×16 output planes up; this class is what remains (strided backward data, small planes' weight gradient,
+/// pointwise and narrow-row convolutions).
 /// </summary>
 public static unsafe class CpuConv
 {
