@@ -316,11 +316,16 @@ public static unsafe class CpuDirectConv
                         continue;
                     }
                     for (int q = 0; q < sw; q++)
-                        for (int j = 0; j < phase; j++)
-                        {
-                            int iw = q + j * sw - pW;
-                            dst[q * phase + j] = (uint)iw < (uint)inW ? src[iw] : T.Zero;
-                        }
+                    {
+                        // Phase q's element j is input column q + j·sw − pW: zeros, a strided gather without branches, zeros.
+                        T* o = dst + q * phase;
+                        int lo = Math.Min(phase, Math.Max(0, (pW - q + sw - 1) / sw));
+                        int hi = Math.Max(lo, Math.Min(phase, (inW + pW - q + sw - 1) / sw));
+                        for (int j = 0; j < lo; j++) o[j] = T.Zero;
+                        T* from = src + q - pW;
+                        for (int j = lo; j < hi; j++) o[j] = from[j * sw];
+                        for (int j = hi; j < phase; j++) o[j] = T.Zero;
+                    }
                 }
                 int below = hp - pH - inH;
                 if (below > 0) new Span<T>(plane + (long)(pH + inH) * wpd, below * wpd).Clear();
