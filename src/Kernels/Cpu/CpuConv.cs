@@ -118,7 +118,7 @@ public static unsafe class CpuConv
     private static void ForGroups(ConvGeometry g, Action<int, int, int> body)
     {
         int batch = g.Batch, workers = Workers(batch), per = (batch + workers - 1) / workers;
-        int group = Math.Clamp(TargetColumns / Math.Max(1, g.OutPlane), 1, per);
+        int group = Math.Clamp(TargetColumns / Math.Max(1, g.OutPlane), 1, Math.Max(1, per));
         void Chunk(int w)
         {
             int end = Math.Min(batch, (w + 1) * per);

@@ -136,7 +136,7 @@ public static unsafe class CpuDirectConv
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P, wSize = (long)g.OutChannels * K;
         var off = TapOffsets(g, padPlane, hp, wpd, phase);
         int workers = Math.Max(1, Math.Min(Environment.ProcessorCount, g.Batch)), per = (g.Batch + workers - 1) / workers;
-        int group = Math.Clamp(512 / Math.Max(1, P), 1, per);
+        int group = Math.Clamp(512 / Math.Max(1, P), 1, Math.Max(1, per));
         var partial = new T[workers][];
         for (int i = 0; i < workers; i++) partial[i] = new T[wSize];
         nint xp = (nint)x, dyp = (nint)dy;
@@ -263,7 +263,7 @@ public static unsafe class CpuDirectConv
         // Output vectors: (row, first column) pairs, V columns each (the last of a row may be partial).
         int perRow = (oW + v - 1) / v, segs = oD * oH * perRow;
         nint xp = (nint)x, wpp = (nint)wp, bp = (nint)bias, yp = (nint)y;
-        int oSplit = g.Batch >= Environment.ProcessorCount ? 1 : Math.Max(1, Math.Min(tiles, Environment.ProcessorCount / g.Batch));
+        int oSplit = g.Batch >= Environment.ProcessorCount ? 1 : Math.Max(1, Math.Min(tiles, Environment.ProcessorCount / Math.Max(1, g.Batch)));
         int items = g.Batch * oSplit;
         CpuParallel.For(items, (long)P * og * K / oSplit / 16, item =>
         {

@@ -266,6 +266,25 @@ public class ConvTests
         }
     }
 
+    /// <summary>An empty batch gives an empty output, an empty input gradient and a zero weight gradient on every path.</summary>
+    [Test]
+    public void EmptyBatchGivesEmptyOutputAndZeroWeightGradient(
+        [Values(1, 2)] int stride, [Values(1, 3)] int kernel, [Values(8, 32)] int size, [Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        using var scope = Tensor.NewDisposeScope();
+        var g = TestUtil.Gen();
+        var x = Tensor.Randn([0, 3, size, size], dt, g).RequiresGrad_();
+        var w = Tensor.Randn([5, 3, kernel, kernel], dt, g).RequiresGrad_();
+        var b = Tensor.Randn([5], dt, g).RequiresGrad_();
+        var y = Functional.Conv2d(x, w, b, stride, kernel / 2);
+        int o = (size + 2 * (kernel / 2) - kernel) / stride + 1;
+        Assert.That(y.Shape, Is.EqualTo(new long[] { 0, 5, o, o }));
+        y.Sum().Backward();
+        Assert.That(x.Grad!.Shape, Is.EqualTo(x.Shape));
+        Assert.That(w.Grad!.ToDoubleArray(), Is.All.EqualTo(0.0));
+        Assert.That(b.Grad!.ToDoubleArray(), Is.All.EqualTo(0.0));
+    }
+
     [Test]
     public void DepthwiseGradCheck()
     {
