@@ -109,22 +109,20 @@ public static unsafe class CpuBatchNorm
     }
 
     /// <summary>
-    /// Adds rowTotal(row, channel, acc) over every row of [N, C, S] in memory order into <paramref name="totals"/>: samples
-    /// in contiguous chunks per core, each chunk into its own copy of the totals, the copies added in chunk order.
+    /// Sets <paramref name="totals"/> to the sum of rowTotal(row, channel, acc) over every row of [N, C, S] in memory
+    /// order: samples in contiguous chunks per core, each chunk into its own totals, the chunks' totals added in order.
     /// </summary>
     private static void ChannelTotals(int n, int c, int s, Action<long, int, double[]> rowTotal, double[] totals)
     {
         int chunks = CpuParallel.Chunks(n, (long)c * s);
         var partial = new double[chunks][];
-        partial[0] = totals;
-        for (int k = 1; k < chunks; k++) partial[k] = new double[totals.Length];
+        for (int k = 0; k < chunks; k++) partial[k] = new double[totals.Length];
         CpuParallel.ForChunks(n, chunks, (k, begin, end) =>
         {
             var acc = partial[k];
             for (long row = (long)begin * c; row < (long)end * c; row++) rowTotal(row, (int)(row % c), acc);
         });
-        for (int k = 1; k < chunks; k++)
-            for (int j = 0; j < totals.Length; j++) totals[j] += partial[k][j];
+        CpuParallel.SumInOrder(partial, totals);
     }
 
     private static bool Simd<T>() where T : unmanaged => Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported;

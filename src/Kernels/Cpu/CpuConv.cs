@@ -119,13 +119,10 @@ public static unsafe class CpuConv
     {
         int batch = g.Batch, workers = Workers(batch), per = (batch + workers - 1) / workers;
         int group = Math.Clamp(TargetColumns / Math.Max(1, g.OutPlane), 1, Math.Max(1, per));
-        void Chunk(int w)
+        CpuParallel.ForChunks(batch, workers, (w, begin, end) =>
         {
-            int end = Math.Min(batch, (w + 1) * per);
-            for (int n = w * per; n < end; n += group) body(n, Math.Min(group, end - n), w);
-        }
-        if (workers == 1) Chunk(0);
-        else Parallel.For(0, workers, Chunk);
+            for (int n = begin; n < end; n += group) body(n, Math.Min(group, end - n), w);
+        });
     }
 
     // Moves rows of P elements between per-sample tensors (row r of sample s at src + s·sampleStride + r·P) and one
@@ -271,9 +268,6 @@ public static unsafe class CpuConv
                 }
             }
         });
-        var dst = new Span<T>(dw, (int)wSize);
-        partial[0].CopyTo(dst);
-        for (int i = 1; i < workers; i++)
-            for (int j = 0; j < dst.Length; j++) dst[j] += partial[i][j];
+        CpuParallel.SumInOrder(partial, new Span<T>(dw, (int)wSize));
     }
 }

@@ -5,12 +5,13 @@ using System.Runtime.Intrinsics;
 namespace Engine.Kernels.Cpu;
 
 /// <summary>
-/// Direct convolution (any kernel, stride, padding, dilation, groups), vectorised along the output rows: each output vector (V consecutive positions of a row) is Σ over (c, kd, kh, kw) of a weight times
-/// the input vector at a fixed offset in a zero-padded copy of the sample, so no im2col matrix is written and nothing
-/// is packed per sample. A register tile holds 6 output channels × 2 output vectors (12 accumulators): per tap, 2
-/// unaligned input loads and 6 weight broadcasts feed 12 FMAs, as in the GEMM micro-kernel, with the taps' offsets
-/// from a table (4 × 3 would need all 16 vector registers, and the JIT then spills 8 accumulators every tap). im2col + GEMM instead writes and packs a matrix kvol times the input's size, which on the small
-/// planes of CIFAR-sized networks costs as much as the arithmetic. Backward data with all strides 1 is the same
+/// Direct convolution (any kernel, stride, padding, dilation, groups), vectorised along the output rows: each output
+/// vector (V consecutive positions of a row) is Σ over (c, kd, kh, kw) of a weight times the input vector at a fixed
+/// offset in a zero-padded copy of the sample, so no im2col matrix is written and nothing is packed per sample. A
+/// register tile holds 6 output channels × 2 output vectors (12 accumulators): per tap, 2 unaligned input loads and 6
+/// weight broadcasts feed 12 FMAs, as in the GEMM micro-kernel, with the taps' offsets from a table (4 × 3 would need
+/// all 16 vector registers, and the JIT then spills 8 accumulators every tap). im2col + GEMM instead writes and packs a
+/// matrix kvol times the input's size, which on the small planes of CIFAR-sized networks costs as much as the arithmetic. Backward data with all strides 1 is the same
 /// kernel on the flipped, channel-swapped weights (<see cref="BackwardData{T}"/>). A stride along W is handled by
 /// storing each padded row as its stride phases, so the inputs of consecutive outputs are consecutive again.
 /// </summary>
@@ -83,7 +84,7 @@ public static unsafe class CpuDirectConv
         var packed = new T[g.Groups * tiles * K * TileO];
         fixed (T* wp = packed)
         {
-            // packed[grp][tile][k][j] = w[grp·Og + tile·4 + j][k]; rows past Og are zero.
+            // packed[grp][tile][k][j] = w[grp·Og + tile·6 + j][k]; rows past Og are zero.
             for (int grp = 0; grp < g.Groups; grp++)
                 for (int o = 0; o < og; o++)
                 {
@@ -140,13 +141,12 @@ public static unsafe class CpuDirectConv
         var partial = new T[workers][];
         for (int i = 0; i < workers; i++) partial[i] = new T[wSize];
         nint xp = (nint)x, dyp = (nint)dy;
-        void Chunk(int worker)
+        CpuParallel.ForChunks(g.Batch, workers, (worker, begin, end) =>
         {
-            int end = Math.Min(g.Batch, (worker + 1) * per);
             T* acc = stackalloc T[2 * TileO * 8];
             fixed (T* dwp = partial[worker])
             fixed (int* offp = off)
-                for (int n0 = worker * per; n0 < end; n0 += group)
+                for (int n0 = begin; n0 < end; n0 += group)
                 {
                     int nb = Math.Min(group, end - n0);
                     T* pad = (T*)Scratch.Get(2, nb * padSample * sizeof(T));
@@ -179,13 +179,8 @@ public static unsafe class CpuDirectConv
                         }
                     }
                 }
-        }
-        if (workers == 1) Chunk(0);
-        else Parallel.For(0, workers, Chunk);
-        var dst = new Span<T>(dw, (int)wSize);
-        partial[0].CopyTo(dst);
-        for (int i = 1; i < workers; i++)
-            for (int j = 0; j < dst.Length; j++) dst[j] += partial[i][j];
+        });
+        CpuParallel.SumInOrder(partial, new Span<T>(dw, (int)wSize));
     }
 
     // Copies rows of n elements into rows of ld (≥ n) elements, zero-filling each row's tail.
@@ -221,12 +216,12 @@ public static unsafe class CpuDirectConv
                 {
                     var x0 = Vector256.Load(xa);
                     var x1 = Vector256.Load(xb);
-                    var y0 = Vector256.Load(d); c00 = Fmadd(y0, x0, c00); c01 = Fmadd(y0, x1, c01);
-                    var y1 = Vector256.Load(d + d1); c10 = Fmadd(y1, x0, c10); c11 = Fmadd(y1, x1, c11);
-                    var y2 = Vector256.Load(d + d2); c20 = Fmadd(y2, x0, c20); c21 = Fmadd(y2, x1, c21);
-                    var y3 = Vector256.Load(d + d3); c30 = Fmadd(y3, x0, c30); c31 = Fmadd(y3, x1, c31);
-                    var y4 = Vector256.Load(d + d4); c40 = Fmadd(y4, x0, c40); c41 = Fmadd(y4, x1, c41);
-                    var y5 = Vector256.Load(d + d5); c50 = Fmadd(y5, x0, c50); c51 = Fmadd(y5, x1, c51);
+                    var y0 = Vector256.Load(d); c00 = CpuGemm.Fmadd(y0, x0, c00); c01 = CpuGemm.Fmadd(y0, x1, c01);
+                    var y1 = Vector256.Load(d + d1); c10 = CpuGemm.Fmadd(y1, x0, c10); c11 = CpuGemm.Fmadd(y1, x1, c11);
+                    var y2 = Vector256.Load(d + d2); c20 = CpuGemm.Fmadd(y2, x0, c20); c21 = CpuGemm.Fmadd(y2, x1, c21);
+                    var y3 = Vector256.Load(d + d3); c30 = CpuGemm.Fmadd(y3, x0, c30); c31 = CpuGemm.Fmadd(y3, x1, c31);
+                    var y4 = Vector256.Load(d + d4); c40 = CpuGemm.Fmadd(y4, x0, c40); c41 = CpuGemm.Fmadd(y4, x1, c41);
+                    var y5 = Vector256.Load(d + d5); c50 = CpuGemm.Fmadd(y5, x0, c50); c51 = CpuGemm.Fmadd(y5, x1, c51);
                 }
             }
         c00.Store(acc); c01.Store(acc + v); c10.Store(acc + 2 * v); c11.Store(acc + 3 * v);
@@ -359,12 +354,12 @@ public static unsafe class CpuDirectConv
             int o = off[k];
             var x0 = Vector256.Load(b0 + o);
             var x1 = Vector256.Load(b1 + o);
-            var w0 = Vector256.Create(wt[0]); c00 = Fmadd(w0, x0, c00); c01 = Fmadd(w0, x1, c01);
-            var w1 = Vector256.Create(wt[1]); c10 = Fmadd(w1, x0, c10); c11 = Fmadd(w1, x1, c11);
-            var w2 = Vector256.Create(wt[2]); c20 = Fmadd(w2, x0, c20); c21 = Fmadd(w2, x1, c21);
-            var w3 = Vector256.Create(wt[3]); c30 = Fmadd(w3, x0, c30); c31 = Fmadd(w3, x1, c31);
-            var w4 = Vector256.Create(wt[4]); c40 = Fmadd(w4, x0, c40); c41 = Fmadd(w4, x1, c41);
-            var w5 = Vector256.Create(wt[5]); c50 = Fmadd(w5, x0, c50); c51 = Fmadd(w5, x1, c51);
+            var w0 = Vector256.Create(wt[0]); c00 = CpuGemm.Fmadd(w0, x0, c00); c01 = CpuGemm.Fmadd(w0, x1, c01);
+            var w1 = Vector256.Create(wt[1]); c10 = CpuGemm.Fmadd(w1, x0, c10); c11 = CpuGemm.Fmadd(w1, x1, c11);
+            var w2 = Vector256.Create(wt[2]); c20 = CpuGemm.Fmadd(w2, x0, c20); c21 = CpuGemm.Fmadd(w2, x1, c21);
+            var w3 = Vector256.Create(wt[3]); c30 = CpuGemm.Fmadd(w3, x0, c30); c31 = CpuGemm.Fmadd(w3, x1, c31);
+            var w4 = Vector256.Create(wt[4]); c40 = CpuGemm.Fmadd(w4, x0, c40); c41 = CpuGemm.Fmadd(w4, x1, c41);
+            var w5 = Vector256.Create(wt[5]); c50 = CpuGemm.Fmadd(w5, x0, c50); c51 = CpuGemm.Fmadd(w5, x1, c51);
             wt += TileO;
         }
         if (mo == TileO && n0 == v && n1 == v && bias == null)
@@ -401,15 +396,5 @@ public static unsafe class CpuDirectConv
             T add = bias != null ? bias[j] : T.Zero;
             for (int i = 0; i < n; i++) p[i] = (accumulate ? p[i] : T.Zero) + b[i] + add;
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Fmadd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float) && System.Runtime.Intrinsics.X86.Fma.IsSupported)
-            return System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-        if (typeof(T) == typeof(double) && System.Runtime.Intrinsics.X86.Fma.IsSupported)
-            return System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
-        return a * b + c;
     }
 }

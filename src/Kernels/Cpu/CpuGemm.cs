@@ -206,11 +206,13 @@ public static unsafe class CpuGemm
         }
     }
 
+    /// <summary>a·b + c lane-wise, one fused instruction for float and double where FMA exists (the CPU micro-kernels' step).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Fmadd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
+    internal static Vector256<T> Fmadd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
     {
-        if (typeof(T) == typeof(float)) return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-        return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        if (typeof(T) == typeof(float) && Fma.IsSupported) return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double) && Fma.IsSupported) return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return a * b + c;
     }
 
     // The 6×(2 vectors) register tile. Full tiles store straight into C; edge tiles go through a buffer.

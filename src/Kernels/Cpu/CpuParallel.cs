@@ -11,16 +11,11 @@ internal static class CpuParallel
     public const long MinParallelWork = 1 << 15;
 
     /// <summary>Runs body(i) for i in [0, count); <paramref name="workPerItem"/> (elements touched) decides the split.</summary>
-    public static void For(int count, long workPerItem, Action<int> body)
-    {
-        int workers = Chunks(count, workPerItem);
-        if (workers <= 1) { for (int i = 0; i < count; i++) body(i); return; }
-        int per = (count + workers - 1) / workers;
-        Parallel.For(0, workers, wk =>
+    public static void For(int count, long workPerItem, Action<int> body) =>
+        ForChunks(count, Chunks(count, workPerItem), (_, begin, end) =>
         {
-            for (int i = wk * per; i < Math.Min(count, (wk + 1) * per); i++) body(i);
+            for (int i = begin; i < end; i++) body(i);
         });
-    }
 
     /// <summary>How many contiguous chunks (at most one per core) a loop of <paramref name="count"/> items should run in.</summary>
     public static int Chunks(int count, long workPerItem) =>
@@ -32,5 +27,19 @@ internal static class CpuParallel
         int per = (count + chunks - 1) / chunks;
         if (chunks <= 1) { body(0, 0, count); return; }
         Parallel.For(0, chunks, k => body(k, Math.Min(count, k * per), Math.Min(count, (k + 1) * per)));
+    }
+
+    /// <summary>
+    /// dst = Σ partials, added in index order (one partial per chunk of a parallel loop), so the sum does not depend on
+    /// which core finished first.
+    /// </summary>
+    public static void SumInOrder<T>(T[][] partials, Span<T> dst) where T : System.Numerics.INumber<T>
+    {
+        partials[0].AsSpan(0, dst.Length).CopyTo(dst);
+        for (int k = 1; k < partials.Length; k++)
+        {
+            var p = partials[k];
+            for (int j = 0; j < dst.Length; j++) dst[j] += p[j];
+        }
     }
 }
