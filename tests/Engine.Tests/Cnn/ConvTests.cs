@@ -237,8 +237,8 @@ public class ConvTests
     }
 
     /// <summary>
-    /// The direct kernel (vectorised along output rows, W strides through phase-split rows; backward data too when every
-    /// stride is 1) on rows wide enough for its vectors with ragged ends, output channel counts that leave partial
+    /// The direct kernel (vectorised along output rows, strides through phase-split rows and planes; backward data too
+    /// when every stride is 1, the weight gradient from 256 output positions) on rows wide enough for its vectors with ragged ends, output channel counts that leave partial
     /// 6-channel tiles, groups, strides 1–3, dilation, per-side padding, bias and permuted inputs.
     /// </summary>
     [Test]
@@ -254,7 +254,8 @@ public class ConvTests
             {
                 c.K[d] = r.Next(1, 5);
                 c.Stride[d] = r.Next(3) == 0 ? r.Next(2, 4) : 1;
-                c.In[d] = d == 2 ? r.Next(8, 41) * c.Stride[d] : r.Next(1, 9);
+                // 2-D planes tall enough that the weight gradient runs here too (from 256 output positions), with H strides.
+                c.In[d] = d == 2 ? r.Next(8, 41) * c.Stride[d] : c.Spatial == 2 ? r.Next(2, 17) * c.Stride[d] : r.Next(1, 9);
                 c.Dil[d] = r.Next(4) == 0 ? 2 : 1;
                 c.PadB[d] = r.Next(0, 3);
                 c.PadE[d] = r.NextBool() ? c.PadB[d] : r.Next(0, 3);
