@@ -48,6 +48,17 @@ public sealed record ConvGeometry(
 
     /// <summary>Kernel elements per channel.</summary>
     public int KernelVolume => Kernel[0] * Kernel[1] * Kernel[2];
+
+    /// <summary>A 1×1 (×1), stride-1, unpadded convolution: each output position is a GEMM over the input's channels.</summary>
+    public bool IsPointwise
+    {
+        get
+        {
+            for (int d = 0; d < 3; d++)
+                if (Kernel[d] != 1 || Stride[d] != 1 || PadBegin[d] != 0 || PadEnd[d] != 0) return false;
+            return true;
+        }
+    }
 }
 
 /// <summary>

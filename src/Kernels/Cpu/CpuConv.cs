@@ -14,19 +14,12 @@ namespace Engine.Kernels.Cpu;
 /// stride-1, unpadded convolution skips im2col: the input already is the col matrix. Two other kernels take the
 /// geometries they do better: depthwise convolutions (one input channel per group) go to
 /// <see cref="CpuDepthwiseConv"/>, and most others (not pointwise, output rows filling at least 80% of their vectors) to
-/// <see cref="CpuDirectConv"/> for the forward pass, backward data when all strides are 1, and the weight gradient
-/// from 16×16 output planes up; this class is what remains (strided backward data, small planes' weight gradient,
-/// pointwise and narrow-row convolutions).
+/// <see cref="CpuDirectConv"/> for the forward pass, backward data (strided: by stride phases, on small planes), and the
+/// weight gradient from 16×16 output planes up; this class is what remains (strided backward data of 1×1 kernels and
+/// large planes, small planes' weight gradient, pointwise and narrow-row convolutions).
 /// </summary>
 public static unsafe class CpuConv
 {
-    private static bool IsPointwise(ConvGeometry g)
-    {
-        for (int d = 0; d < 3; d++)
-            if (g.Kernel[d] != 1 || g.Stride[d] != 1 || g.PadBegin[d] != 0 || g.PadEnd[d] != 0) return false;
-        return true;
-    }
-
     /// <summary>Unfolds one group of one sample: x [Cg, D, H, W] → col [Cg·kvol, P].</summary>
     public static void Im2Col<T>(ConvGeometry g, T* x, T* col) where T : unmanaged, INumber<T> => Walk(g, x, col, g.OutPlane, fold: false);
 
@@ -145,7 +138,7 @@ public static unsafe class CpuConv
         if (CpuDirectConv.AppliesForward<T>(g)) { CpuDirectConv.Forward(g, x, w, bias, y); return; }
         int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
-        bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;
+        bool pointwise = g.IsPointwise, parallelGemm = Workers(g.Batch) == 1;
         nint xp = (nint)x, wp = (nint)w, bp = (nint)bias, yp = (nint)y;
         ForGroups(g, (n0, nb, _) =>
         {
@@ -184,7 +177,7 @@ public static unsafe class CpuConv
         if (CpuDirectConv.AppliesBackwardData<T>(g)) { CpuDirectConv.BackwardData(g, dy, w, dx); return; }
         int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
-        bool pointwise = IsPointwise(g), parallelGemm = Workers(g.Batch) == 1;
+        bool pointwise = g.IsPointwise, parallelGemm = Workers(g.Batch) == 1;
         nint dyp = (nint)dy, wp = (nint)w, dxp = (nint)dx;
         ForGroups(g, (n0, nb, _) =>
         {
@@ -237,7 +230,7 @@ public static unsafe class CpuConv
         int P = g.OutPlane, K = g.InPerGroup * g.KernelVolume, Og = g.OutPerGroup, cg = g.InPerGroup;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
         long wSize = (long)g.OutChannels * K;
-        bool pointwise = IsPointwise(g);
+        bool pointwise = g.IsPointwise;
         int workers = Workers(g.Batch);
         bool parallelGemm = workers == 1;
         // One partial dw per worker, summed at the end (no locks in the hot loop).

@@ -27,26 +27,36 @@ public static unsafe class CpuDirectConv
     /// </summary>
     public static bool AppliesForward<T>(ConvGeometry g) where T : unmanaged
     {
-        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported || g.KernelVolume == 1) return false;
+        return Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported && g.KernelVolume > 1 && Fills<T>(g);
+    }
+
+    /// <summary>
+    /// True when backward data of <paramref name="g"/> runs here (see <see cref="BackwardData{T}"/>): not pointwise,
+    /// every stride phase of dx is a unit-stride conv of dy with non-negative padding whose output rows fill at least 80%
+    /// of their vectors, and, for a strided conv, a kernel larger than 1×1 and a sample's dy within half of L2.
+    /// </summary>
+    public static bool AppliesBackwardData<T>(ConvGeometry g) where T : unmanaged
+    {
+        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported || g.IsPointwise) return false;
+        var phases = Phases(g);
+        if (phases == null) return false;
+        foreach (var f in phases)
+            if (f.Sub != null && !Fills<T>(f.Sub)) return false;
+        if (phases.Length == 1) return true;
+        // Strided: not for 1×1 kernels (im2col is a plain strided gather there, and 3 of 4 phases are zeros), nor when
+        // one sample's padded dy outgrows half of L2 (every channel tile streams all of it: 64→128 channels at 56×56,
+        // stride 2, took 1.3× im2col + GEMM's time).
+        long dyBytes = (long)g.OutPerGroup * (g.Out(1) + 2) * ((g.Out(2) + 2 + Vector256<T>.Count - 1) / Vector256<T>.Count * Vector256<T>.Count) * g.Out(0) * sizeof(T);
+        return g.KernelVolume > 1 && dyBytes <= 256 << 10;
+    }
+
+    // Output rows fill ≥ 80% of their vectors, and the padded sample is addressable with 32-bit offsets.
+    private static bool Fills<T>(ConvGeometry g) where T : unmanaged
+    {
         int v = Vector256<T>.Count, oW = g.Out(2);
         if ((oW + v - 1) / v * v * 4 > 5 * oW) return false;
         var l = Layout.Of<T>(g);
         return (long)g.InPerGroup * l.Channel + l.Row + 2 * v < int.MaxValue;
-    }
-
-    /// <summary>
-    /// True when backward data of <paramref name="g"/> runs here: all strides 1, no side padded by more than the dilated
-    /// kernel's extent − 1 (the transposed conv's padding k_eff − 1 − pad must not be negative), and the transposed
-    /// conv applies.
-    /// </summary>
-    public static bool AppliesBackwardData<T>(ConvGeometry g) where T : unmanaged
-    {
-        for (int d = 0; d < 3; d++)
-        {
-            int keff = g.Dilation[d] * (g.Kernel[d] - 1) + 1;
-            if (g.Stride[d] != 1 || g.PadBegin[d] > keff - 1 || g.PadEnd[d] > keff - 1) return false;
-        }
-        return AppliesForward<T>(Transposed(g));
     }
 
     private static int Padded(ConvGeometry g, int d) => g.In[d] + g.PadBegin[d] + g.PadEnd[d];
@@ -81,20 +91,51 @@ public static unsafe class CpuDirectConv
     }
 
     /// <summary>
-    /// The conv whose forward pass is g's backward data (all strides 1): input dy with O channels, output dx with C,
-    /// padding k_eff − 1 − pad on each side, same kernel and dilation.
+    /// One stride phase of dx: the positions A + stride·t (per dim) of dx, Count[d] of them along dim d. They are a
+    /// unit-stride conv of dy (the sub-pixel decomposition of a transposed conv): dx[A + s·t] = Σ over the taps k with
+    /// A + pad − k·dil ≡ 0 (mod s) of w[k] · dy[t + (A + pad − k·dil) / s]. <see cref="Sub"/> is that conv (input dy with
+    /// O channels, output C channels, a kernel of those taps in order of increasing dy offset), null when no tap of w
+    /// reaches these positions (dx is zero there); Taps[d][j] is the index in w's kernel of the sub-kernel's tap j.
+    /// With all strides 1 there is one phase: the transposed conv on the flipped kernel.
     /// </summary>
-    private static ConvGeometry Transposed(ConvGeometry g)
+    private sealed record Phase(int[] A, int[] Count, ConvGeometry? Sub, int[][] Taps);
+
+    // The stride phases of dx (null when one needs negative padding of dy, e.g. padding beyond the dilated kernel).
+    private static Phase[]? Phases(ConvGeometry g)
     {
-        var pb = new int[3];
-        var pe = new int[3];
+        // Per dim: for each residue a, (count, taps in sub-kernel order, sub dilation, pad begin, pad end).
+        var dims = new (int Count, int[] Taps, int Dil, int Pb, int Pe)[3][];
         for (int d = 0; d < 3; d++)
         {
-            int keff = g.Dilation[d] * (g.Kernel[d] - 1) + 1;
-            pb[d] = keff - 1 - g.PadBegin[d];
-            pe[d] = keff - 1 - g.PadEnd[d];
+            int s = g.Stride[d], dil = g.Dilation[d], p = g.PadBegin[d], K = g.Kernel[d], n = g.In[d], outN = g.Out(d);
+            dims[d] = new (int, int[], int, int, int)[s];
+            for (int a = 0; a < s; a++)
+            {
+                int count = Math.Max(0, (n - a + s - 1) / s);
+                var taps = new List<int>();
+                for (int k = K - 1; k >= 0; k--) // decreasing k: increasing dy offset (a + p − k·dil) / s
+                    if (((a + p - k * dil) % s + s) % s == 0) taps.Add(k);
+                if (taps.Count == 0) { dims[d][a] = (count, [], 1, 0, 0); continue; }
+                int first = (a + p - taps[0] * dil) / s, step = taps.Count > 1 ? (taps[0] - taps[1]) * dil / s : 1;
+                int pb = -first, pe = count - outN - pb + step * (taps.Count - 1);
+                if (count > 0 && (pb < 0 || pe < 0)) return null;
+                dims[d][a] = (count, [.. taps], step, pb, pe);
+            }
         }
-        return new ConvGeometry(g.Batch, g.OutChannels, g.InChannels, g.Groups, g.OutSizes, g.Kernel, [1, 1, 1], pb, pe, g.Dilation);
+        var phases = new List<Phase>();
+        for (int ad = 0; ad < g.Stride[0]; ad++)
+            for (int ah = 0; ah < g.Stride[1]; ah++)
+                for (int aw = 0; aw < g.Stride[2]; aw++)
+                {
+                    var f = new[] { dims[0][ad], dims[1][ah], dims[2][aw] };
+                    if (f[0].Count == 0 || f[1].Count == 0 || f[2].Count == 0) continue;
+                    bool empty = f[0].Taps.Length == 0 || f[1].Taps.Length == 0 || f[2].Taps.Length == 0;
+                    var sub = empty ? null : new ConvGeometry(g.Batch, g.OutChannels, g.InChannels, g.Groups, g.OutSizes,
+                        [f[0].Taps.Length, f[1].Taps.Length, f[2].Taps.Length], [1, 1, 1], [f[0].Pb, f[1].Pb, f[2].Pb],
+                        [f[0].Pe, f[1].Pe, f[2].Pe], [f[0].Dil, f[1].Dil, f[2].Dil]);
+                    phases.Add(new Phase([ad, ah, aw], [f[0].Count, f[1].Count, f[2].Count], sub, [f[0].Taps, f[1].Taps, f[2].Taps]));
+                }
+        return [.. phases];
     }
 
     /// <summary>y [N, O, oD, oH, oW] = conv(x, w) + bias (optional); requires <see cref="AppliesForward{T}"/>.</summary>
@@ -116,27 +157,162 @@ public static unsafe class CpuDirectConv
         }
     }
 
-    /// <summary>dx [N, C, D, H, W] = convᵀ(dy, w), overwritten; requires <see cref="AppliesBackwardData{T}"/>.</summary>
+    /// <summary>
+    /// dx [N, C, D, H, W] = convᵀ(dy, w), overwritten; requires <see cref="AppliesBackwardData{T}"/>. Each stride phase of
+    /// dx (with all strides 1, dx itself) is the forward kernel's unit-stride conv of dy with a sub-kernel of w, flipped
+    /// and channel-swapped (see <see cref="Phase"/>), so a strided conv's backward data multiplies only the taps that
+    /// reach each position, with no col matrix to fold back; a phase's output is then spread into dx's strided positions.
+    /// </summary>
     public static void BackwardData<T>(ConvGeometry g, T* dy, T* w, T* dx) where T : unmanaged, INumber<T>
     {
-        var t = Transposed(g);
-        int cg = g.InPerGroup, og = g.OutPerGroup, kvol = g.KernelVolume, K = og * kvol, tiles = (cg + TileO - 1) / TileO;
-        var packed = new T[g.Groups * tiles * K * TileO];
-        fixed (T* wp = packed)
+        var phases = Phases(g)!;
+        int cg = g.InPerGroup, og = g.OutPerGroup, kvol = g.KernelVolume, tiles = (cg + TileO - 1) / TileO;
+        // All phases' packed weights in one array: phase f's at start[f].
+        var start = new long[phases.Length + 1];
+        for (int f = 0; f < phases.Length; f++)
+            start[f + 1] = start[f] + (phases[f].Sub == null ? 0 : (long)g.Groups * tiles * og * phases[f].Sub!.KernelVolume * TileO);
+        var packed = new T[start[phases.Length]];
+        for (int f = 0; f < phases.Length; f++)
         {
-            // The transposed conv's weight for output c, input o, tap q is w[o, c, flipped q].
+            var sub = phases[f].Sub;
+            if (sub == null) continue;
+            var taps = phases[f].Taps;
+            int svol = sub.KernelVolume, K = og * svol;
+            // Tap q = (jd, jh, jw) of the sub-kernel is w's tap (taps[0][jd], taps[1][jh], taps[2][jw]); the weight for
+            // output c, input o is w[o, c, that tap].
+            var kq = new int[svol];
+            for (int jd = 0, q = 0; jd < taps[0].Length; jd++)
+                for (int jh = 0; jh < taps[1].Length; jh++)
+                    for (int jw = 0; jw < taps[2].Length; jw++, q++)
+                        kq[q] = (taps[0][jd] * g.Kernel[1] + taps[1][jh]) * g.Kernel[2] + taps[2][jw];
             for (int grp = 0; grp < g.Groups; grp++)
                 for (int c = 0; c < cg; c++)
                 {
-                    T* dst = wp + ((long)(grp * tiles + c / TileO) * K) * TileO + c % TileO;
+                    long dst = start[f] + ((long)(grp * tiles + c / TileO) * K) * TileO + c % TileO;
                     for (int o = 0; o < og; o++)
                     {
                         T* src = w + ((long)(grp * og + o) * cg + c) * kvol;
-                        for (int q = 0; q < kvol; q++) dst[(o * kvol + q) * TileO] = src[kvol - 1 - q];
+                        for (int q = 0; q < svol; q++) packed[dst + (o * svol + q) * TileO] = src[kq[q]];
                     }
                 }
-            Run(t, dy, wp, null, dx);
         }
+        fixed (T* wp = packed)
+        {
+            if (phases.Length == 1 && phases[0].Sub != null)
+            {
+                Run(phases[0].Sub!, dy, wp, null, dx);
+                return;
+            }
+            // Strided: dy padded once per sample for all phases (padding of the widest phase, each phase's taps shifted
+            // by the difference), each phase computed into buf, then spread into dx. Items are samples, or (sample,
+            // channel-tile range) pairs when the batch is smaller than the cores.
+            int[] pbMax = new int[3], peMax = new int[3];
+            foreach (var ph in phases)
+                if (ph.Sub is { } sub)
+                    for (int d = 0; d < 3; d++) { pbMax[d] = Math.Max(pbMax[d], sub.PadBegin[d]); peMax[d] = Math.Max(peMax[d], sub.PadEnd[d]); }
+            var union = new ConvGeometry(g.Batch, g.OutChannels, g.InChannels, g.Groups, g.OutSizes, [1, 1, 1], [1, 1, 1], pbMax, peMax, [1, 1, 1]);
+            var l = Layout.Of<T>(union);
+            int v = Vector256<T>.Count, row = l.Row;
+            foreach (var ph in phases)
+                if (ph.Sub is { } sub) // every vector of a phase's output row reads within the padded row
+                    row = Math.Max(row, pbMax[2] - sub.PadBegin[2] + (sub.Out(2) + v - 1) / v * v + sub.Dilation[2] * (sub.Kernel[2] - 1));
+            l = l with { Row = row };
+            var offs = new int[phases.Length][];
+            var at = new long[phases.Length + 1]; // phase f's output in buf: [C, counts] at at[f]
+            for (int f = 0; f < phases.Length; f++)
+            {
+                var ph = phases[f];
+                at[f + 1] = at[f] + (long)g.InChannels * ph.Count[0] * ph.Count[1] * ph.Count[2];
+                if (ph.Sub is not { } sub) continue;
+                offs[f] = TapOffsets(sub, l);
+                int shift = (int)((pbMax[0] - sub.PadBegin[0]) * l.Slice + (long)(pbMax[1] - sub.PadBegin[1]) * l.Row + pbMax[2] - sub.PadBegin[2]);
+                for (int k = 0; k < offs[f].Length; k++) offs[f][k] += shift;
+            }
+            long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * g.OutPlane;
+            int split = g.Batch >= Environment.ProcessorCount ? 1 : Math.Max(1, Math.Min(tiles, Environment.ProcessorCount / Math.Max(1, g.Batch)));
+            nint dyp = (nint)dy, dxp = (nint)dx, wpp = (nint)wp;
+            CpuParallel.For(g.Batch * split, inSample * og / split, item =>
+            {
+                int n = item / split, part = item % split, t0 = part * tiles / split, t1 = (part + 1) * tiles / split;
+                T* pad = (T*)Scratch.Get(2, og * l.Channel * sizeof(T));
+                T* buf = (T*)Scratch.Get(3, at[phases.Length] * sizeof(T));
+                for (int grp = 0; grp < g.Groups; grp++)
+                {
+                    PadSample(union, l, (T*)dyp + n * outSample + (long)grp * og * g.OutPlane, pad);
+                    for (int f = 0; f < phases.Length; f++)
+                        if (phases[f].Sub is { } sub)
+                            fixed (int* offp = offs[f])
+                                Tiles(sub, l, offp, pad, (T*)wpp + start[f], null, buf + at[f], grp, t0, t1);
+                }
+                Spread(g, phases, buf, at, (T*)dxp + n * inSample, t0 * TileO, Math.Min(cg, t1 * TileO));
+            });
+        }
+    }
+
+    // dx of one sample, channels [c0, c1) of every group, from the phases' outputs in buf (phase f's [C, counts] at
+    // at[f]; zeros for a phase without taps). With a W stride of 2 each dx row interleaves two phase rows (AVX2
+    // unpacks); otherwise a strided copy per phase.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Spread<T>(ConvGeometry g, Phase[] phases, T* buf, long[] at, T* dx, int c0, int c1) where T : unmanaged, INumber<T>
+    {
+        int v = Vector256<T>.Count, sd = g.Stride[0], sh = g.Stride[1], sw = g.Stride[2], inD = g.In[0], inH = g.In[1], inW = g.In[2];
+        bool pairs = sw == 2 && Avx2.IsSupported && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
+        for (int grp = 0; grp < g.Groups; grp++)
+            for (int cc = c0; cc < c1; cc++)
+            {
+                int c = grp * g.InPerGroup + cc;
+                for (int f = 0; f < phases.Length; f++)
+                {
+                    var ph = phases[f];
+                    int nd = ph.Count[0], nh = ph.Count[1], nw = ph.Count[2];
+                    if (pairs && ph.A[2] == 1) continue; // written with its aw = 0 partner
+                    // With sw = 2, the aw = 1 phase (if any) follows its aw = 0 partner.
+                    Phase? odd = pairs && f + 1 < phases.Length && phases[f + 1].A[2] == 1 ? phases[f + 1] : null;
+                    for (int td = 0; td < nd; td++)
+                        for (int th = 0; th < nh; th++)
+                        {
+                            T* dst = dx + (((long)c * inD + ph.A[0] + td * sd) * inH + ph.A[1] + th * sh) * inW + ph.A[2];
+                            T* src = ph.Sub == null ? null : buf + at[f] + (((long)c * nd + td) * nh + th) * nw;
+                            if (!pairs)
+                            {
+                                for (int t = 0; t < nw; t++) dst[t * sw] = src == null ? T.Zero : src[t];
+                                continue;
+                            }
+                            int nw1 = odd?.Count[2] ?? 0;
+                            T* src1 = odd?.Sub == null ? null : buf + at[f + 1] + (((long)c * nd + td) * nh + th) * nw1;
+                            int t0 = Interleave(src, src1, dst, Math.Min(nw, nw1));
+                            for (int t = t0; t < nw; t++) dst[2 * t] = src == null ? T.Zero : src[t];
+                            for (int t = t0; t < nw1; t++) dst[2 * t + 1] = src1 == null ? T.Zero : src1[t];
+                        }
+                }
+            }
+    }
+
+    // dst[2t] = a[t], dst[2t + 1] = b[t] (a or b null: zeros) for whole vectors of t below n; returns where it stopped.
+    private static int Interleave<T>(T* a, T* b, T* dst, int n) where T : unmanaged
+    {
+        int v = Vector256<T>.Count, t = 0;
+        for (; t + v <= n; t += v)
+        {
+            if (typeof(T) == typeof(float))
+            {
+                var x = a == null ? Vector256<float>.Zero : Avx.LoadVector256((float*)a + t);
+                var y = b == null ? Vector256<float>.Zero : Avx.LoadVector256((float*)b + t);
+                // [x0 y0 x1 y1 | x4 y4 x5 y5] and [x2 y2 x3 y3 | x6 y6 x7 y7] → halves in order.
+                var lo = Avx.UnpackLow(x, y); var hi = Avx.UnpackHigh(x, y);
+                Avx.Store((float*)dst + 2 * t, Avx.Permute2x128(lo, hi, 0x20));
+                Avx.Store((float*)dst + 2 * t + v, Avx.Permute2x128(lo, hi, 0x31));
+            }
+            else
+            {
+                var x = a == null ? Vector256<double>.Zero : Avx.LoadVector256((double*)a + t);
+                var y = b == null ? Vector256<double>.Zero : Avx.LoadVector256((double*)b + t);
+                var lo = Avx.UnpackLow(x, y); var hi = Avx.UnpackHigh(x, y);
+                Avx.Store((double*)dst + 2 * t, Avx.Permute2x128(lo, hi, 0x20));
+                Avx.Store((double*)dst + 2 * t + v, Avx.Permute2x128(lo, hi, 0x31));
+            }
+        }
+        return t;
     }
 
     /// <summary>
@@ -281,42 +457,53 @@ public static unsafe class CpuDirectConv
     // splits output-channel tiles instead), each with its own padded copy of the input.
     private static void Run<T>(ConvGeometry g, T* x, T* wp, T* bias, T* y) where T : unmanaged, INumber<T>
     {
-        int v = Vector256<T>.Count;
-        int cg = g.InPerGroup, og = g.OutPerGroup, kvol = g.KernelVolume, K = cg * kvol, tiles = (og + TileO - 1) / TileO;
+        int og = g.OutPerGroup, K = g.InPerGroup * g.KernelVolume, tiles = (og + TileO - 1) / TileO, P = g.OutPlane;
         var l = Layout.Of<T>(g);
-        int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2), P = g.OutPlane;
         long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P;
         var off = TapOffsets(g, l);
-        // Output vectors: (row, first column) pairs, V columns each (the last of a row may be partial).
-        int perRow = (oW + v - 1) / v, segs = oD * oH * perRow;
         nint xp = (nint)x, wpp = (nint)wp, bp = (nint)bias, yp = (nint)y;
         int oSplit = g.Batch >= Environment.ProcessorCount ? 1 : Math.Max(1, Math.Min(tiles, Environment.ProcessorCount / Math.Max(1, g.Batch)));
-        int items = g.Batch * oSplit;
-        CpuParallel.For(items, (long)P * og * K / oSplit / 16, item =>
+        CpuParallel.For(g.Batch * oSplit, (long)P * og * K / oSplit / 16, item =>
         {
             int n = item / oSplit, part = item % oSplit;
-            int t0 = part * tiles / oSplit, t1 = (part + 1) * tiles / oSplit;
-            T* pad = (T*)Scratch.Get(2, cg * l.Channel * sizeof(T));
             fixed (int* offp = off)
-                for (int grp = 0; grp < g.Groups; grp++)
-                {
-                    PadSample(g, l, (T*)xp + n * inSample + (long)grp * cg * g.InPlane, pad);
-                    T* ys = (T*)yp + n * outSample + (long)grp * og * P;
-                    for (int tile = t0; tile < t1; tile++)
-                    {
-                        int o0 = tile * TileO, mo = Math.Min(TileO, og - o0);
-                        T* wt = (T*)wpp + ((long)(grp * tiles + tile) * K) * TileO;
-                        T* bt = bp == 0 ? null : (T*)bp + grp * og + o0;
-                        // Taps in chunks of KChunk, each chunk's sums added to y: float32 rounding as the GEMM's KC
-                        // blocks (one chain over 9·1024 taps drifted past PyTorch's tolerance on wide_resnet50_2), and
-                        // a chunk's input rows stay in cache across the output vectors.
-                        for (int kc = 0; kc < K; kc += KChunk)
-                            for (int s0 = 0; s0 < segs; s0 += TileS)
-                                Tile(g, pad, offp + kc, Math.Min(KChunk, K - kc), wt + (long)kc * TileO, kc == 0 ? bt : null, kc > 0,
-                                    ys + (long)o0 * P, P, mo, s0, Math.Min(TileS, segs - s0), perRow, oH, oW, l.Slice, l.Row);
-                    }
-                }
+                RunSample(g, l, offp, (T*)xp + n * inSample, (T*)wpp, (T*)bp, (T*)yp + n * outSample, part * tiles / oSplit, (part + 1) * tiles / oSplit);
         });
+    }
+
+    // One sample's forward pass, output-channel tiles [t0, t1) of every group, with this thread's padded copy of x.
+    private static void RunSample<T>(ConvGeometry g, Layout l, int* off, T* x, T* wp, T* bias, T* y, int t0, int t1) where T : unmanaged, INumber<T>
+    {
+        T* pad = (T*)Scratch.Get(2, g.InPerGroup * l.Channel * sizeof(T));
+        for (int grp = 0; grp < g.Groups; grp++)
+        {
+            PadSample(g, l, x + (long)grp * g.InPerGroup * g.InPlane, pad);
+            Tiles(g, l, off, pad, wp, bias, y, grp, t0, t1);
+        }
+    }
+
+    // Output-channel tiles [t0, t1) of group grp of one sample (y: the sample's output), from its padded input.
+    private static void Tiles<T>(ConvGeometry g, Layout l, int* off, T* pad, T* wp, T* bias, T* y, int grp, int t0, int t1) where T : unmanaged, INumber<T>
+    {
+        int v = Vector256<T>.Count;
+        int og = g.OutPerGroup, K = g.InPerGroup * g.KernelVolume, tiles = (og + TileO - 1) / TileO;
+        int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2), P = g.OutPlane;
+        // Output vectors: (row, first column) pairs, V columns each (the last of a row may be partial).
+        int perRow = (oW + v - 1) / v, segs = oD * oH * perRow;
+        T* ys = y + (long)grp * og * P;
+        for (int tile = t0; tile < t1; tile++)
+        {
+            int o0 = tile * TileO, mo = Math.Min(TileO, og - o0);
+            T* wt = wp + ((long)(grp * tiles + tile) * K) * TileO;
+            T* bt = bias == null ? null : bias + grp * og + o0;
+            // Taps in chunks of KChunk, each chunk's sums added to y: float32 rounding as the GEMM's KC blocks (one
+            // chain over 9·1024 taps drifted past PyTorch's tolerance on wide_resnet50_2), and a chunk's input rows
+            // stay in cache across the output vectors.
+            for (int kc = 0; kc < K; kc += KChunk)
+                for (int s0 = 0; s0 < segs; s0 += TileS)
+                    Tile(g, pad, off + kc, Math.Min(KChunk, K - kc), wt + (long)kc * TileO, kc == 0 ? bt : null, kc > 0,
+                        ys + (long)o0 * P, P, mo, s0, Math.Min(TileS, segs - s0), perRow, oH, oW, l.Slice, l.Row);
+        }
     }
 
     // Zero-padded copy of one sample's group: [cg, D, H, W] → [cg, depth, stored rows, row] in the order of Layout, with
@@ -460,6 +647,13 @@ public static unsafe class CpuDirectConv
         {
             T* p = y + pos + j * P, b = buf + j * Vector256<T>.Count;
             T add = bias != null ? bias[j] : T.Zero;
+            if (n == Vector256<T>.Count)
+            {
+                // A whole vector of a partial channel tile (channel counts that are not multiples of 6).
+                var r = Vector256.Load(b) + Vector256.Create(add);
+                (accumulate ? r + Vector256.Load(p) : r).Store(p);
+                continue;
+            }
             for (int i = 0; i < n; i++) p[i] = (accumulate ? p[i] : T.Zero) + b[i] + add;
         }
     }
