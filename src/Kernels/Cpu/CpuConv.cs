@@ -15,8 +15,9 @@ namespace Engine.Kernels.Cpu;
 /// geometries they do better: depthwise convolutions (one input channel per group) go to
 /// <see cref="CpuDepthwiseConv"/>, and most others (not pointwise, output rows filling at least 80% of their vectors) to
 /// <see cref="CpuDirectConv"/> for the forward pass, backward data (strided: by stride phases, on small planes), and the
-/// weight gradient from 16×16 output planes up; this class is what remains (strided backward data of 1×1 kernels and
-/// large planes, small planes' weight gradient, pointwise and narrow-row convolutions).
+/// weight gradient (rows of 8 and more, padded samples within L2); this class is what remains (strided backward data of
+/// 1×1 kernels and large planes, the weight gradient of tiny planes and of many channels, pointwise and narrow-row
+/// convolutions).
 /// </summary>
 public static unsafe class CpuConv
 {
@@ -206,9 +207,8 @@ public static unsafe class CpuConv
     public static void BackwardWeight<T>(ConvGeometry g, T* dy, T* x, T* dw, T* db) where T : unmanaged, INumber<T>
     {
         if (CpuDepthwiseConv.Applies(g)) CpuDepthwiseConv.BackwardWeight(g, dy, x, dw);
-        // Direct from 16×16 planes up (16 channels at 32×32: 1.4× faster than im2col + GEMM); on smaller planes its
-        // per-tile lane sums cost more than the unfold they save (64 channels at 8×8: 1.2× slower).
-        else if (CpuDirectConv.AppliesForward<T>(g) && g.OutPlane >= 256) CpuDirectConv.BackwardWeight(g, dy, x, dw);
+        // Direct where it wins (64 channels at 8×8: 0.8× im2col + GEMM's time, 16 at 32×32 5×5: 0.45×).
+        else if (CpuDirectConv.AppliesBackwardWeight<T>(g)) CpuDirectConv.BackwardWeight(g, dy, x, dw);
         else BackwardWeightGemm(g, dy, x, dw);
         if (db == null) return;
         int P = g.OutPlane;

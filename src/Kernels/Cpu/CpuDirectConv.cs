@@ -59,6 +59,19 @@ public static unsafe class CpuDirectConv
         return (long)g.InPerGroup * l.Channel + l.Row + 2 * v < int.MaxValue;
     }
 
+    /// <summary>
+    /// True when the weight gradient of <paramref name="g"/> runs here (see <see cref="BackwardWeight{T}"/>): not
+    /// pointwise, output rows of at least 8 and planes of at least 64 positions (the position loop's per-row and per-run
+    /// costs), and a sample's padded input within 32 Ki elements, so it stays in L2 while every block of output channels
+    /// reads it (256 channels at 14×14: 1.1× im2col + GEMM's time; 512 at 7×7: 2.2×).
+    /// </summary>
+    public static bool AppliesBackwardWeight<T>(ConvGeometry g) where T : unmanaged
+    {
+        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported || g.KernelVolume == 1 || g.Out(2) < 8 || g.OutPlane < 64) return false;
+        var l = Layout.Of<T>(g);
+        return g.InPerGroup * l.Channel <= 32 << 10;
+    }
+
     private static int Padded(ConvGeometry g, int d) => g.In[d] + g.PadBegin[d] + g.PadEnd[d];
 
     /// <summary>
@@ -316,119 +329,126 @@ public static unsafe class CpuDirectConv
     }
 
     /// <summary>
-    /// dw [O, Cg, kD, kH, kW] = Σ over samples and positions of dy · x at each tap, overwritten; requires
-    /// <see cref="AppliesForward{T}"/>. Vectorised along output positions like the forward pass: a register tile holds
-    /// 6 output channels × 2 taps (12 accumulators of products dy·x, summed across lanes once per tile), fed per output
-    /// vector by 6 dy loads and 2 input loads at the taps' offsets. dy is copied with the padded input's row length
-    /// (zeros past each row's end), so one flat run over a plane's output rows meets one flat run of the padded input
-    /// per tap (see <see cref="Layout"/>): the inner loop is as long as the plane, not one row of 1–4 vectors, and lanes
-    /// past a row's end add nothing. Small planes are processed several samples at a time so each tile's lane sums
-    /// are spread over enough positions.
+    /// dw [O, Cg, kD, kH, kW] = Σ over samples and output positions of dy · x at each tap, overwritten; requires
+    /// <see cref="AppliesBackwardWeight{T}"/>. An implicit GEMM vectorised along output channels: dy is transposed to
+    /// [position][channel], and a register tile holds 2 vectors of output channels × 6 taps (12 accumulators); per output
+    /// position it loads the 2 dy vectors and broadcasts the padded input at the 6 taps' offsets (12 FMAs per 8 loads,
+    /// as the forward tile), so no lane sums, no im2col matrix and no lanes past a row's end. Positions are taken in
+    /// runs of about KChunk (several samples of a small plane), each run's sums added to a [tap][channel] partial per
+    /// core, so float32 rounding is that of a GEMM with KC = 256.
     /// </summary>
     public static void BackwardWeight<T>(ConvGeometry g, T* dy, T* x, T* dw) where T : unmanaged, INumber<T>
     {
-        int v = Vector256<T>.Count;
-        int cg = g.InPerGroup, og = g.OutPerGroup, kvol = g.KernelVolume, K = cg * kvol;
+        int v = Vector256<T>.Count, ob = 2 * v;
+        int cg = g.InPerGroup, og = g.OutPerGroup, K = cg * g.KernelVolume, ogPad = (og + ob - 1) / ob * ob, kTiles = (K + TileO - 1) / TileO;
         var l = Layout.Of<T>(g);
-        int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2), P = g.OutPlane;
-        // dy plane of one output depth: oH rows of l.Row elements, rounded up to whole vectors.
-        int dyPlane = (oH * l.Row + v - 1) / v * v, nvec = dyPlane / v;
-        long padSample = cg * l.Channel, dyChannel = (long)oD * dyPlane, dySample = og * dyChannel, xDepth = g.Stride[0] * l.Slice;
-        long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P, wSize = (long)g.OutChannels * K;
-        var off = TapOffsets(g, l);
+        int P = g.OutPlane;
+        long padSample = cg * l.Channel, dySample = (long)P * ogPad;
+        long inSample = (long)g.InChannels * g.InPlane, outSample = (long)g.OutChannels * P, wtSize = (long)g.Groups * K * ogPad;
+        // Tap offsets, the last repeated to whole tiles of 6 (computed, not stored).
+        var tapOff = TapOffsets(g, l);
+        var off = new int[kTiles * TileO];
+        for (int k = 0; k < off.Length; k++) off[k] = tapOff[Math.Min(k, K - 1)];
         int workers = Math.Max(1, Math.Min(Environment.ProcessorCount, g.Batch)), per = (g.Batch + workers - 1) / workers;
-        // Samples per pass: about KChunk output vectors per lane sum, and their padded inputs within ~256 KB (L2).
-        int group = Math.Clamp(Math.Min(KChunk / Math.Max(1, oD * nvec), (int)Math.Min(int.MaxValue, (1 << 16) / padSample)), 1, Math.Max(1, per));
-        // Vectors of each plane per lane sum: a large plane is cut into runs of about KChunk vectors.
-        int chunk = Math.Max(1, KChunk / (group * oD));
+        // Samples per pass: about KChunk positions per accumulator run, their padded inputs within ~256 KB (L2).
+        int group = Math.Clamp(Math.Min(KChunk / Math.Max(1, P), (int)Math.Min(int.MaxValue, (1 << 16) / Math.Max(1, padSample))), 1, Math.Max(1, per));
+        // Rows of a large plane per run, so a run covers about KChunk positions.
+        int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2), rows = oD * oH, rowRun = Math.Max(1, KChunk / Math.Max(1, group * oW));
         var partial = new T[workers][];
-        for (int i = 0; i < workers; i++) partial[i] = new T[wSize];
+        for (int i = 0; i < workers; i++) partial[i] = new T[wtSize];
         nint xp = (nint)x, dyp = (nint)dy;
         CpuParallel.ForChunks(g.Batch, workers, (worker, begin, end) =>
         {
             T* acc = stackalloc T[2 * TileO * 8];
-            fixed (T* dwp = partial[worker])
+            fixed (T* dwt = partial[worker])
             fixed (int* offp = off)
                 for (int n0 = begin; n0 < end; n0 += group)
                 {
                     int nb = Math.Min(group, end - n0);
-                    // The flat runs read up to a row and a vector past the last sample's padded input: zeros there.
-                    long slack = l.Row + 2 * v;
-                    T* pad = (T*)Scratch.Get(2, (nb * padSample + slack) * sizeof(T));
-                    T* dyb = (T*)Scratch.Get(3, nb * dySample * sizeof(T));
-                    new Span<T>(pad + nb * padSample, (int)slack).Clear();
+                    T* pad = (T*)Scratch.Get(2, nb * padSample * sizeof(T));
+                    T* dyt = (T*)Scratch.Get(3, nb * dySample * sizeof(T));
                     for (int grp = 0; grp < g.Groups; grp++)
                     {
                         for (int s = 0; s < nb; s++)
                         {
                             PadSample(g, l, (T*)xp + (n0 + s) * inSample + (long)grp * cg * g.InPlane, pad + s * padSample);
-                            SpreadRows((T*)dyp + (n0 + s) * outSample + (long)grp * og * P, dyb + s * dySample, og * oD, oH, oW, l.Row, dyPlane);
+                            ToPositionMajor((T*)dyp + (n0 + s) * outSample + (long)grp * og * P, dyt + s * dySample, og, P, ogPad);
                         }
-                        for (int j0 = 0; j0 < nvec; j0 += chunk)
-                        for (int o0 = 0; o0 < og; o0 += TileO)
+                        T* dwg = dwt + (long)grp * K * ogPad;
+                        for (int r0 = 0; r0 < rows; r0 += rowRun)
                         {
-                            int mo = Math.Min(TileO, og - o0);
-                            for (int k = 0; k < K; k += 2)
-                            {
-                                int k1 = Math.Min(k + 1, K - 1);
-                                WeightTile(pad + offp[k], pad + offp[k1], padSample, xDepth, dyb + o0 * dyChannel, dySample, dyChannel, dyPlane,
-                                    mo, nb, oD, j0 * v, Math.Min(nvec, j0 + chunk) * v, acc);
-                                for (int j = 0; j < mo; j++)
+                            int r1 = Math.Min(rows, r0 + rowRun);
+                            for (int o0 = 0; o0 < ogPad; o0 += ob)
+                                for (int kt = 0; kt < kTiles; kt++)
                                 {
-                                    T* row = dwp + (long)(grp * og + o0 + j) * K;
-                                    row[k] += Vector256.Sum(Vector256.Load(acc + 2 * j * v));
-                                    if (k1 != k) row[k1] += Vector256.Sum(Vector256.Load(acc + (2 * j + 1) * v));
+                                    WeightTile(g, l, pad, padSample, offp + kt * TileO, dyt + o0, ogPad, dySample, nb, r0, r1, acc);
+                                    // dwᵀ[k][o0 .. o0 + 2V) += the tile's sums, for the tile's real taps.
+                                    for (int i = 0, k = kt * TileO; i < TileO && k < K; i++, k++)
+                                    {
+                                        T* q = dwg + (long)k * ogPad + o0;
+                                        (Vector256.Load(q) + Vector256.Load(acc + 2 * i * v)).Store(q);
+                                        (Vector256.Load(q + v) + Vector256.Load(acc + (2 * i + 1) * v)).Store(q + v);
+                                    }
                                 }
-                            }
                         }
                     }
                 }
         });
-        CpuParallel.SumInOrder(partial, new Span<T>(dw, (int)wSize));
+        // Σ of the cores' partials (in core order), then dwᵀ [grp][k][o] → dw [grp·og + o][k].
+        var sum = new T[wtSize];
+        CpuParallel.SumInOrder(partial, sum);
+        for (int grp = 0; grp < g.Groups; grp++)
+            for (int o = 0; o < og; o++)
+            {
+                T* row = dw + (long)(grp * og + o) * K;
+                for (int k = 0; k < K; k++) row[k] = sum[((long)grp * K + k) * ogPad + o];
+            }
     }
 
-    // Copies planes of `rows` rows of n elements into planes of `plane` elements with rows ld (≥ n) apart, zero
-    // everywhere else.
+    // dy of one sample's group [og][P] → [P][ogPad] (channels past og zero).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SpreadRows<T>(T* src, T* dst, long planes, int rows, int n, int ld, int plane) where T : unmanaged, INumber<T>
+    private static void ToPositionMajor<T>(T* src, T* dst, int og, int P, int ogPad) where T : unmanaged, INumber<T>
     {
-        for (long p = 0; p < planes; p++)
+        int p0 = 0;
+        if (typeof(T) == typeof(float) && Avx.IsSupported && og % 8 == 0)
+            for (; p0 + 8 <= P; p0 += 8)
+                for (int o = 0; o < og; o += 8)
+                    CpuGemm.Transpose8x8((float*)src + (long)o * P + p0, P, (float*)dst + (long)p0 * ogPad + o, ogPad);
+        for (int p = p0; p < P; p++)
         {
-            T* d = dst + p * plane;
-            new Span<T>(d, plane).Clear();
-            for (int r = 0; r < rows; r++) new ReadOnlySpan<T>(src + (p * rows + r) * n, n).CopyTo(new Span<T>(d + (long)r * ld, n));
+            T* d = dst + (long)p * ogPad;
+            for (int o = 0; o < og; o++) d[o] = src[(long)o * P + p];
         }
+        if (ogPad > og)
+            for (int p = 0; p < P; p++) new Span<T>(dst + (long)p * ogPad + og, ogPad - og).Clear();
     }
 
-    // Lane-wise Σ over nb samples, oD output depths and the vectors [j0, j1) of each depth's flat dy plane of
-    // dy[j] · x at taps a and b (xa, xb: the padded input at the taps' offsets, samples padSample apart, depths xDepth
-    // apart), for the tile's mo channels (dy channels dyChannel apart; channels past mo repeat the last one, computed
-    // and not used). acc gets [j][tap] vectors.
+    // Σ over nb samples and output rows [r0, r1) (rows of all output depths, oD·oH in all) of every position's
+    // dyᵀ[position][2V channels from dyt] × x at 6 taps (offsets off[0..6) into the padded sample). acc gets [tap][vector].
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WeightTile<T>(T* xa, T* xb, long padSample, long xDepth, T* dy, long dySample, long dyChannel, long dyPlane,
-        int mo, int nb, int oD, int j0, int j1, T* acc) where T : unmanaged, INumber<T>
+    private static void WeightTile<T>(ConvGeometry g, Layout l, T* pad, long padSample, int* off, T* dyt, int ld, long dySample, int nb,
+        int r0, int r1, T* acc) where T : unmanaged, INumber<T>
     {
-        int v = Vector256<T>.Count;
-        long d1 = Math.Min(1, mo - 1) * dyChannel, d2 = Math.Min(2, mo - 1) * dyChannel, d3 = Math.Min(3, mo - 1) * dyChannel;
-        long d4 = Math.Min(4, mo - 1) * dyChannel, d5 = Math.Min(5, mo - 1) * dyChannel;
+        int v = Vector256<T>.Count, oH = g.Out(1), oW = g.Out(2), sd = g.Stride[0];
+        int f0 = off[0], f1 = off[1], f2 = off[2], f3 = off[3], f4 = off[4], f5 = off[5];
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int s = 0; s < nb; s++)
-            for (int od = 0; od < oD; od++)
+            for (int r = r0; r < r1; r++)
             {
-                long xo = s * padSample + od * xDepth + j0;
-                T* pa = xa + xo, pb = xb + xo;
-                T* d = dy + s * dySample + od * dyPlane + j0;
-                for (int j = j0; j < j1; j += v, pa += v, pb += v, d += v)
+                int od = r / oH, oh = r - od * oH;
+                T* xs = pad + s * padSample + od * sd * l.Slice + (long)oh * l.Row;
+                T* d = dyt + s * dySample + (long)r * oW * ld;
+                for (int ow = 0; ow < oW; ow++, d += ld)
                 {
-                    var x0 = Vector256.Load(pa);
-                    var x1 = Vector256.Load(pb);
-                    var y0 = Vector256.Load(d); c00 = CpuGemm.Fmadd(y0, x0, c00); c01 = CpuGemm.Fmadd(y0, x1, c01);
-                    var y1 = Vector256.Load(d + d1); c10 = CpuGemm.Fmadd(y1, x0, c10); c11 = CpuGemm.Fmadd(y1, x1, c11);
-                    var y2 = Vector256.Load(d + d2); c20 = CpuGemm.Fmadd(y2, x0, c20); c21 = CpuGemm.Fmadd(y2, x1, c21);
-                    var y3 = Vector256.Load(d + d3); c30 = CpuGemm.Fmadd(y3, x0, c30); c31 = CpuGemm.Fmadd(y3, x1, c31);
-                    var y4 = Vector256.Load(d + d4); c40 = CpuGemm.Fmadd(y4, x0, c40); c41 = CpuGemm.Fmadd(y4, x1, c41);
-                    var y5 = Vector256.Load(d + d5); c50 = CpuGemm.Fmadd(y5, x0, c50); c51 = CpuGemm.Fmadd(y5, x1, c51);
+                    var y0 = Vector256.Load(d);
+                    var y1 = Vector256.Load(d + v);
+                    var x0 = Vector256.Create(xs[f0 + ow]); c00 = CpuGemm.Fmadd(x0, y0, c00); c01 = CpuGemm.Fmadd(x0, y1, c01);
+                    var x1 = Vector256.Create(xs[f1 + ow]); c10 = CpuGemm.Fmadd(x1, y0, c10); c11 = CpuGemm.Fmadd(x1, y1, c11);
+                    var x2 = Vector256.Create(xs[f2 + ow]); c20 = CpuGemm.Fmadd(x2, y0, c20); c21 = CpuGemm.Fmadd(x2, y1, c21);
+                    var x3 = Vector256.Create(xs[f3 + ow]); c30 = CpuGemm.Fmadd(x3, y0, c30); c31 = CpuGemm.Fmadd(x3, y1, c31);
+                    var x4 = Vector256.Create(xs[f4 + ow]); c40 = CpuGemm.Fmadd(x4, y0, c40); c41 = CpuGemm.Fmadd(x4, y1, c41);
+                    var x5 = Vector256.Create(xs[f5 + ow]); c50 = CpuGemm.Fmadd(x5, y0, c50); c51 = CpuGemm.Fmadd(x5, y1, c51);
                 }
             }
         c00.Store(acc); c01.Store(acc + v); c10.Store(acc + 2 * v); c11.Store(acc + 3 * v);
