@@ -38,6 +38,7 @@ public static unsafe class CpuConv
     {
         int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2);
         int P = oD * oH * oW;
+        if (oW < 8 && g.KernelVolume * P <= 4096) { WalkSmall(g, x, col, ld, fold); return; }
         int inD = g.In[0], inH = g.In[1], inW = g.In[2];
         int kD = g.Kernel[0], kH = g.Kernel[1], kW = g.Kernel[2];
         int sd = g.Stride[0], sh = g.Stride[1], sw = g.Stride[2];
@@ -83,6 +84,43 @@ public static unsafe class CpuConv
 
     // dst[k] = src[k] (or dst[k] += src[k]) for k < n. Inline vector loop: the rows of small feature maps are 8–64
     // elements, where a Span copy or TensorPrimitives call costs more in call overhead than in moving the data.
+    /// <summary>
+    /// <see cref="Walk{T}"/> for planes with rows narrower than a vector (DenseNet's and ResNet's 4×4 to 1×1 maps at
+    /// 32×32 input), where per-row work dominated: one table gives, for each col entry (tap, position) of a channel, the
+    /// input element it reads (−1: padding) and its place in col, so a channel is one flat loop of kvol·P entries.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WalkSmall<T>(ConvGeometry g, T* x, T* col, long ld, bool fold) where T : unmanaged, INumber<T>
+    {
+        int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2), P = oD * oH * oW, kvol = g.KernelVolume, n = kvol * P;
+        int inD = g.In[0], inH = g.In[1], inW = g.In[2];
+        int* src = stackalloc int[n];
+        long* dst = stackalloc long[n];
+        for (int i = 0, t = 0; i < g.Kernel[0]; i++)
+            for (int j = 0; j < g.Kernel[1]; j++)
+                for (int l = 0; l < g.Kernel[2]; l++)
+                    for (int od = 0; od < oD; od++)
+                        for (int oh = 0; oh < oH; oh++)
+                            for (int ow = 0; ow < oW; ow++, t++)
+                            {
+                                int id = od * g.Stride[0] - g.PadBegin[0] + i * g.Dilation[0];
+                                int ih = oh * g.Stride[1] - g.PadBegin[1] + j * g.Dilation[1];
+                                int iw = ow * g.Stride[2] - g.PadBegin[2] + l * g.Dilation[2];
+                                bool inside = (uint)id < (uint)inD && (uint)ih < (uint)inH && (uint)iw < (uint)inW;
+                                src[t] = inside ? (id * inH + ih) * inW + iw : -1;
+                                dst[t] = t / P * ld + t % P;
+                            }
+        long plane = g.InPlane;
+        for (int c = 0; c < g.InPerGroup; c++)
+        {
+            T* xc = x + c * plane, cc = col + (long)c * kvol * ld;
+            if (fold)
+                for (int t = 0; t < n; t++) { int o = src[t]; if (o >= 0) xc[o] += cc[dst[t]]; }
+            else
+                for (int t = 0; t < n; t++) { int o = src[t]; cc[dst[t]] = o >= 0 ? xc[o] : T.Zero; }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void RowOp<T>(T* dst, T* src, int n, bool add) where T : unmanaged, INumber<T>
     {
