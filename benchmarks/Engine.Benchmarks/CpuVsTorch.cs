@@ -52,7 +52,7 @@ public static partial class CpuVsTorch
     /// <summary>The cases run when none are named.</summary>
     public const string DefaultCases =
         "gemm1024,conv_fwd,conv_fwdbwd,dwconv_fwdbwd,lenet5_b128,convbn6_b64,lenet5_b1,convbn6_b1,mlp_b1," +
-        "model:resnet20:32:64,model:mobilenet_v2:32:32";
+        "model:resnet20:32:64,model:mobilenet_v2:32:32,model:resnet18:32:64,model:efficientnet_b0:32:32,model:densenet121:32:16";
 
     /// <summary>Runs the cases named on the command line and prints one median per case (seconds), as JSON lines too.</summary>
     public static int Run(string[] args)
