@@ -171,6 +171,7 @@ internal static class Vec
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, d); return true;
             case UnaryOp.Tanh: TensorPrimitives.Tanh(x, d); return true;
             case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, d); return true;
+            case UnaryOp.Silu: Silu(x, d); return true;
             // IEEE maximum/minimum propagate NaN, as the scalar forms do
             case UnaryOp.Relu: TensorPrimitives.Max(x, T.Zero, d); return true;
             case UnaryOp.Relu6: TensorPrimitives.Max(x, T.Zero, d); TensorPrimitives.Min(d, T.CreateTruncating(6), d); return true;
@@ -181,7 +182,7 @@ internal static class Vec
 
     public static bool HasBinary<T>(BinaryOp op) where T : unmanaged =>
         (typeof(T) == typeof(float) || typeof(T) == typeof(double)) &&
-        op is BinaryOp.ReluBackward or BinaryOp.Relu6Backward or BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Div;
+        op is BinaryOp.ReluBackward or BinaryOp.Relu6Backward or BinaryOp.SiluBackward or BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Div;
 
     public static bool TryBinary<T>(BinaryOp op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) where T : unmanaged, INumber<T>
     {
@@ -190,6 +191,10 @@ internal static class Vec
         {
             case BinaryOp.ReluBackward: MaskSelect(x, y, d, T.Zero, T.Zero, upper: false); return true;
             case BinaryOp.Relu6Backward: MaskSelect(x, y, d, T.Zero, T.CreateTruncating(6), upper: true); return true;
+            case BinaryOp.SiluBackward:
+                if (typeof(T) == typeof(float)) SiluBackward(Cast<T, float>(x), Cast<T, float>(y), Cast<T, float>(d));
+                else SiluBackward(Cast<T, double>(x), Cast<T, double>(y), Cast<T, double>(d));
+                return true;
             case BinaryOp.Add: TensorPrimitives.Add(x, y, d); return true;
             case BinaryOp.Sub: TensorPrimitives.Subtract(x, y, d); return true;
             case BinaryOp.Mul: TensorPrimitives.Multiply(x, y, d); return true;
@@ -208,6 +213,40 @@ internal static class Vec
             case BinaryOp.Mul: TensorPrimitives.Multiply(x, y, d); return true;
             case BinaryOp.Div: TensorPrimitives.Divide(x, y, d); return true;
             default: return false;
+        }
+    }
+
+    // SiLU and its gradient with the vectorised sigmoid (the scalar exp per element was a fifth of an EfficientNet-B0
+    // step), a chunk at a time through stack buffers, so d may be x (or g) itself.
+    private const int Chunk = 256;
+
+    // d = x·σ(x)
+    private static void Silu<T>(ReadOnlySpan<T> x, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> s = stackalloc T[Chunk];
+        for (int i = 0; i < x.Length; i += Chunk)
+        {
+            int n = Math.Min(Chunk, x.Length - i);
+            var xs = x.Slice(i, n);
+            TensorPrimitives.Sigmoid(xs, s[..n]);
+            TensorPrimitives.Multiply(xs, s[..n], d.Slice(i, n));
+        }
+    }
+
+    // d = g·σ(x)·(1 + x·(1 − σ(x))), the derivative of x·σ(x) times the incoming gradient
+    private static void SiluBackward<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> x, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> s = stackalloc T[Chunk], u = stackalloc T[Chunk];
+        for (int i = 0; i < x.Length; i += Chunk)
+        {
+            int n = Math.Min(Chunk, x.Length - i);
+            var xs = x.Slice(i, n);
+            Span<T> sn = s[..n], un = u[..n];
+            TensorPrimitives.Sigmoid(xs, sn);
+            TensorPrimitives.Subtract(T.One, sn, un);
+            TensorPrimitives.FusedMultiplyAdd(xs, un, T.One, un);
+            TensorPrimitives.Multiply(sn, un, un);
+            TensorPrimitives.Multiply(g.Slice(i, n), un, d.Slice(i, n));
         }
     }
 
