@@ -12,18 +12,20 @@ namespace Engine.Kernels.Cpu;
 /// register tile holds 6 output channels × 2 output vectors (12 accumulators): per tap, 2 unaligned input loads and 6
 /// weight broadcasts feed 12 FMAs, as in the GEMM micro-kernel, with the taps' offsets from a table (4 × 3 would need
 /// all 16 vector registers, and the JIT then spills 8 accumulators every tap). im2col + GEMM instead writes and packs a
-/// matrix kvol times the input's size, which on the small planes of CIFAR-sized networks costs as much as the arithmetic. Backward data with all strides 1 is the same
-/// kernel on the flipped, channel-swapped weights (<see cref="BackwardData{T}"/>). A stride along W is handled by
-/// storing each padded row as its stride phases, so the inputs of consecutive outputs are consecutive again.
+/// matrix kvol times the input's size, which on the small planes of CIFAR-sized networks costs as much as the
+/// arithmetic. Strides are handled by storing the padded sample as its stride phases (<see cref="Layout"/>), so the
+/// inputs of consecutive outputs are consecutive again. Backward data runs the same tile on the flipped,
+/// channel-swapped weights, one stride phase of dx at a time (<see cref="BackwardData{T}"/>); the weight gradient is an
+/// implicit GEMM vectorised along output channels (<see cref="BackwardWeight{T}"/>).
 /// </summary>
 public static unsafe class CpuDirectConv
 {
     private const int TileO = 6, TileS = 2, KChunk = 256;
 
     /// <summary>
-    /// True when this kernel computes the forward pass (and weight gradient) of <paramref name="g"/>: not pointwise (a
-    /// 1×1 conv is a plain GEMM on the input), no more than a quarter of each vector wasted past the row end, and the
-    /// padded sample addressable with 32-bit offsets.
+    /// True when this kernel computes the forward pass of <paramref name="g"/>: not 1×1 (a 1×1 conv is a plain GEMM on
+    /// the input), no more than a quarter of each vector wasted past the row end, and the padded sample addressable
+    /// with 32-bit offsets.
     /// </summary>
     public static bool AppliesForward<T>(ConvGeometry g) where T : unmanaged
     {
@@ -511,6 +513,8 @@ public static unsafe class CpuDirectConv
         // Output vectors: (row, first column) pairs, V columns each (the last of a row may be partial).
         int perRow = (oW + v - 1) / v, segs = oD * oH * perRow;
         T* ys = y + (long)grp * og * P;
+        T* spill = stackalloc T[2 * TileO * 8];
+        (long P0, int N0, long P1, int N1) part;
         for (int tile = t0; tile < t1; tile++)
         {
             int o0 = tile * TileO, mo = Math.Min(TileO, og - o0);
@@ -521,8 +525,14 @@ public static unsafe class CpuDirectConv
             // stay in cache across the output vectors.
             for (int kc = 0; kc < K; kc += KChunk)
                 for (int s0 = 0; s0 < segs; s0 += TileS)
+                {
+                    T* yt = ys + (long)o0 * P;
                     Tile(g, pad, off + kc, Math.Min(KChunk, K - kc), wt + (long)kc * TileO, kc == 0 ? bt : null, kc > 0,
-                        ys + (long)o0 * P, P, mo, s0, Math.Min(TileS, segs - s0), perRow, oH, oW, l.Slice, l.Row);
+                        yt, P, mo, s0, Math.Min(TileS, segs - s0), perRow, oH, oW, l.Slice, l.Row, spill, &part);
+                    if (part.N0 < 0) continue;
+                    Put(yt, part.P0, part.N0, mo, P, kc == 0 ? bt : null, kc > 0, spill);
+                    Put(yt, part.P1, part.N1, mo, P, kc == 0 ? bt : null, kc > 0, spill + TileO * v);
+                }
         }
     }
 
@@ -602,7 +612,7 @@ public static unsafe class CpuDirectConv
     // One register tile: output channels [0, mo) of the tile (rows P apart from y), output vectors s0 .. s0+ns−1.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<T>(ConvGeometry g, T* pad, int* off, int K, T* wt, T* bias, bool accumulate, T* y, long P, int mo, int s0, int ns,
-        int perRow, int oH, int oW, long slice, int wpd) where T : unmanaged, INumber<T>
+        int perRow, int oH, int oW, long slice, int wpd, T* spill, (long, int, long, int)* partial) where T : unmanaged, INumber<T>
     {
         int v = Vector256<T>.Count;
         T* b0 = null, b1 = null;
@@ -647,14 +657,15 @@ public static unsafe class CpuDirectConv
             }
             c00.Store(q0); c10.Store(q0 + P); c20.Store(q0 + 2 * P); c30.Store(q0 + 3 * P); c40.Store(q0 + 4 * P); c50.Store(q0 + 5 * P);
             c01.Store(q1); c11.Store(q1 + P); c21.Store(q1 + 2 * P); c31.Store(q1 + 3 * P); c41.Store(q1 + 4 * P); c51.Store(q1 + 5 * P);
+            partial->Item2 = -1;
             return;
         }
-        T* acc = stackalloc T[2 * TileO * 8];
-        c00.Store(acc); c10.Store(acc + v); c20.Store(acc + 2 * v); c30.Store(acc + 3 * v); c40.Store(acc + 4 * v); c50.Store(acc + 5 * v);
-        T* acc1 = acc + TileO * v;
+        // Partial tile: the sums to the caller's buffer (vectors [j] then [6 + j]); it stores them (no call here, so
+        // the JIT keeps the accumulators in registers in the loop even without profile data).
+        T* acc1 = spill + TileO * v;
+        c00.Store(spill); c10.Store(spill + v); c20.Store(spill + 2 * v); c30.Store(spill + 3 * v); c40.Store(spill + 4 * v); c50.Store(spill + 5 * v);
         c01.Store(acc1); c11.Store(acc1 + v); c21.Store(acc1 + 2 * v); c31.Store(acc1 + 3 * v); c41.Store(acc1 + 4 * v); c51.Store(acc1 + 5 * v);
-        Put(y, p0, n0, mo, P, bias, accumulate, acc);
-        Put(y, p1, n1, mo, P, bias, accumulate, acc1);
+        *partial = (p0, n0, p1, n1);
     }
 
     // Stores (or adds) one output vector of each of the tile's mo channels (buf: one vector per channel; n valid
