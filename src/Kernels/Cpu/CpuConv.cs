@@ -38,6 +38,14 @@ public static unsafe class CpuConv
     {
         int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2);
         int P = oD * oH * oW;
+        if (g.IsPointwise)
+        {
+            // Each channel's plane is its col row (several samples of a small plane side by side in one matrix).
+            for (int c = 0; c < g.InPerGroup; c++)
+                if (fold) RowOp(x + (long)c * P, col + c * ld, P, add: true);
+                else RowOp(col + c * ld, x + (long)c * P, P, add: false);
+            return;
+        }
         if (oW < 8 && g.KernelVolume * P <= 4096) { WalkSmall(g, x, col, ld, fold); return; }
         int inD = g.In[0], inH = g.In[1], inW = g.In[2];
         int kD = g.Kernel[0], kH = g.Kernel[1], kW = g.Kernel[2];
