@@ -50,6 +50,25 @@ public class ActivationTests
         TestUtil.AssertClose(y32, Points.Select(value).ToArray(), 1e-5, 1e-6);
     }
 
+    /// <summary>
+    /// SiLU and its gradient on rows longer than the CPU kernel's 256-element chunks (and not a multiple of them), with a
+    /// random upstream gradient, against the formula.
+    /// </summary>
+    [Test]
+    public void SiluOverManyElementsMatchesTheFormula([Values(DType.Float32, DType.Float64)] DType dt)
+    {
+        using var scope = Tensor.NewDisposeScope();
+        var g = TestUtil.Gen();
+        var x = Tensor.Randn([3, 347], dt, g).Mul(4).RequiresGrad_();
+        var gy = Tensor.Randn([3, 347], dt, g);
+        var y = x.Silu();
+        y.Backward(gy);
+        double[] xs = x.ToDoubleArray(), gys = gy.ToDoubleArray();
+        double tol = dt == DType.Float32 ? 1e-5 : 1e-13;
+        TestUtil.AssertClose(y, xs.Select(SiluRef).ToArray(), tol, tol);
+        TestUtil.AssertClose(x.Grad!, xs.Select((v, i) => gys[i] * SiluGrad(v)).ToArray(), tol, tol);
+    }
+
     [Test]
     public void ApplyRefusesAnOpWithoutAnActivationRow()
     {
