@@ -280,8 +280,8 @@ public static unsafe class CpuConv
         int workers = Workers(g.Batch);
         bool parallelGemm = workers == 1;
         // One partial dw per worker, summed at the end (no locks in the hot loop).
-        var partial = new T[workers][];
-        for (int i = 0; i < workers; i++) partial[i] = new T[wSize];
+        using var partial = new HostBuffer<T>(workers * wSize);
+        partial.Clear(0, workers * wSize); // every worker's, since a worker's chunk of samples may be empty
         nint dyp = (nint)dy, xp = (nint)x;
         ForGroups(g, (n0, nb, worker) =>
         {
@@ -289,8 +289,8 @@ public static unsafe class CpuConv
             bool direct = pointwise && nb == 1;
             T* col = direct ? null : (T*)Scratch.Get(2, K * cols * sizeof(T));
             T* dyBuf = nb == 1 ? null : (T*)Scratch.Get(3, Og * cols * sizeof(T));
-            fixed (T* acc = partial[worker])
             {
+                T* acc = partial.Ptr + worker * wSize;
                 for (int grp = 0; grp < g.Groups; grp++)
                 {
                     T* xs = (T*)xp + n0 * inSample + (long)grp * cg * g.InPlane;
@@ -307,6 +307,6 @@ public static unsafe class CpuConv
                 }
             }
         });
-        CpuParallel.SumInOrder(partial, new Span<T>(dw, (int)wSize));
+        CpuParallel.SumInOrder(partial.Ptr, workers, wSize, dw, wSize);
     }
 }

@@ -157,9 +157,10 @@ public static unsafe class CpuDirectConv
     public static void Forward<T>(ConvGeometry g, T* x, T* w, T* bias, T* y) where T : unmanaged, INumber<T>
     {
         int og = g.OutPerGroup, K = g.InPerGroup * g.KernelVolume, tiles = (og + TileO - 1) / TileO;
-        var packed = new T[g.Groups * tiles * K * TileO];
-        fixed (T* wp = packed)
+        using var packed = new HostBuffer<T>((long)g.Groups * tiles * K * TileO);
+        packed.Clear(0, packed.Length); // rows past Og stay zero
         {
+            T* wp = packed.Ptr;
             // packed[grp][tile][k][j] = w[grp·Og + tile·6 + j][k]; rows past Og are zero.
             for (int grp = 0; grp < g.Groups; grp++)
                 for (int o = 0; o < og; o++)
@@ -186,7 +187,9 @@ public static unsafe class CpuDirectConv
         var start = new long[phases.Length + 1];
         for (int f = 0; f < phases.Length; f++)
             start[f + 1] = start[f] + (phases[f].Sub == null ? 0 : (long)g.Groups * tiles * og * phases[f].Sub!.KernelVolume * TileO);
-        var packed = new T[start[phases.Length]];
+        using var packed = new HostBuffer<T>(start[phases.Length]);
+        packed.Clear(0, packed.Length); // channels past cg stay zero
+        T* wp = packed.Ptr;
         for (int f = 0; f < phases.Length; f++)
         {
             var sub = phases[f].Sub;
@@ -207,11 +210,10 @@ public static unsafe class CpuDirectConv
                     for (int o = 0; o < og; o++)
                     {
                         T* src = w + ((long)(grp * og + o) * cg + c) * kvol;
-                        for (int q = 0; q < svol; q++) packed[dst + (o * svol + q) * TileO] = src[kq[q]];
+                        for (int q = 0; q < svol; q++) wp[dst + (o * svol + q) * TileO] = src[kq[q]];
                     }
                 }
         }
-        fixed (T* wp = packed)
         {
             if (phases.Length == 1 && phases[0].Sub != null)
             {
@@ -270,7 +272,7 @@ public static unsafe class CpuDirectConv
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Spread<T>(ConvGeometry g, Phase[] phases, T* buf, long[] at, T* dx, int c0, int c1) where T : unmanaged, INumber<T>
     {
-        int v = Vector256<T>.Count, sd = g.Stride[0], sh = g.Stride[1], sw = g.Stride[2], inD = g.In[0], inH = g.In[1], inW = g.In[2];
+        int sd = g.Stride[0], sh = g.Stride[1], sw = g.Stride[2], inD = g.In[0], inH = g.In[1], inW = g.In[2];
         bool pairs = sw == 2 && Avx2.IsSupported && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
         for (int grp = 0; grp < g.Groups; grp++)
             for (int cc = c0; cc < c1; cc++)
@@ -356,13 +358,13 @@ public static unsafe class CpuDirectConv
         int group = Math.Clamp(Math.Min(KChunk / Math.Max(1, P), (int)Math.Min(int.MaxValue, (1 << 16) / Math.Max(1, padSample))), 1, Math.Max(1, per));
         // Rows of a large plane per run, so a run covers about KChunk positions.
         int oD = g.Out(0), oH = g.Out(1), oW = g.Out(2), rows = oD * oH, rowRun = Math.Max(1, KChunk / Math.Max(1, group * oW));
-        var partial = new T[workers][];
-        for (int i = 0; i < workers; i++) partial[i] = new T[wtSize];
+        using var partial = new HostBuffer<T>(workers * wtSize);
+        partial.Clear(0, workers * wtSize);
         nint xp = (nint)x, dyp = (nint)dy;
         CpuParallel.ForChunks(g.Batch, workers, (worker, begin, end) =>
         {
             T* acc = stackalloc T[2 * TileO * 8];
-            fixed (T* dwt = partial[worker])
+            T* dwt = partial.Ptr + worker * wtSize;
             fixed (int* offp = off)
                 for (int n0 = begin; n0 < end; n0 += group)
                 {
@@ -397,8 +399,9 @@ public static unsafe class CpuDirectConv
                 }
         });
         // Σ of the cores' partials (in core order), then dwᵀ [grp][k][o] → dw [grp·og + o][k].
-        var sum = new T[wtSize];
-        CpuParallel.SumInOrder(partial, sum);
+        // The sum lands in partial 0.
+        if (workers > 1) CpuParallel.SumInOrder(partial.Ptr, workers, wtSize, partial.Ptr, wtSize);
+        T* sum = partial.Ptr;
         for (int grp = 0; grp < g.Groups; grp++)
             for (int o = 0; o < og; o++)
             {

@@ -30,6 +30,23 @@ internal static class CpuParallel
     }
 
     /// <summary>
+    /// dst[0, length) = Σ of <paramref name="count"/> partials laid <paramref name="stride"/> elements apart, added in
+    /// index order like the array overload.
+    /// </summary>
+    public static unsafe void SumInOrder<T>(T* partials, int count, long stride, T* dst, long length) where T : unmanaged, System.Numerics.INumber<T>
+    {
+        // In int-sized runs so the vectorised adds take spans; the order over partials stays 0, 1, 2, ...
+        for (long j0 = 0; j0 < length; j0 += int.MaxValue / 2)
+        {
+            int run = (int)Math.Min(int.MaxValue / 2, length - j0);
+            var d = new Span<T>(dst + j0, run);
+            new ReadOnlySpan<T>(partials + j0, run).CopyTo(d);
+            for (int k = 1; k < count; k++)
+                System.Numerics.Tensors.TensorPrimitives.Add(d, new ReadOnlySpan<T>(partials + k * stride + j0, run), d);
+        }
+    }
+
+    /// <summary>
     /// dst = Σ partials, added in index order (one partial per chunk of a parallel loop), so the sum does not depend on
     /// which core finished first.
     /// </summary>
