@@ -112,7 +112,7 @@ public static unsafe class CpuGemm
                     void Block(int blk)
                     {
                         int ic = blk * mc, mcb = Math.Min(mc, m - ic);
-                        T* apk = (T*)Scratch.Get(1, (long)mc * KC * sizeof(T));
+                        T* apk = (T*)Scratch.Get(1, ((long)mc * KC + 8) * sizeof(T)); // + 8: PackA's vector stores run 2 past a panel
                         {
                             PackA(mcb, kc, (T*)aP + ic * rsA + pcc * csA, rsA, csA, apk);
                             T* edge = stackalloc T[MR * 16];
@@ -196,11 +196,20 @@ public static unsafe class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA<T>(int mc, int kc, T* a, long rsA, long csA, T* dst) where T : unmanaged, INumber<T>
     {
+        // float32 full panels with vector moves: a panel step is 6 floats, so each 8-wide store spills 2 lanes into the
+        // next step (or, at a panel's end, the next panel or the buffer's 8-element slack), which the following store
+        // overwrites; stores therefore go in ascending address order. Where the cores each pack A for few columns of
+        // B (DenseNet's convs on 4×4 planes), the scalar copy cost about as much as the multiply.
+        bool vec = typeof(T) == typeof(float) && Avx2.IsSupported && (csA == 1 || rsA == 1);
         for (int i0 = 0; i0 < mc; i0 += MR)
         {
             int h = Math.Min(MR, mc - i0);
             T* panel = dst + i0 * kc;
-            for (int p = 0; p < kc; p++)
+            int p0 = 0;
+            if (vec && h == MR)
+                p0 = csA == 1 ? PackRowsFloat(kc, (float*)(a + i0 * rsA), rsA, (float*)panel)
+                              : PackColumnsFloat(kc, (float*)(a + i0), csA, (float*)panel);
+            for (int p = p0; p < kc; p++)
             {
                 T* o = panel + p * MR;
                 T* src = a + i0 * rsA + p * csA;
@@ -208,6 +217,44 @@ public static unsafe class CpuGemm
                 for (int i = h; i < MR; i++) o[i] = T.Zero;
             }
         }
+    }
+
+    // Six rows of A (k contiguous) → panel[p*6 + i] for p in whole blocks of 8: an 8×8 transpose whose rows 6 and 7
+    // repeat row 5 (their lanes land in the spill); returns the first p not packed.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PackRowsFloat(int kc, float* a, long rsA, float* panel)
+    {
+        int p0 = 0;
+        for (; p0 + 8 <= kc; p0 += 8)
+        {
+            float* s = a + p0;
+            var r0 = Avx.LoadVector256(s); var r1 = Avx.LoadVector256(s + rsA);
+            var r2 = Avx.LoadVector256(s + 2 * rsA); var r3 = Avx.LoadVector256(s + 3 * rsA);
+            var r4 = Avx.LoadVector256(s + 4 * rsA); var r5 = Avx.LoadVector256(s + 5 * rsA);
+            var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+            var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+            var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+            var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+            var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+            var u4 = Avx.Shuffle(t4, t4, 0x44); var u5 = Avx.Shuffle(t4, t4, 0xEE);
+            var u6 = Avx.Shuffle(t5, t5, 0x44); var u7 = Avx.Shuffle(t5, t5, 0xEE);
+            float* d = panel + p0 * MR;
+            Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20)); Avx.Store(d + MR, Avx.Permute2x128(u1, u5, 0x20));
+            Avx.Store(d + 2 * MR, Avx.Permute2x128(u2, u6, 0x20)); Avx.Store(d + 3 * MR, Avx.Permute2x128(u3, u7, 0x20));
+            Avx.Store(d + 4 * MR, Avx.Permute2x128(u0, u4, 0x31)); Avx.Store(d + 5 * MR, Avx.Permute2x128(u1, u5, 0x31));
+            Avx.Store(d + 6 * MR, Avx.Permute2x128(u2, u6, 0x31)); Avx.Store(d + 7 * MR, Avx.Permute2x128(u3, u7, 0x31));
+        }
+        return p0;
+    }
+
+    // A transposed (its six rows adjacent in memory at each p) → panel[p*6 + i]: a masked 6-lane load (never reads past
+    // the matrix) and an 8-wide store per p.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PackColumnsFloat(int kc, float* a, long csA, float* panel)
+    {
+        var mask = Vector256.Create(-1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
+        for (int p = 0; p < kc; p++) Avx.Store(panel + p * MR, Avx.MaskLoad(a + p * csA, mask));
+        return kc;
     }
 
     /// <summary>a·b + c lane-wise, one fused instruction for float and double where FMA exists (the CPU micro-kernels' step).</summary>

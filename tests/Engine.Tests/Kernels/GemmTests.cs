@@ -47,4 +47,26 @@ public unsafe class GemmTests
         var expect = Naive(at.T.Contiguous().ToDoubleArray(), bt.T.Contiguous().ToDoubleArray(), 90, 70, 50);
         TestUtil.AssertClose(c, expect, atol: 1e-3, rtol: 1e-4);
     }
+
+    // Random shapes with A row-major, transposed, or a window of a wider matrix (row stride past k), so the packing of
+    // full and partial 6-row panels, k not a multiple of 8, and the panel that ends at A's last element are all drawn.
+    [Test]
+    public void PackedOperandsOfEveryLayoutMatchTheTripleLoop([Values(0, 1, 2)] int layout, [Range(1, 4)] int draw)
+    {
+        var g = TestUtil.Gen();
+        var r = TestContext.CurrentContext.Random;
+        int m = r.Next(6, 160), k = r.Next(1, 300), n = r.Next(1, 90);
+        if ((long)m * n * k < 16 * 16 * 16) k = 16 * 16 * 16 / (m * n) + 1; // past the naive cut-over
+        using var wide = Tensor.Randn(layout == 1 ? [k, m + 3] : [m, k + 5], DType.Float32, g);
+        using var a = layout switch
+        {
+            0 => wide.Narrow(1, 5, k).Contiguous(), // row-major, ends at the allocation's end
+            1 => wide.Narrow(1, 3, m).T,            // transposed: the six rows of a panel adjacent in memory
+            _ => wide.Narrow(1, 2, k),              // row stride k + 5
+        };
+        using var b = Tensor.Randn([k, n], DType.Float32, g);
+        using var c = a.MatMul(b);
+        var expect = Naive(a.Contiguous().ToDoubleArray(), b.ToDoubleArray(), m, k, n);
+        TestUtil.AssertClose(c, expect, atol: 1e-4 * Math.Sqrt(k), rtol: 1e-4);
+    }
 }
