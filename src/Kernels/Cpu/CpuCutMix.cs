@@ -23,10 +23,9 @@ public static unsafe class CpuCutMix
         {
             if (empty) return;
             // in place: gather every box, then paste each image's partner box
-            var scratch = new T[(long)n * c * bh * bw];
-            fixed (T* s = scratch)
+            using var scratch = new HostBuffer<T>((long)n * c * bh * bw);
             {
-                nint sc = (nint)s;
+                nint sc = (nint)scratch.Ptr;
                 Parallel.For(0, n * c, ic => Box(ic, toScratch: true));
                 Parallel.For(0, n * c, ic => Box(ic, toScratch: false));
                 void Box(int ic, bool toScratch)
